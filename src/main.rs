@@ -1,1 +1,320 @@
-fn main() {}
+//! tapwatch: a streaming network IDS for mirrored traffic.
+
+mod config;
+
+use anyhow::{anyhow, bail, Context, Result};
+use clap::{Args, Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Instant;
+use tapwatch_engine::output::EveTarget;
+use tapwatch_engine::{EngineConfig, ReplaySummary};
+use tapwatch_rules::{Classifications, LoadReport, RuleSet, RuleSetBuilder, Vars};
+
+/// The default ruleset, built into the binary so `tapwatch replay` works
+/// from any directory.
+const BUNDLED_RULES: &str = include_str!("../etc/tapwatch.rules");
+
+#[derive(Parser, Debug)]
+#[command(name = "tapwatch", version, about = "Streaming network IDS for mirrored traffic (VXLAN/GENEVE, pcap)")]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Replay pcap/pcapng captures through the engine and write EVE JSON.
+    Replay(ReplayArgs),
+}
+
+#[derive(Args, Debug)]
+struct ReplayArgs {
+    /// Captures to replay, in order, as one stream.
+    #[arg(value_name = "PCAP")]
+    pcaps: Vec<PathBuf>,
+    /// Capture to replay (as `suricata -r`); may be repeated.
+    #[arg(short = 'r', value_name = "PCAP")]
+    read: Vec<PathBuf>,
+    /// Rules file, or a directory whose *.rules are loaded; repeatable.
+    /// Without it: the config's rule-files, else the bundled rules.
+    #[arg(short = 'S', long = "rules", value_name = "FILE|DIR")]
+    rules: Vec<PathBuf>,
+    /// Directory for eve.json (default: the config's default-log-dir, else
+    /// the current directory).
+    #[arg(short = 'l', long = "log-dir", value_name = "DIR")]
+    log_dir: Option<PathBuf>,
+    /// Where EVE goes: a file name (relative to the log dir) or `-` for stdout.
+    #[arg(long = "eve", value_name = "FILE|-")]
+    eve: Option<String>,
+    /// Config file in suricata.yaml's shape.
+    #[arg(short = 'c', long = "config", value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Override a config value with Suricata's dotted names, e.g.
+    /// `--set vars.address-groups.HOME_NET=[10.0.0.0/8]`; repeatable.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    set: Vec<String>,
+    /// Checksum checks: `all` validates IP/TCP/UDP/ICMP checksums and
+    /// ignores packets that fail; `none` (the default for replay) skips them.
+    #[arg(short = 'k', value_name = "none|all")]
+    checksum: Option<String>,
+    /// Accepted for Suricata compatibility. tapwatch always runs its own
+    /// workers model (a reader feeding --workers flow-sharded workers).
+    #[arg(long = "runmode", value_name = "MODE")]
+    runmode: Option<String>,
+    /// Accepted for Suricata compatibility. tapwatch inspects mirrored
+    /// copies and never drops traffic; rules with `drop` alert as "allowed".
+    #[arg(long = "simulate-ips")]
+    simulate_ips: bool,
+    /// Worker threads (default: number of cores).
+    #[arg(long = "workers", value_name = "N")]
+    workers: Option<usize>,
+    /// More output (repeat for more).
+    #[arg(short = 'v', action = clap::ArgAction::Count)]
+    verbose: u8,
+    /// Only errors.
+    #[arg(short = 'q')]
+    quiet: bool,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let res = match cli.cmd {
+        Command::Replay(a) => run_replay(a),
+    };
+    match res {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("tapwatch: error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+struct Log {
+    quiet: bool,
+    verbose: u8,
+}
+
+impl Log {
+    fn info(&self, msg: impl AsRef<str>) {
+        if !self.quiet {
+            eprintln!("{}", msg.as_ref());
+        }
+    }
+    fn warn(&self, msg: impl AsRef<str>) {
+        if !self.quiet {
+            eprintln!("tapwatch: warning: {}", msg.as_ref());
+        }
+    }
+    fn debug(&self, msg: impl AsRef<str>) {
+        if self.verbose > 0 && !self.quiet {
+            eprintln!("{}", msg.as_ref());
+        }
+    }
+}
+
+fn run_replay(a: ReplayArgs) -> Result<ExitCode> {
+    let log = Log { quiet: a.quiet, verbose: a.verbose };
+    let mut pcaps = a.read.clone();
+    pcaps.extend(a.pcaps.iter().cloned());
+    if pcaps.is_empty() {
+        bail!("no capture given: tapwatch replay <PCAP>... (or -r <PCAP>)");
+    }
+
+    // Configuration: file, includes, --set.
+    let mut tree = match &a.config {
+        Some(p) => config::load_file(p)?,
+        None => config::Node::Map(Vec::new()),
+    };
+    for kv in &a.set {
+        config::apply_set(&mut tree, kv)?;
+    }
+    let mut ec = EngineConfig::default();
+    let app = config::extract(&tree, &mut ec)?;
+    let ignored = config::unimplemented_keys(&tree);
+    if !ignored.is_empty() {
+        log.warn(format!("config keys not implemented yet, ignored: {}", ignored.join(", ")));
+    }
+    for w in &app.warnings {
+        log.warn(w);
+    }
+    match a.checksum.as_deref() {
+        None => {}
+        Some("all") => ec.decode.checksum_validate = true,
+        Some("none") => ec.decode.checksum_validate = false,
+        Some(other) => bail!("-k expects none or all, got '{other}'"),
+    }
+    if let Some(w) = a.workers {
+        if w == 0 || w > 1024 {
+            bail!("--workers must be between 1 and 1024");
+        }
+        ec.workers = w;
+    }
+    if let Some(m) = &a.runmode {
+        log.debug(format!("--runmode {m}: tapwatch always runs flow-sharded workers"));
+    }
+    if a.simulate_ips {
+        log.debug("--simulate-ips: accepted; tapwatch only inspects mirrored copies");
+    }
+
+    // Rules.
+    let t0 = Instant::now();
+    let (rules, report) = load_rules(&a, &app)?;
+    let load_time = t0.elapsed();
+    for e in &report.errors {
+        log.warn(format!("rule skipped: {e}"));
+    }
+    let rules = Arc::new(rules);
+
+    // Output.
+    let log_dir = a.log_dir.clone().or(app.default_log_dir.clone()).unwrap_or_else(|| PathBuf::from("."));
+    let eve = match a.eve.as_deref() {
+        Some("-") => EveTarget::Stdout,
+        Some(f) => EveTarget::File(log_dir.join(f)),
+        None => EveTarget::File(log_dir.join(app.eve.filename.as_deref().unwrap_or("eve.json"))),
+    };
+    if let EveTarget::File(p) = &eve {
+        if let Some(dir) = p.parent() {
+            if !dir.as_os_str().is_empty() && !dir.exists() {
+                std::fs::create_dir_all(dir)
+                    .with_context(|| format!("cannot create log directory {}", dir.display()))?;
+            }
+        }
+    }
+
+    let total_bytes: u64 = pcaps.iter().filter_map(|p| std::fs::metadata(p).ok()).map(|m| m.len()).sum();
+    let bar = if std::io::stderr().is_terminal() && !a.quiet {
+        let b = ProgressBar::new(total_bytes);
+        b.set_style(
+            ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:40} {bytes}/{total_bytes} {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        Some(b)
+    } else {
+        None
+    };
+    let progress = |pkts: u64, bytes: u64| {
+        if let Some(b) = &bar {
+            b.set_position(bytes);
+            b.set_message(format!("{pkts} packets"));
+        }
+    };
+    let summary = tapwatch_engine::replay(&pcaps, &ec, rules.clone(), &eve, Some(&progress))?;
+    if let Some(b) = &bar {
+        b.finish_and_clear();
+    }
+    if !a.quiet {
+        print_summary(&summary, &report, load_time, &rules, &eve);
+    }
+    if let Some(e) = &summary.input_error {
+        eprintln!("tapwatch: error: {e}");
+        return Ok(ExitCode::from(1));
+    }
+    if summary.records_lost > 0 {
+        eprintln!("tapwatch: error: {} EVE records could not be written", summary.records_lost);
+        return Ok(ExitCode::from(1));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn load_rules(a: &ReplayArgs, app: &config::AppConfig) -> Result<(RuleSet, LoadReport)> {
+    let mut vars = Vars::default();
+    for (k, v) in &app.address_vars {
+        vars.set_address(k, v);
+    }
+    for (k, v) in &app.port_vars {
+        vars.set_port(k, v);
+    }
+    let classes = match &app.classification_file {
+        Some(p) => match std::fs::read_to_string(p) {
+            Ok(text) => Classifications::parse(&text).map_err(|e| anyhow!("{}: {e}", p.display()))?,
+            // Suricata warns and goes on with no classes when the file is
+            // missing; rules then fail on unknown classtypes. Use ours.
+            Err(_) => Classifications::bundled(),
+        },
+        None => Classifications::bundled(),
+    };
+    let mut b = RuleSetBuilder::new(vars, classes);
+    let sources: &[PathBuf] = if !a.rules.is_empty() { &a.rules } else { &app.rule_files };
+    if sources.is_empty() {
+        b.add_text("<bundled>/tapwatch.rules", BUNDLED_RULES);
+    }
+    for p in sources {
+        add_rules(&mut b, p)?;
+    }
+    Ok(b.build())
+}
+
+fn add_rules(b: &mut RuleSetBuilder, p: &Path) -> Result<()> {
+    b.add_path(p).with_context(|| format!("cannot read rules from {}", p.display()))
+}
+
+fn print_summary(s: &ReplaySummary, report: &LoadReport, load_time: std::time::Duration, rules: &RuleSet, eve: &EveTarget) {
+    let st = &s.stats;
+    let d = &st.decode;
+    eprintln!("tapwatch replay summary");
+    eprintln!(
+        "  rules:    {} loaded, {} failed in {:.3}s",
+        report.loaded,
+        report.failed,
+        load_time.as_secs_f64()
+    );
+    for (reason, n) in &report.by_reason {
+        eprintln!("            {n} failed: {reason}");
+    }
+    eprintln!("  input:    {} file(s), {} packets, {} bytes", s.files, s.packets, s.bytes);
+    eprintln!(
+        "  decoder:  ipv4 {} ipv6 {} tcp {} udp {} icmp {} vlan {} | vxlan {} geneve {} | truncated {} malformed {} non-ip {} too-deep {}",
+        d.ipv4,
+        d.ipv6,
+        d.tcp,
+        d.udp,
+        d.icmpv4 + d.icmpv6,
+        d.vlan,
+        d.vxlan,
+        d.geneve,
+        d.truncated,
+        d.malformed,
+        d.non_ip,
+        d.too_deep
+    );
+    let f = &st.flows;
+    eprintln!(
+        "  flows:    {} (tcp {} udp {} icmp {}), timed out {}, evicted {}, table-full {}",
+        f.total,
+        f.tcp,
+        f.udp,
+        f.icmpv4 + f.icmpv6,
+        f.timed_out,
+        f.evicted,
+        f.memcap
+    );
+    eprintln!(
+        "  tcp:      sessions {} syn {} synack {} rst {} gaps {} midstream {}",
+        st.tcp.sessions, st.tcp.syn, st.tcp.synack, st.tcp.rst, st.tcp.gaps, st.tcp.midstream_pickups
+    );
+    eprintln!("  alerts:   {}", st.alerts);
+    let mut by: Vec<(u64, u32)> = st
+        .alerts_by_rule
+        .iter()
+        .enumerate()
+        .filter(|(_, &n)| n > 0)
+        .map(|(i, &n)| (n, i as u32))
+        .collect();
+    by.sort_by(|a, b| b.0.cmp(&a.0).then(rules.meta(a.1).sid.cmp(&rules.meta(b.1).sid)));
+    for (n, i) in by.iter().take(10) {
+        let m = rules.meta(*i);
+        eprintln!("  {n:>9}  [{}:{}:{}] {}", m.gid, m.sid, m.rev, m.msg);
+    }
+    eprintln!(
+        "  time:     {:.3}s packet processing, {:.0} packets/s, {:.3} Gbit/s",
+        s.elapsed.as_secs_f64(),
+        s.packets_per_sec(),
+        s.gbit_per_sec()
+    );
+    eprintln!("  eve:      {} records -> {}", s.records_written, eve.describe());
+}

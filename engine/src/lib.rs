@@ -1,1 +1,23 @@
+//! tapwatch-engine: ingress, decode/decap, flows, stream, detection glue,
+//! EVE output and the replay pipeline.
+//!
+//! Data flows one way: [`ingress`] yields frames, [`decode`] turns a frame
+//! into a [`decode::Packet`] view, [`pipeline`] hashes the inner 5-tuple and
+//! hands batches to workers; each worker owns a [`flow::FlowTable`] shard,
+//! the per-direction [`stream`] state and runs [`detect`], and sends EVE
+//! records to [`output`].
 #![forbid(unsafe_code)]
+
+pub mod config;
+pub mod decode;
+pub mod detect;
+pub mod flow;
+pub mod ingress;
+pub mod output;
+pub mod pipeline;
+pub mod stats;
+pub mod stream;
+pub mod time;
+
+pub use config::EngineConfig;
+pub use pipeline::{replay, ReplayError, ReplaySummary};

@@ -1,0 +1,107 @@
+//! Engine settings. The binary fills these from a suricata.yaml-shaped config
+//! file and `--set`; the engine never parses config text itself.
+
+use crate::decode::DecodeConfig;
+use std::collections::BTreeMap;
+
+/// Per-protocol flow timeouts in seconds, as Suricata's `flow-timeouts`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Timeouts {
+    pub new: u64,
+    pub established: u64,
+    pub closed: u64,
+}
+
+#[derive(Clone, Debug)]
+pub struct FlowConfig {
+    /// Maximum number of flows held at once (all workers together).
+    pub max_flows: usize,
+    pub tcp: Timeouts,
+    pub udp: Timeouts,
+    pub icmp: Timeouts,
+    pub other: Timeouts,
+}
+
+impl Default for FlowConfig {
+    fn default() -> Self {
+        FlowConfig {
+            max_flows: 512 * 1024,
+            tcp: Timeouts { new: 60, established: 600, closed: 60 },
+            udp: Timeouts { new: 30, established: 300, closed: 0 },
+            icmp: Timeouts { new: 30, established: 300, closed: 0 },
+            other: Timeouts { new: 30, established: 300, closed: 0 },
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct StreamConfig {
+    /// Pick up TCP sessions whose handshake was not seen (`stream.midstream`).
+    pub midstream: bool,
+    /// Bytes of already-inspected stream data kept before new data, so a
+    /// pattern split across segments still matches.
+    pub window: usize,
+}
+
+impl Default for StreamConfig {
+    fn default() -> Self {
+        StreamConfig { midstream: false, window: 4096 }
+    }
+}
+
+/// What the EVE writer includes.
+#[derive(Clone, Debug)]
+pub struct EveConfig {
+    pub alert: bool,
+    pub flow: bool,
+    pub stats: bool,
+    /// alert.payload (base64) / payload_printable / packet (base64).
+    pub payload: bool,
+    pub payload_printable: bool,
+    pub packet: bool,
+    pub metadata: bool,
+    /// VNI → mirror session name, for `mirror.session`.
+    pub sessions: BTreeMap<u32, String>,
+}
+
+impl Default for EveConfig {
+    fn default() -> Self {
+        EveConfig {
+            alert: true,
+            flow: true,
+            stats: true,
+            payload: false,
+            payload_printable: false,
+            packet: false,
+            metadata: true,
+            sessions: BTreeMap::new(),
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct EngineConfig {
+    pub decode: DecodeConfig,
+    pub flow: FlowConfig,
+    pub stream: StreamConfig,
+    pub eve: EveConfig,
+    pub workers: usize,
+    /// Frames per batch handed to a worker.
+    pub batch_frames: usize,
+    /// Batches queued per worker before the reader waits (replay) or drops.
+    pub queue_depth: usize,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            decode: DecodeConfig::default(),
+            flow: FlowConfig::default(),
+            stream: StreamConfig::default(),
+            eve: EveConfig::default(),
+            workers: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+            batch_frames: 128,
+            queue_depth: 8,
+        }
+    }
+}

@@ -1,0 +1,251 @@
+//! Detection glue: one worker's per-packet path from a decoded packet
+//! through its flow and stream state to the rule engine and EVE alerts.
+
+use crate::config::EngineConfig;
+use crate::decode::{decode, LinkType, Packet};
+use crate::flow::{EndReason, Flow, FlowTable, TH_ACK, TH_RST, TH_SYN};
+use crate::output::{alert_record, flow_record, AlertInput};
+use crate::stats::WorkerStats;
+use crate::stream::SegmentOutcome;
+use crossbeam_channel::Sender;
+use std::sync::Arc;
+use tapwatch_rules::{PacketCtx, RuleSet, Scratch};
+
+/// One frame as the worker receives it.
+#[derive(Clone, Copy, Debug)]
+pub struct FrameInfo {
+    pub ts_ns: u64,
+    pub pcap_cnt: u64,
+    pub link: LinkType,
+    pub orig_len: u32,
+}
+
+/// A worker's state: its flow table shard and detection scratch space.
+pub struct Worker {
+    cfg: Arc<EngineConfig>,
+    rules: Arc<RuleSet>,
+    scratch: Scratch,
+    hits: Vec<u32>,
+    flows: FlowTable,
+    out: Sender<Vec<u8>>,
+    pub stats: WorkerStats,
+    /// Set when the EVE writer is gone; records are then counted, not sent.
+    pub output_lost: u64,
+}
+
+impl Worker {
+    pub fn new(cfg: Arc<EngineConfig>, rules: Arc<RuleSet>, out: Sender<Vec<u8>>) -> Worker {
+        let per_worker = (cfg.flow.max_flows / cfg.workers.max(1)).max(1);
+        let flows = FlowTable::new(&cfg.flow, per_worker);
+        let stats = WorkerStats { alerts_by_rule: vec![0; rules.len()], ..Default::default() };
+        Worker {
+            scratch: rules.new_scratch(),
+            hits: Vec::with_capacity(64),
+            flows,
+            rules,
+            cfg,
+            out,
+            stats,
+            output_lost: 0,
+        }
+    }
+
+    fn emit(&mut self, rec: Vec<u8>) {
+        self.stats.records += 1;
+        if self.out.send(rec).is_err() {
+            self.output_lost += 1;
+        }
+    }
+
+    fn log_flow(&mut self, f: &Flow, reason: EndReason) {
+        if self.cfg.eve.flow {
+            let rec = flow_record(f, reason, &self.cfg.eve);
+            self.emit(rec);
+        }
+    }
+
+    /// Process one frame.
+    pub fn process(&mut self, info: &FrameInfo, frame: &[u8]) {
+        let Ok(p) = decode(info.link, frame, &self.cfg.decode, &mut self.stats.decode) else {
+            return;
+        };
+        if p.checksum_bad {
+            if p.tcp.is_some() {
+                self.stats.tcp.invalid_checksum += 1;
+            }
+            return;
+        }
+        let ts = info.ts_ns;
+        // End idle flows on packet time.
+        let mut ended: Vec<(Flow, EndReason)> = Vec::new();
+        self.flows.sweep(ts, |f, r| ended.push((f.clone(), r)));
+        for (f, r) in ended {
+            self.log_flow(&f, r);
+        }
+
+        let idx = if p.is_fragment && p.tcp.is_none() && p.sport == 0 && p.dport == 0 && p.ip_proto != 1 {
+            None
+        } else {
+            self.flows.lookup(&p, ts)
+        };
+        if let Some((f, r)) = self.flows.ended.take() {
+            self.log_flow(&f, r);
+        }
+        let Some(idx) = idx else {
+            self.stats.no_flow += 1;
+            self.inspect_without_flow(info, frame, &p);
+            return;
+        };
+
+        let to_server = self.flows.get(idx).is_to_server(&p);
+        let keep = self.cfg.stream.window;
+        let midstream = self.cfg.stream.midstream;
+        let flow = self.flows.get_mut(idx);
+        flow.update(&p, to_server, ts, info.orig_len as u64);
+
+        // TCP: follow the stream of this direction.
+        let dir = if to_server { 0 } else { 1 };
+        let mut stream_view: Option<usize> = None; // new_from within the window
+        if let Some(tcp) = p.tcp {
+            let f = tcp.flags;
+            if f & TH_RST != 0 {
+                self.stats.tcp.rst += 1;
+            }
+            if f & TH_SYN != 0 {
+                if f & TH_ACK != 0 {
+                    self.stats.tcp.synack += 1;
+                } else {
+                    self.stats.tcp.syn += 1;
+                    if !flow.stream[dir].tracking {
+                        self.stats.tcp.sessions += 1;
+                    }
+                }
+                flow.stream[dir].on_syn(tcp.seq);
+            } else if !flow.stream[dir].tracking && midstream && !p.payload.is_empty() {
+                flow.stream[dir].pickup(tcp.seq);
+                self.stats.tcp.midstream_pickups += 1;
+            }
+            if flow.stream[dir].tracking && f & TH_SYN == 0 {
+                match flow.stream[dir].on_segment(tcp.seq, p.payload, p.payload_missing, keep) {
+                    SegmentOutcome::Data { new_from } => stream_view = Some(new_from),
+                    SegmentOutcome::GapThenData { .. } => {
+                        self.stats.tcp.gaps += 1;
+                        stream_view = Some(0);
+                    }
+                    SegmentOutcome::Nothing => stream_view = Some(usize::MAX),
+                }
+                if p.payload_missing > 0 {
+                    self.stats.tcp.gaps += 1;
+                }
+            }
+        }
+
+        let flow = self.flows.get(idx);
+        let established = flow.is_established();
+        let (buffer, new_from, is_stream): (&[u8], usize, bool) = match stream_view {
+            Some(usize::MAX) => (&[], 0, true),
+            Some(n) => (flow.stream[dir].window(), n, true),
+            None => (p.payload, 0, false),
+        };
+        let ctx = PacketCtx {
+            ip_proto: p.ip_proto,
+            src_ip: p.src,
+            dst_ip: p.dst,
+            src_port: p.sport,
+            dst_port: p.dport,
+            ttl: p.ttl,
+            tcp_flags: p.tcp.map(|t| t.flags),
+            icmp_type_code: p.icmp.map(|i| (i.itype, i.icode)),
+            dsize: p.payload.len(),
+            has_flow: true,
+            to_server,
+            established,
+            app_proto: None,
+            buffer,
+            new_from,
+            is_stream,
+        };
+        self.hits.clear();
+        self.rules.match_packet(&ctx, &mut self.scratch, &mut self.hits);
+        if self.hits.is_empty() {
+            return;
+        }
+        self.flows.get_mut(idx).alerted = true;
+        let hits = std::mem::take(&mut self.hits);
+        for &h in &hits {
+            self.stats.alerts += 1;
+            if let Some(c) = self.stats.alerts_by_rule.get_mut(h as usize) {
+                *c += 1;
+            }
+            if self.cfg.eve.alert {
+                let rec = alert_record(&AlertInput {
+                    ts_ns: ts,
+                    pcap_cnt: info.pcap_cnt,
+                    packet: &p,
+                    frame,
+                    flow: Some(self.flows.get(idx)),
+                    to_server,
+                    rule: self.rules.meta(h),
+                    cfg: &self.cfg.eve,
+                });
+                self.emit(rec);
+            }
+        }
+        self.hits = hits;
+    }
+
+    fn inspect_without_flow(&mut self, info: &FrameInfo, frame: &[u8], p: &Packet<'_>) {
+        let ctx = PacketCtx {
+            ip_proto: p.ip_proto,
+            src_ip: p.src,
+            dst_ip: p.dst,
+            src_port: p.sport,
+            dst_port: p.dport,
+            ttl: p.ttl,
+            tcp_flags: p.tcp.map(|t| t.flags),
+            icmp_type_code: p.icmp.map(|i| (i.itype, i.icode)),
+            dsize: p.payload.len(),
+            has_flow: false,
+            to_server: true,
+            established: false,
+            app_proto: None,
+            buffer: p.payload,
+            new_from: 0,
+            is_stream: false,
+        };
+        self.hits.clear();
+        self.rules.match_packet(&ctx, &mut self.scratch, &mut self.hits);
+        let hits = std::mem::take(&mut self.hits);
+        for &h in &hits {
+            self.stats.alerts += 1;
+            if let Some(c) = self.stats.alerts_by_rule.get_mut(h as usize) {
+                *c += 1;
+            }
+            if self.cfg.eve.alert {
+                let rec = alert_record(&AlertInput {
+                    ts_ns: info.ts_ns,
+                    pcap_cnt: info.pcap_cnt,
+                    packet: p,
+                    frame,
+                    flow: None,
+                    to_server: true,
+                    rule: self.rules.meta(h),
+                    cfg: &self.cfg.eve,
+                });
+                self.emit(rec);
+            }
+        }
+        self.hits = hits;
+    }
+
+    /// End of input: log every remaining flow and hand back the counters.
+    pub fn finish(mut self) -> (WorkerStats, u64) {
+        let mut ended: Vec<Flow> = Vec::new();
+        self.flows.drain(|f, _| ended.push(f.clone()));
+        for f in ended {
+            self.log_flow(&f, EndReason::Shutdown);
+        }
+        self.stats.flows = self.flows.counters.clone();
+        (self.stats, self.output_lost)
+    }
+}

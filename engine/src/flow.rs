@@ -1,0 +1,549 @@
+//! Flow tracking: a symmetric key and hash over the innermost 5-tuple, and
+//! the per-worker flow table shard.
+//!
+//! The table is a slab of [`Flow`]s plus an index map; slots are reused, so
+//! a worker in steady state allocates nothing per packet. A flow's direction
+//! is fixed by who sent its first packet (the SYN's sender when the
+//! handshake is seen, the SYN/ACK's receiver when only the SYN/ACK is).
+
+use crate::config::{FlowConfig, Timeouts};
+use crate::decode::{Packet, TunnelLayer};
+use crate::stream::StreamDir;
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hash, Hasher};
+use std::net::IpAddr;
+
+pub const TH_FIN: u8 = 0x01;
+pub const TH_SYN: u8 = 0x02;
+pub const TH_RST: u8 = 0x04;
+pub const TH_PUSH: u8 = 0x08;
+pub const TH_ACK: u8 = 0x10;
+pub const TH_URG: u8 = 0x20;
+pub const TH_ECE: u8 = 0x40;
+pub const TH_CWR: u8 = 0x80;
+
+fn ip_bytes(ip: &IpAddr) -> [u8; 16] {
+    match ip {
+        IpAddr::V4(a) => a.to_ipv6_mapped().octets(),
+        IpAddr::V6(a) => a.octets(),
+    }
+}
+
+/// Direction-independent flow key: the lower endpoint first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub struct FlowKey {
+    pub lo_ip: [u8; 16],
+    pub hi_ip: [u8; 16],
+    pub lo_port: u16,
+    pub hi_port: u16,
+    pub proto: u8,
+    pub vlan: u16,
+}
+
+impl FlowKey {
+    pub fn from_packet(p: &Packet<'_>) -> FlowKey {
+        let a = (ip_bytes(&p.src), p.sport);
+        let b = (ip_bytes(&p.dst), p.dport);
+        let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
+        FlowKey {
+            lo_ip: lo.0,
+            hi_ip: hi.0,
+            lo_port: lo.1,
+            hi_port: hi.1,
+            proto: p.ip_proto,
+            vlan: if p.vlan_count > 0 { p.vlan[0] } else { 0 },
+        }
+    }
+
+    /// A stable 64-bit hash: the same for both directions, for every run,
+    /// on every machine (workers are chosen with it).
+    pub fn hash64(&self) -> u64 {
+        let mut h = FlowHasher::default();
+        self.hash(&mut h);
+        h.finish()
+    }
+}
+
+/// Small, fixed-seed, fast hasher (FxHash-style multiply-rotate with a
+/// final avalanche), so flow placement is reproducible.
+#[derive(Default, Clone, Copy)]
+pub struct FlowHasher(u64);
+
+impl Hasher for FlowHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut w = [0u8; 8];
+            w[..chunk.len()].copy_from_slice(chunk);
+            self.write_u64(u64::from_le_bytes(w));
+        }
+    }
+    fn write_u8(&mut self, i: u8) {
+        self.write_u64(i as u64)
+    }
+    fn write_u16(&mut self, i: u16) {
+        self.write_u64(i as u64)
+    }
+    fn write_u32(&mut self, i: u32) {
+        self.write_u64(i as u64)
+    }
+    fn write_u64(&mut self, i: u64) {
+        self.0 = (self.0.rotate_left(5) ^ i).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+    fn write_usize(&mut self, i: usize) {
+        self.write_u64(i as u64)
+    }
+    fn finish(&self) -> u64 {
+        // splitmix64 finaliser
+        let mut z = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+}
+
+pub type FlowMap<V> = HashMap<FlowKey, V, BuildHasherDefault<FlowHasher>>;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TcpState {
+    None,
+    SynSent,
+    SynRecv,
+    Established,
+    FinWait,
+    Closed,
+}
+
+impl TcpState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TcpState::None => "none",
+            TcpState::SynSent => "syn_sent",
+            TcpState::SynRecv => "syn_recv",
+            TcpState::Established => "established",
+            TcpState::FinWait => "fin_wait1",
+            TcpState::Closed => "closed",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EndReason {
+    Timeout,
+    Shutdown,
+    Evicted,
+    Reused,
+}
+
+impl EndReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EndReason::Timeout => "timeout",
+            EndReason::Shutdown => "shutdown",
+            EndReason::Evicted => "forced",
+            EndReason::Reused => "forced",
+        }
+    }
+}
+
+/// One bidirectional flow. "client" is the side that sent the first packet.
+#[derive(Clone, Debug)]
+pub struct Flow {
+    pub key: FlowKey,
+    pub flow_id: u64,
+    pub proto: u8,
+    pub client_ip: IpAddr,
+    pub client_port: u16,
+    pub server_ip: IpAddr,
+    pub server_port: u16,
+    pub start_ns: u64,
+    pub last_ns: u64,
+    pub pkts_ts: u64,
+    pub pkts_tc: u64,
+    pub bytes_ts: u64,
+    pub bytes_tc: u64,
+    pub tcp_state: TcpState,
+    pub flags_ts: u8,
+    pub flags_tc: u8,
+    pub alerted: bool,
+    pub truncated: bool,
+    /// Streams: [to_server, to_client].
+    pub stream: [StreamDir; 2],
+    /// Tunnel of the first packet (for the flow record).
+    pub tunnel: Option<TunnelLayer>,
+    pub in_use: bool,
+}
+
+impl Flow {
+    fn empty() -> Flow {
+        let unspecified = IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED);
+        Flow {
+            key: FlowKey::default(),
+            flow_id: 0,
+            proto: 0,
+            client_ip: unspecified,
+            client_port: 0,
+            server_ip: unspecified,
+            server_port: 0,
+            start_ns: 0,
+            last_ns: 0,
+            pkts_ts: 0,
+            pkts_tc: 0,
+            bytes_ts: 0,
+            bytes_tc: 0,
+            tcp_state: TcpState::None,
+            flags_ts: 0,
+            flags_tc: 0,
+            alerted: false,
+            truncated: false,
+            stream: [StreamDir::default(), StreamDir::default()],
+            tunnel: None,
+            in_use: false,
+        }
+    }
+
+    /// Reset this slot for a new flow, keeping buffer capacity.
+    fn init(&mut self, key: FlowKey, p: &Packet<'_>, ts_ns: u64) {
+        let flags = p.tcp.map(|t| t.flags).unwrap_or(0);
+        // A first packet that is a SYN/ACK comes from the server.
+        let from_server = flags & (TH_SYN | TH_ACK) == (TH_SYN | TH_ACK);
+        let (cip, cport, sip, sport) = if from_server {
+            (p.dst, p.dport, p.src, p.sport)
+        } else {
+            (p.src, p.sport, p.dst, p.dport)
+        };
+        self.key = key;
+        self.proto = p.ip_proto;
+        self.client_ip = cip;
+        self.client_port = cport;
+        self.server_ip = sip;
+        self.server_port = sport;
+        self.start_ns = ts_ns;
+        self.last_ns = ts_ns;
+        self.flow_id = make_flow_id(&key, ts_ns);
+        self.pkts_ts = 0;
+        self.pkts_tc = 0;
+        self.bytes_ts = 0;
+        self.bytes_tc = 0;
+        self.tcp_state = TcpState::None;
+        self.flags_ts = 0;
+        self.flags_tc = 0;
+        self.alerted = false;
+        self.truncated = false;
+        self.stream[0].reset();
+        self.stream[1].reset();
+        self.tunnel = p.innermost_tunnel().copied();
+        self.in_use = true;
+    }
+
+    /// Whether a packet goes client → server.
+    pub fn is_to_server(&self, p: &Packet<'_>) -> bool {
+        p.src == self.client_ip && p.sport == self.client_port
+    }
+
+    /// Seconds without packets after which this flow is over.
+    pub fn timeout_secs(&self, cfg: &FlowConfig) -> u64 {
+        let t: &Timeouts = match self.proto {
+            6 => &cfg.tcp,
+            17 => &cfg.udp,
+            1 | 58 => &cfg.icmp,
+            _ => &cfg.other,
+        };
+        match self.state() {
+            FlowState::New => t.new,
+            FlowState::Established => t.established,
+            FlowState::Closed => t.closed,
+        }
+    }
+
+    pub fn state(&self) -> FlowState {
+        if self.proto == 6 {
+            match self.tcp_state {
+                TcpState::None | TcpState::SynSent | TcpState::SynRecv => FlowState::New,
+                TcpState::Established | TcpState::FinWait => FlowState::Established,
+                TcpState::Closed => FlowState::Closed,
+            }
+        } else if self.pkts_ts > 0 && self.pkts_tc > 0 {
+            FlowState::Established
+        } else {
+            FlowState::New
+        }
+    }
+
+    /// Both directions seen (UDP/ICMP) or handshake complete (TCP): what
+    /// `flow:established` means.
+    pub fn is_established(&self) -> bool {
+        if self.proto == 6 {
+            matches!(self.tcp_state, TcpState::Established | TcpState::FinWait)
+        } else {
+            self.pkts_ts > 0 && self.pkts_tc > 0
+        }
+    }
+
+    /// Count a packet and advance TCP state.
+    pub fn update(&mut self, p: &Packet<'_>, to_server: bool, ts_ns: u64, wire_len: u64) {
+        if ts_ns > self.last_ns {
+            self.last_ns = ts_ns;
+        }
+        if to_server {
+            self.pkts_ts += 1;
+            self.bytes_ts += wire_len;
+        } else {
+            self.pkts_tc += 1;
+            self.bytes_tc += wire_len;
+        }
+        if p.truncated {
+            self.truncated = true;
+        }
+        let Some(tcp) = p.tcp else { return };
+        let f = tcp.flags;
+        if to_server {
+            self.flags_ts |= f;
+        } else {
+            self.flags_tc |= f;
+        }
+        self.tcp_state = match self.tcp_state {
+            _ if f & TH_RST != 0 => TcpState::Closed,
+            TcpState::None if f & (TH_SYN | TH_ACK) == TH_SYN && to_server => TcpState::SynSent,
+            TcpState::None if f & (TH_SYN | TH_ACK) == (TH_SYN | TH_ACK) && !to_server => {
+                TcpState::SynRecv
+            }
+            TcpState::SynSent if f & (TH_SYN | TH_ACK) == (TH_SYN | TH_ACK) && !to_server => {
+                TcpState::SynRecv
+            }
+            TcpState::SynRecv if f & (TH_SYN | TH_ACK) == TH_ACK && to_server => {
+                TcpState::Established
+            }
+            TcpState::Established if f & TH_FIN != 0 => TcpState::FinWait,
+            TcpState::FinWait if f & TH_FIN != 0 => TcpState::Closed,
+            s => s,
+        };
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FlowState {
+    New,
+    Established,
+    Closed,
+}
+
+impl FlowState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FlowState::New => "new",
+            FlowState::Established => "established",
+            FlowState::Closed => "closed",
+        }
+    }
+}
+
+/// Suricata-style flow id: stable per flow, positive and below 2^51 so
+/// JSON consumers that read numbers as doubles keep it exact.
+pub fn make_flow_id(key: &FlowKey, start_ns: u64) -> u64 {
+    let mut h = FlowHasher::default();
+    key.hash(&mut h);
+    h.write_u64(start_ns);
+    let id = h.finish() & 0x0007_ffff_ffff_ffff;
+    if id == 0 {
+        1
+    } else {
+        id
+    }
+}
+
+#[derive(Default, Clone, Debug)]
+pub struct FlowCounters {
+    pub total: u64,
+    pub tcp: u64,
+    pub udp: u64,
+    pub icmpv4: u64,
+    pub icmpv6: u64,
+    pub timed_out: u64,
+    pub evicted: u64,
+    pub reused: u64,
+    /// New flows refused because the table was full and nothing could go.
+    pub memcap: u64,
+}
+
+impl FlowCounters {
+    pub fn merge(&mut self, o: &FlowCounters) {
+        self.total += o.total;
+        self.tcp += o.tcp;
+        self.udp += o.udp;
+        self.icmpv4 += o.icmpv4;
+        self.icmpv6 += o.icmpv6;
+        self.timed_out += o.timed_out;
+        self.evicted += o.evicted;
+        self.reused += o.reused;
+        self.memcap += o.memcap;
+    }
+}
+
+/// One worker's flows.
+pub struct FlowTable {
+    map: FlowMap<u32>,
+    slots: Vec<Flow>,
+    free: Vec<u32>,
+    capacity: usize,
+    cfg: FlowConfig,
+    pub counters: FlowCounters,
+    /// A flow that just ended, waiting for the caller to log it.
+    pub ended: Option<(Flow, EndReason)>,
+    last_sweep_ns: u64,
+}
+
+impl FlowTable {
+    pub fn new(cfg: &FlowConfig, capacity: usize) -> FlowTable {
+        let capacity = capacity.max(1);
+        let initial = capacity.min(4096);
+        let mut map = FlowMap::default();
+        map.reserve(initial);
+        FlowTable {
+            map,
+            slots: Vec::with_capacity(initial),
+            free: Vec::with_capacity(initial),
+            capacity,
+            cfg: cfg.clone(),
+            counters: FlowCounters::default(),
+            ended: None,
+            last_sweep_ns: 0,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+
+    pub fn get(&self, idx: u32) -> &Flow {
+        &self.slots[idx as usize]
+    }
+
+    pub fn get_mut(&mut self, idx: u32) -> &mut Flow {
+        &mut self.slots[idx as usize]
+    }
+
+    /// Find or create the flow for `p`. Returns None when the table is
+    /// full and nothing could be evicted (counted in `counters.memcap`).
+    /// When an old flow ends on the way (timeout, port reuse, eviction),
+    /// it is left in `self.ended` for the caller to log.
+    pub fn lookup(&mut self, p: &Packet<'_>, ts_ns: u64) -> Option<u32> {
+        let key = FlowKey::from_packet(p);
+        if let Some(&idx) = self.map.get(&key) {
+            let f = &self.slots[idx as usize];
+            let timeout_ns = f.timeout_secs(&self.cfg).saturating_mul(1_000_000_000);
+            let flags = p.tcp.map(|t| t.flags).unwrap_or(0);
+            let stale = ts_ns > f.last_ns.saturating_add(timeout_ns) && f.last_ns > 0;
+            let reused = f.proto == 6
+                && f.tcp_state == TcpState::Closed
+                && flags & (TH_SYN | TH_ACK | TH_RST) == TH_SYN;
+            if !stale && !reused {
+                return Some(idx);
+            }
+            let old = self.slots[idx as usize].clone();
+            let reason = if stale {
+                self.counters.timed_out += 1;
+                EndReason::Timeout
+            } else {
+                self.counters.reused += 1;
+                EndReason::Reused
+            };
+            self.ended = Some((old, reason));
+            self.slots[idx as usize].init(key, p, ts_ns);
+            self.count_new(p.ip_proto);
+            return Some(idx);
+        }
+        if self.map.len() >= self.capacity && !self.evict_one(ts_ns) {
+            self.counters.memcap += 1;
+            return None;
+        }
+        let idx = match self.free.pop() {
+            Some(i) => i,
+            None => {
+                self.slots.push(Flow::empty());
+                (self.slots.len() - 1) as u32
+            }
+        };
+        self.slots[idx as usize].init(key, p, ts_ns);
+        self.map.insert(key, idx);
+        self.count_new(p.ip_proto);
+        Some(idx)
+    }
+
+    fn count_new(&mut self, proto: u8) {
+        self.counters.total += 1;
+        match proto {
+            6 => self.counters.tcp += 1,
+            17 => self.counters.udp += 1,
+            1 => self.counters.icmpv4 += 1,
+            58 => self.counters.icmpv6 += 1,
+            _ => {}
+        }
+    }
+
+    /// Make room for one flow: the least recently seen one goes. Only runs
+    /// when the table is full (emergency), so a linear scan is acceptable.
+    fn evict_one(&mut self, _now_ns: u64) -> bool {
+        let mut best: Option<(u64, u32)> = None;
+        for (i, f) in self.slots.iter().enumerate() {
+            if f.in_use && best.is_none_or(|(t, _)| f.last_ns < t) {
+                best = Some((f.last_ns, i as u32));
+            }
+        }
+        let Some((_, idx)) = best else { return false };
+        let old = self.remove(idx);
+        self.counters.evicted += 1;
+        self.ended = Some((old, EndReason::Evicted));
+        true
+    }
+
+    fn remove(&mut self, idx: u32) -> Flow {
+        let f = &mut self.slots[idx as usize];
+        f.in_use = false;
+        let key = f.key;
+        let old = f.clone();
+        self.map.remove(&key);
+        self.free.push(idx);
+        old
+    }
+
+    /// End every flow idle longer than its timeout at packet time `now_ns`.
+    /// Runs at most once per second of packet time.
+    pub fn sweep(&mut self, now_ns: u64, mut on_end: impl FnMut(&Flow, EndReason)) {
+        if now_ns < self.last_sweep_ns.saturating_add(1_000_000_000) {
+            return;
+        }
+        self.last_sweep_ns = now_ns;
+        for i in 0..self.slots.len() {
+            let f = &self.slots[i];
+            if !f.in_use {
+                continue;
+            }
+            let t = f.timeout_secs(&self.cfg).saturating_mul(1_000_000_000);
+            if now_ns > f.last_ns.saturating_add(t) {
+                self.counters.timed_out += 1;
+                let old = self.remove(i as u32);
+                on_end(&old, EndReason::Timeout);
+            }
+        }
+    }
+
+    /// End every flow (end of input).
+    pub fn drain(&mut self, mut on_end: impl FnMut(&Flow, EndReason)) {
+        let mut live: Vec<(u64, u32)> = self
+            .slots
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| f.in_use)
+            .map(|(i, f)| (f.start_ns, i as u32))
+            .collect();
+        live.sort_unstable();
+        for (_, i) in live {
+            let old = self.remove(i);
+            on_end(&old, EndReason::Shutdown);
+        }
+    }
+}

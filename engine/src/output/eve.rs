@@ -1,0 +1,326 @@
+//! EVE record builders with Suricata's field names and order.
+
+use crate::config::EveConfig;
+use crate::decode::{Encap, Packet};
+use crate::flow::{EndReason, Flow, TH_ACK, TH_CWR, TH_ECE, TH_FIN, TH_PUSH, TH_RST, TH_SYN, TH_URG};
+use crate::time::eve_ts;
+use base64::Engine as _;
+use serde_json::{json, Map, Value};
+use std::net::IpAddr;
+use tapwatch_rules::RuleMeta;
+
+pub fn proto_name(p: u8) -> Value {
+    match p {
+        6 => Value::from("TCP"),
+        17 => Value::from("UDP"),
+        1 => Value::from("ICMP"),
+        58 => Value::from("IPv6-ICMP"),
+        132 => Value::from("SCTP"),
+        n => Value::from(n.to_string()),
+    }
+}
+
+fn ip_str(ip: &IpAddr) -> Value {
+    Value::from(ip.to_string())
+}
+
+fn finish(v: Map<String, Value>) -> Vec<u8> {
+    let mut out = serde_json::to_vec(&Value::Object(v)).unwrap_or_default();
+    out.push(b'\n');
+    out
+}
+
+/// Everything an alert record needs.
+pub struct AlertInput<'a> {
+    pub ts_ns: u64,
+    pub pcap_cnt: u64,
+    pub packet: &'a Packet<'a>,
+    pub frame: &'a [u8],
+    pub flow: Option<&'a Flow>,
+    pub to_server: bool,
+    pub rule: &'a RuleMeta,
+    pub cfg: &'a EveConfig,
+}
+
+fn pkt_src(p: &Packet<'_>) -> &'static str {
+    match p.innermost_tunnel().map(|t| t.encap) {
+        Some(Encap::Vxlan) => "vxlan encapsulation",
+        Some(Encap::Geneve) => "geneve encapsulation",
+        None => "wire/pcap",
+    }
+}
+
+fn tunnel_obj(p: &Packet<'_>, pcap_cnt: u64) -> Option<Value> {
+    let outer = p.tunnels.iter().flatten().next()?;
+    Some(json!({
+        "src_ip": outer.outer_src.to_string(),
+        "dest_ip": outer.outer_dst.to_string(),
+        "src_port": outer.outer_sport,
+        "dest_port": outer.outer_dport,
+        "proto": "UDP",
+        "depth": p.tunnel_count,
+        "pcap_cnt": pcap_cnt,
+        "pkt_src": "wire/pcap",
+    }))
+}
+
+/// Our extension: which mirror session delivered the packet.
+fn mirror_obj(p: &Packet<'_>, cfg: &EveConfig) -> Option<Value> {
+    let layers = p.tunnels.iter().flatten();
+    let mut encap = String::new();
+    let mut mirror_layer = None;
+    for t in layers {
+        if !encap.is_empty() {
+            encap.push('+');
+        }
+        encap.push_str(t.encap.as_str());
+        // The VXLAN layer is the mirror session's; GENEVE is the GWLB's.
+        if t.encap == Encap::Vxlan || mirror_layer.is_none() {
+            mirror_layer = Some(*t);
+        }
+    }
+    let t = mirror_layer?;
+    let mut m = Map::new();
+    m.insert("vni".into(), Value::from(t.vni));
+    if let Some(name) = cfg.sessions.get(&t.vni) {
+        m.insert("session".into(), Value::from(name.clone()));
+    }
+    m.insert("source_ip".into(), ip_str(&t.outer_src));
+    m.insert("encap".into(), Value::from(encap));
+    m.insert("truncated".into(), Value::from(p.truncated));
+    Some(Value::Object(m))
+}
+
+fn flow_summary(f: &Flow) -> Value {
+    json!({
+        "pkts_toserver": f.pkts_ts,
+        "pkts_toclient": f.pkts_tc,
+        "bytes_toserver": f.bytes_ts,
+        "bytes_toclient": f.bytes_tc,
+        "start": eve_ts(f.start_ns),
+        "src_ip": f.client_ip.to_string(),
+        "dest_ip": f.server_ip.to_string(),
+        "src_port": f.client_port,
+        "dest_port": f.server_port,
+    })
+}
+
+fn metadata_obj(rule: &RuleMeta) -> Option<Value> {
+    if rule.metadata.is_empty() {
+        return None;
+    }
+    let mut m: Map<String, Value> = Map::new();
+    for (k, v) in &rule.metadata {
+        match m.get_mut(k) {
+            Some(Value::Array(a)) => a.push(Value::from(v.clone())),
+            _ => {
+                m.insert(k.clone(), Value::Array(vec![Value::from(v.clone())]));
+            }
+        }
+    }
+    Some(Value::Object(m))
+}
+
+fn printable(bytes: &[u8]) -> String {
+    bytes
+        .iter()
+        .map(|&b| if b.is_ascii_graphic() || b == b' ' || b == b'\n' || b == b'\r' || b == b'\t' { b as char } else { '.' })
+        .collect()
+}
+
+pub fn alert_record(a: &AlertInput<'_>) -> Vec<u8> {
+    let p = a.packet;
+    let mut v = Map::new();
+    v.insert("timestamp".into(), Value::from(eve_ts(a.ts_ns)));
+    if let Some(f) = a.flow {
+        v.insert("flow_id".into(), Value::from(f.flow_id));
+    }
+    v.insert("pcap_cnt".into(), Value::from(a.pcap_cnt));
+    v.insert("event_type".into(), Value::from("alert"));
+    v.insert("src_ip".into(), ip_str(&p.src));
+    if p.tcp.is_some() || p.ip_proto == 17 {
+        v.insert("src_port".into(), Value::from(p.sport));
+    }
+    v.insert("dest_ip".into(), ip_str(&p.dst));
+    if p.tcp.is_some() || p.ip_proto == 17 {
+        v.insert("dest_port".into(), Value::from(p.dport));
+    }
+    v.insert("proto".into(), proto_name(p.ip_proto));
+    if let Some(icmp) = p.icmp {
+        v.insert("icmp_type".into(), Value::from(icmp.itype));
+        v.insert("icmp_code".into(), Value::from(icmp.icode));
+    }
+    v.insert("pkt_src".into(), Value::from(pkt_src(p)));
+    if let Some(t) = tunnel_obj(p, a.pcap_cnt) {
+        v.insert("tunnel".into(), t);
+    }
+    if let Some(m) = mirror_obj(p, a.cfg) {
+        v.insert("mirror".into(), m);
+    }
+    let r = a.rule;
+    let mut al = Map::new();
+    al.insert("action".into(), Value::from("allowed"));
+    al.insert("gid".into(), Value::from(r.gid));
+    al.insert("signature_id".into(), Value::from(r.sid));
+    al.insert("rev".into(), Value::from(r.rev));
+    al.insert("signature".into(), Value::from(r.msg.clone()));
+    al.insert("category".into(), Value::from(r.category.clone().unwrap_or_default()));
+    al.insert("severity".into(), Value::from(r.priority));
+    if a.cfg.metadata {
+        if let Some(m) = metadata_obj(r) {
+            al.insert("metadata".into(), m);
+        }
+    }
+    v.insert("alert".into(), Value::Object(al));
+    if a.flow.is_some() {
+        v.insert("direction".into(), Value::from(if a.to_server { "to_server" } else { "to_client" }));
+    }
+    if let Some(f) = a.flow {
+        v.insert("flow".into(), flow_summary(f));
+    }
+    if a.cfg.payload {
+        v.insert("payload".into(), Value::from(base64::engine::general_purpose::STANDARD.encode(p.payload)));
+    }
+    if a.cfg.payload_printable {
+        v.insert("payload_printable".into(), Value::from(printable(p.payload)));
+    }
+    if a.cfg.packet {
+        v.insert("packet".into(), Value::from(base64::engine::general_purpose::STANDARD.encode(a.frame)));
+    }
+    finish(v)
+}
+
+fn tcp_flags_hex(f: u8) -> String {
+    format!("{f:02x}")
+}
+
+pub fn flow_record(f: &Flow, reason: EndReason, cfg: &EveConfig) -> Vec<u8> {
+    let mut v = Map::new();
+    v.insert("timestamp".into(), Value::from(eve_ts(f.last_ns)));
+    v.insert("flow_id".into(), Value::from(f.flow_id));
+    v.insert("event_type".into(), Value::from("flow"));
+    v.insert("src_ip".into(), ip_str(&f.client_ip));
+    if f.proto == 6 || f.proto == 17 {
+        v.insert("src_port".into(), Value::from(f.client_port));
+    }
+    v.insert("dest_ip".into(), ip_str(&f.server_ip));
+    if f.proto == 6 || f.proto == 17 {
+        v.insert("dest_port".into(), Value::from(f.server_port));
+    }
+    v.insert("proto".into(), proto_name(f.proto));
+    if let Some(t) = f.tunnel {
+        let mut m = Map::new();
+        m.insert("vni".into(), Value::from(t.vni));
+        if let Some(name) = cfg.sessions.get(&t.vni) {
+            m.insert("session".into(), Value::from(name.clone()));
+        }
+        m.insert("source_ip".into(), ip_str(&t.outer_src));
+        m.insert("encap".into(), Value::from(t.encap.as_str()));
+        m.insert("truncated".into(), Value::from(f.truncated));
+        v.insert("mirror".into(), Value::Object(m));
+    }
+    let age = f.last_ns.saturating_sub(f.start_ns) / 1_000_000_000;
+    let mut fl = Map::new();
+    fl.insert("pkts_toserver".into(), Value::from(f.pkts_ts));
+    fl.insert("pkts_toclient".into(), Value::from(f.pkts_tc));
+    fl.insert("bytes_toserver".into(), Value::from(f.bytes_ts));
+    fl.insert("bytes_toclient".into(), Value::from(f.bytes_tc));
+    fl.insert("start".into(), Value::from(eve_ts(f.start_ns)));
+    fl.insert("end".into(), Value::from(eve_ts(f.last_ns)));
+    fl.insert("age".into(), Value::from(age));
+    fl.insert("state".into(), Value::from(f.state().as_str()));
+    fl.insert("reason".into(), Value::from(reason.as_str()));
+    fl.insert("alerted".into(), Value::from(f.alerted));
+    v.insert("flow".into(), Value::Object(fl));
+    if f.proto == 6 {
+        let all = f.flags_ts | f.flags_tc;
+        let mut t = Map::new();
+        t.insert("tcp_flags".into(), Value::from(tcp_flags_hex(all)));
+        t.insert("tcp_flags_ts".into(), Value::from(tcp_flags_hex(f.flags_ts)));
+        t.insert("tcp_flags_tc".into(), Value::from(tcp_flags_hex(f.flags_tc)));
+        for (bit, name) in [
+            (TH_SYN, "syn"),
+            (TH_FIN, "fin"),
+            (TH_RST, "rst"),
+            (TH_PUSH, "psh"),
+            (TH_ACK, "ack"),
+            (TH_URG, "urg"),
+            (TH_ECE, "ecn"),
+            (TH_CWR, "cwr"),
+        ] {
+            if all & bit != 0 {
+                t.insert(name.into(), Value::from(true));
+            }
+        }
+        t.insert("state".into(), Value::from(f.tcp_state.as_str()));
+        if f.stream[0].gaps > 0 {
+            t.insert("ts_gap".into(), Value::from(true));
+        }
+        if f.stream[1].gaps > 0 {
+            t.insert("tc_gap".into(), Value::from(true));
+        }
+        v.insert("tcp".into(), Value::Object(t));
+    }
+    finish(v)
+}
+
+/// Counters for the final `stats` record.
+pub struct StatsInput<'a> {
+    pub ts_ns: u64,
+    pub uptime_secs: u64,
+    pub decoder: &'a crate::decode::DecodeStats,
+    pub flows: &'a crate::flow::FlowCounters,
+    pub tcp: &'a crate::stats::TcpCounters,
+    pub alerts: u64,
+}
+
+pub fn stats_record(s: &StatsInput<'_>) -> Vec<u8> {
+    let d = s.decoder;
+    let mut v = Map::new();
+    v.insert("timestamp".into(), Value::from(eve_ts(s.ts_ns)));
+    v.insert("event_type".into(), Value::from("stats"));
+    let avg = if d.packets > 0 { d.bytes / d.packets } else { 0 };
+    let stats = json!({
+        "uptime": s.uptime_secs,
+        "decoder": {
+            "pkts": d.packets,
+            "bytes": d.bytes,
+            "invalid": d.malformed,
+            "ipv4": d.ipv4,
+            "ipv6": d.ipv6,
+            "ethernet": d.ethernet,
+            "vlan": d.vlan,
+            "tcp": d.tcp,
+            "udp": d.udp,
+            "icmpv4": d.icmpv4,
+            "icmpv6": d.icmpv6,
+            "vxlan": d.vxlan,
+            "geneve": d.geneve,
+            "too_many_layers": d.too_deep,
+            "avg_pkt_size": avg,
+            "event": {
+                "ipv4": { "trunc_pkt": d.truncated },
+            },
+        },
+        "flow": {
+            "total": s.flows.total,
+            "tcp": s.flows.tcp,
+            "udp": s.flows.udp,
+            "icmpv4": s.flows.icmpv4,
+            "icmpv6": s.flows.icmpv6,
+            "memcap": s.flows.memcap,
+        },
+        "tcp": {
+            "sessions": s.tcp.sessions,
+            "syn": s.tcp.syn,
+            "synack": s.tcp.synack,
+            "rst": s.tcp.rst,
+            "midstream_pickups": s.tcp.midstream_pickups,
+            "reassembly_gap": s.tcp.gaps,
+            "invalid_checksum": s.tcp.invalid_checksum,
+        },
+        "detect": { "alert": s.alerts },
+    });
+    v.insert("stats".into(), stats);
+    finish(v)
+}

@@ -1,0 +1,268 @@
+//! Replay pipeline: a reader walks the captures in order, decodes just
+//! enough to hash the inner 5-tuple symmetrically, and hands frames to N
+//! workers in batches over bounded channels. Replay is lossless: a full
+//! queue makes the reader wait. Each flow lives on exactly one worker and
+//! its packets are processed in capture order, so the alerts are the same
+//! whatever the number of workers.
+
+use crate::config::EngineConfig;
+use crate::decode::{decode, DecodeStats, LinkType};
+use crate::detect::{FrameInfo, Worker};
+use crate::flow::FlowKey;
+use crate::ingress::{IngressError, PcapReader};
+use crate::output::{stats_record, EveTarget, EveWriter, StatsInput};
+use crate::stats::WorkerStats;
+use crossbeam_channel::{bounded, Receiver, Sender};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tapwatch_rules::RuleSet;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReplayError {
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    #[error("a worker thread failed: {0}")]
+    Worker(String),
+}
+
+/// What a replay did.
+#[derive(Debug, Default)]
+pub struct ReplaySummary {
+    pub files: usize,
+    /// Frames read from the captures.
+    pub packets: u64,
+    /// Captured bytes read.
+    pub bytes: u64,
+    pub stats: WorkerStats,
+    /// EVE records written (alerts, flows, stats).
+    pub records_written: u64,
+    /// Records a worker could not hand to the writer (writer failed).
+    pub records_lost: u64,
+    /// Time spent on packets: from the first frame read to the last record
+    /// written (rule loading excluded).
+    pub elapsed: Duration,
+    pub first_ts_ns: u64,
+    pub last_ts_ns: u64,
+    /// A capture that could not be read to its end. Everything read before
+    /// it was processed and logged.
+    pub input_error: Option<IngressError>,
+}
+
+impl ReplaySummary {
+    pub fn packets_per_sec(&self) -> f64 {
+        let s = self.elapsed.as_secs_f64();
+        if s > 0.0 {
+            self.packets as f64 / s
+        } else {
+            0.0
+        }
+    }
+    pub fn gbit_per_sec(&self) -> f64 {
+        let s = self.elapsed.as_secs_f64();
+        if s > 0.0 {
+            self.bytes as f64 * 8.0 / s / 1e9
+        } else {
+            0.0
+        }
+    }
+}
+
+#[derive(Clone, Copy)]
+struct Meta {
+    info: FrameInfo,
+    start: usize,
+    len: usize,
+}
+
+struct Batch {
+    data: Vec<u8>,
+    frames: Vec<Meta>,
+}
+
+impl Batch {
+    fn new(frames: usize) -> Batch {
+        Batch { data: Vec::with_capacity(frames * 512), frames: Vec::with_capacity(frames) }
+    }
+    fn clear(&mut self) {
+        self.data.clear();
+        self.frames.clear();
+    }
+}
+
+/// Progress callback: (frames read, bytes read).
+pub type Progress<'a> = &'a (dyn Fn(u64, u64) + Sync);
+
+/// Replay `paths` in order as one stream through the engine, writing EVE
+/// to `eve`. Returns after every accepted frame has been processed and
+/// every record written.
+pub fn replay(
+    paths: &[PathBuf],
+    cfg: &EngineConfig,
+    rules: Arc<RuleSet>,
+    eve: &EveTarget,
+    progress: Option<Progress<'_>>,
+) -> Result<ReplaySummary, ReplayError> {
+    let cfg = Arc::new(cfg.clone());
+    let nworkers = cfg.workers.max(1);
+    let writer = EveWriter::start(eve, 4096)?;
+    let started = Instant::now();
+
+    let mut txs: Vec<Sender<Batch>> = Vec::with_capacity(nworkers);
+    let (recycle_tx, recycle_rx) = bounded::<Batch>(nworkers * (cfg.queue_depth + 2));
+    let mut handles = Vec::with_capacity(nworkers);
+    for i in 0..nworkers {
+        let (tx, rx) = bounded::<Batch>(cfg.queue_depth.max(1));
+        txs.push(tx);
+        let mut worker = Worker::new(cfg.clone(), rules.clone(), writer.tx.clone());
+        let recycle = recycle_tx.clone();
+        let h = std::thread::Builder::new()
+            .name(format!("tapwatch-w{i}"))
+            .spawn(move || worker_loop(&mut worker, rx, recycle).map(|()| worker.finish()))?;
+        handles.push(h);
+    }
+    drop(recycle_tx);
+
+    let mut summary = ReplaySummary { files: paths.len(), ..Default::default() };
+    let read = read_all(paths, &cfg, &txs, &recycle_rx, &mut summary, progress);
+    drop(txs);
+
+    let mut total = WorkerStats::default();
+    let mut failure = None;
+    for h in handles {
+        match h.join() {
+            Ok(Ok((s, lost))) => {
+                total.merge(&s);
+                summary.records_lost += lost;
+            }
+            Ok(Err(e)) => failure = Some(e),
+            Err(_) => failure = Some("worker panicked".to_string()),
+        }
+    }
+    if cfg.eve.stats {
+        let rec = stats_record(&StatsInput {
+            ts_ns: summary.last_ts_ns,
+            uptime_secs: started.elapsed().as_secs(),
+            decoder: &total.decode,
+            flows: &total.flows,
+            tcp: &total.tcp,
+            alerts: total.alerts,
+        });
+        total.records += 1;
+        if writer.tx.send(rec).is_err() {
+            summary.records_lost += 1;
+        }
+    }
+    summary.records_written = writer.finish()?;
+    summary.elapsed = started.elapsed();
+    summary.stats = total;
+    if let Some(e) = failure {
+        return Err(ReplayError::Worker(e));
+    }
+    if let Err(e) = read {
+        summary.input_error = Some(e);
+    }
+    Ok(summary)
+}
+
+fn worker_loop(w: &mut Worker, rx: Receiver<Batch>, recycle: Sender<Batch>) -> Result<(), String> {
+    for mut batch in rx {
+        for m in &batch.frames {
+            let frame = batch.data.get(m.start..m.start + m.len).unwrap_or(&[]);
+            w.process(&m.info, frame);
+        }
+        batch.clear();
+        // The reader may have stopped taking batches back; that is fine.
+        let _ = recycle.try_send(batch);
+    }
+    Ok(())
+}
+
+fn read_all(
+    paths: &[PathBuf],
+    cfg: &EngineConfig,
+    txs: &[Sender<Batch>],
+    recycle: &Receiver<Batch>,
+    summary: &mut ReplaySummary,
+    progress: Option<Progress<'_>>,
+) -> Result<(), IngressError> {
+    let n = txs.len();
+    let per_batch = cfg.batch_frames.max(1);
+    let mut pending: Vec<Batch> = (0..n).map(|_| Batch::new(per_batch)).collect();
+    let mut scratch = DecodeStats::default();
+    let mut pcap_cnt = 0u64;
+    let mut result = Ok(());
+    'files: for path in paths {
+        let mut reader = match PcapReader::open(path) {
+            Ok(r) => r,
+            Err(e) => {
+                result = Err(e);
+                break;
+            }
+        };
+        loop {
+            let frame = match reader.next_frame() {
+                Ok(Some(f)) => f,
+                Ok(None) => break,
+                Err(e) => {
+                    result = Err(e);
+                    break 'files;
+                }
+            };
+            pcap_cnt += 1;
+            summary.packets += 1;
+            summary.bytes += frame.data.len() as u64;
+            if summary.first_ts_ns == 0 {
+                summary.first_ts_ns = frame.ts_ns;
+            }
+            summary.last_ts_ns = summary.last_ts_ns.max(frame.ts_ns);
+            let w = worker_for(frame.linktype, frame.data, cfg, &mut scratch, n);
+            let b = &mut pending[w];
+            let start = b.data.len();
+            b.data.extend_from_slice(frame.data);
+            b.frames.push(Meta {
+                info: FrameInfo {
+                    ts_ns: frame.ts_ns,
+                    pcap_cnt,
+                    link: frame.linktype,
+                    orig_len: frame.orig_len,
+                },
+                start,
+                len: frame.data.len(),
+            });
+            if b.frames.len() >= per_batch || b.data.len() >= 1 << 20 {
+                let fresh = recycle.try_recv().unwrap_or_else(|_| Batch::new(per_batch));
+                let full = std::mem::replace(b, fresh);
+                // A worker that died has closed its queue; its error is
+                // reported when it is joined.
+                let _ = txs[w].send(full);
+            }
+            if let Some(p) = progress {
+                if pcap_cnt % 4096 == 0 {
+                    p(summary.packets, summary.bytes);
+                }
+            }
+        }
+    }
+    for (w, b) in pending.into_iter().enumerate() {
+        if !b.frames.is_empty() {
+            let _ = txs[w].send(b);
+        }
+    }
+    if let Some(p) = progress {
+        p(summary.packets, summary.bytes);
+    }
+    result
+}
+
+/// Which worker gets a frame: the symmetric hash of its innermost 5-tuple.
+/// Frames that do not decode go to worker 0, where they are counted.
+fn worker_for(link: LinkType, data: &[u8], cfg: &EngineConfig, scratch: &mut DecodeStats, n: usize) -> usize {
+    if n <= 1 {
+        return 0;
+    }
+    match decode(link, data, &cfg.decode, scratch) {
+        Ok(p) => (FlowKey::from_packet(&p).hash64() % n as u64) as usize,
+        Err(_) => 0,
+    }
+}

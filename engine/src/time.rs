@@ -1,0 +1,59 @@
+//! Timestamps as EVE writes them: `2026-01-15T10:00:00.123456+0000` (UTC).
+
+use std::fmt::Write;
+
+/// Days since 1970-01-01 to a civil (year, month, day), proleptic Gregorian.
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    // Howard Hinnant's public-domain algorithm.
+    let z = days + 719_468;
+    let era = if z >= 0 { z } else { z - 146_096 } / 146_097;
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+/// Append an EVE timestamp for `ts_ns` nanoseconds since the epoch.
+pub fn write_eve_ts(out: &mut String, ts_ns: u64) {
+    let secs = (ts_ns / 1_000_000_000) as i64;
+    let micros = (ts_ns % 1_000_000_000) / 1000;
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    let (y, m, d) = civil_from_days(days);
+    let _ = write!(
+        out,
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{micros:06}+0000",
+        rem / 3600,
+        (rem / 60) % 60,
+        rem % 60
+    );
+}
+
+/// An EVE timestamp as a new string.
+pub fn eve_ts(ts_ns: u64) -> String {
+    let mut s = String::with_capacity(32);
+    write_eve_ts(&mut s, ts_ns);
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_epoch_and_known_dates() {
+        assert_eq!(eve_ts(0), "1970-01-01T00:00:00.000000+0000");
+        // 2026-01-15T10:00:00Z = 1768471200
+        assert_eq!(
+            eve_ts(1_768_471_200_000_000_000 + 123_456_789),
+            "2026-01-15T10:00:00.123456+0000"
+        );
+        // leap day
+        assert_eq!(eve_ts(951_782_400 * 1_000_000_000), "2000-02-29T00:00:00.000000+0000");
+        assert_eq!(eve_ts(u64::MAX).len(), 31);
+    }
+}

@@ -1,0 +1,470 @@
+//! Configuration in suricata.yaml's shape.
+//!
+//! The file is read into a small tree ([`Node`]), `include` files are
+//! merged, `--set key=value` overrides are applied with Suricata's dotted
+//! names (list items by index: `outputs.0.eve-log.enabled`), and then the
+//! keys tapwatch implements are turned into an [`EngineConfig`]. Keys it
+//! does not implement yet are reported once.
+
+use anyhow::{anyhow, bail, Context, Result};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use tapwatch_engine::config::Timeouts;
+use tapwatch_engine::EngineConfig;
+use yaml_rust2::{Yaml, YamlLoader};
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Node {
+    Map(Vec<(String, Node)>),
+    List(Vec<Node>),
+    Scalar(String),
+    Null,
+}
+
+impl Node {
+    fn from_yaml(y: &Yaml) -> Node {
+        match y {
+            Yaml::Hash(h) => Node::Map(
+                h.iter()
+                    .map(|(k, v)| (scalar_string(k).unwrap_or_default(), Node::from_yaml(v)))
+                    .collect(),
+            ),
+            Yaml::Array(a) => Node::List(a.iter().map(Node::from_yaml).collect()),
+            Yaml::Null | Yaml::BadValue | Yaml::Alias(_) => Node::Null,
+            other => Node::Scalar(scalar_string(other).unwrap_or_default()),
+        }
+    }
+
+    pub fn get(&self, path: &str) -> Option<&Node> {
+        let mut cur = self;
+        for part in path.split('.') {
+            cur = match cur {
+                Node::Map(m) => &m.iter().find(|(k, _)| k == part)?.1,
+                Node::List(l) => {
+                    let i: usize = part.parse().ok()?;
+                    // Suricata addresses `outputs.0.eve-log`: the list item is
+                    // a one-key map.
+                    l.get(i)?
+                }
+                _ => return None,
+            };
+        }
+        Some(cur)
+    }
+
+    pub fn str(&self, path: &str) -> Option<&str> {
+        match self.get(path)? {
+            Node::Scalar(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// Set a dotted path, creating maps on the way.
+    pub fn set(&mut self, path: &str, value: Node) -> Result<()> {
+        let mut cur = self;
+        let parts: Vec<&str> = path.split('.').collect();
+        for (i, part) in parts.iter().enumerate() {
+            let last = i + 1 == parts.len();
+            if matches!(cur, Node::Null | Node::Scalar(_)) {
+                *cur = Node::Map(Vec::new());
+            }
+            cur = match cur {
+                Node::Map(m) => {
+                    let pos = match m.iter().position(|(k, _)| k == part) {
+                        Some(p) => p,
+                        None => {
+                            m.push((part.to_string(), Node::Null));
+                            m.len() - 1
+                        }
+                    };
+                    &mut m[pos].1
+                }
+                Node::List(l) => {
+                    let idx: usize = part
+                        .parse()
+                        .map_err(|_| anyhow!("'{part}' in '{path}' must be a list index"))?;
+                    if idx > l.len() {
+                        bail!("index {idx} in '{path}' is past the end of the list");
+                    }
+                    if idx == l.len() {
+                        l.push(Node::Null);
+                    }
+                    &mut l[idx]
+                }
+                _ => unreachable!("replaced above"),
+            };
+            if last {
+                *cur = value;
+                return Ok(());
+            }
+        }
+        Ok(())
+    }
+
+    fn merge(&mut self, other: Node) {
+        match (self, other) {
+            (Node::Map(a), Node::Map(b)) => {
+                for (k, v) in b {
+                    match a.iter_mut().find(|(ak, _)| *ak == k) {
+                        Some((_, av)) => av.merge(v),
+                        None => a.push((k, v)),
+                    }
+                }
+            }
+            (s, o) => *s = o,
+        }
+    }
+
+    fn keys(&self) -> Vec<&str> {
+        match self {
+            Node::Map(m) => m.iter().map(|(k, _)| k.as_str()).collect(),
+            _ => Vec::new(),
+        }
+    }
+}
+
+fn scalar_string(y: &Yaml) -> Option<String> {
+    match y {
+        Yaml::String(s) | Yaml::Real(s) => Some(s.clone()),
+        Yaml::Integer(i) => Some(i.to_string()),
+        Yaml::Boolean(b) => Some(if *b { "yes".into() } else { "no".into() }),
+        _ => None,
+    }
+}
+
+/// Parse config text (with or without the `%YAML 1.1` header).
+pub fn parse_text(text: &str, origin: &str) -> Result<Node> {
+    // Suricata's files start with "%YAML 1.1" and "---"; the YAML reader
+    // here wants neither the 1.1 directive nor an empty document.
+    let cleaned: String = text
+        .lines()
+        .map(|l| if l.starts_with("%YAML") { "" } else { l })
+        .collect::<Vec<_>>()
+        .join("\n");
+    let docs = YamlLoader::load_from_str(&cleaned).map_err(|e| {
+        anyhow!("{origin}:{}:{}: {}", e.marker().line(), e.marker().col() + 1, e.info())
+    })?;
+    Ok(docs.first().map(Node::from_yaml).unwrap_or(Node::Map(Vec::new())))
+}
+
+/// Load a config file and everything it includes.
+pub fn load_file(path: &Path) -> Result<Node> {
+    load_file_depth(path, 0)
+}
+
+fn load_file_depth(path: &Path, depth: usize) -> Result<Node> {
+    if depth > 8 {
+        bail!("{}: include nesting deeper than 8", path.display());
+    }
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read config file {}", path.display()))?;
+    let mut root = parse_text(&text, &path.display().to_string())?;
+    let includes: Vec<String> = match root.get("include") {
+        Some(Node::Scalar(s)) => vec![s.clone()],
+        Some(Node::List(l)) => l
+            .iter()
+            .filter_map(|n| if let Node::Scalar(s) = n { Some(s.clone()) } else { None })
+            .collect(),
+        _ => Vec::new(),
+    };
+    let base = path.parent().unwrap_or(Path::new("."));
+    for inc in includes {
+        let p = base.join(&inc);
+        let sub = load_file_depth(&p, depth + 1)?;
+        root.merge(sub);
+    }
+    Ok(root)
+}
+
+/// Apply one `--set key=value`.
+pub fn apply_set(root: &mut Node, kv: &str) -> Result<()> {
+    let (k, v) = kv.split_once('=').ok_or_else(|| anyhow!("--set expects key=value, got '{kv}'"))?;
+    let k = k.trim();
+    if k.is_empty() {
+        bail!("--set expects key=value, got '{kv}'");
+    }
+    root.set(k, Node::Scalar(v.trim().to_string()))
+}
+
+/// Top-level keys this version acts on.
+const IMPLEMENTED: &[&str] = &[
+    "vars",
+    "decoder",
+    "stream",
+    "flow",
+    "flow-timeouts",
+    "outputs",
+    "classification-file",
+    "default-log-dir",
+    "default-rule-path",
+    "rule-files",
+    "pcap-file",
+    "mirror",
+    "include",
+    "reference-config-file",
+    "threading",
+];
+
+/// Keys that are present but not acted on, for the one warning.
+pub fn unimplemented_keys(root: &Node) -> Vec<String> {
+    root.keys().into_iter().filter(|k| !IMPLEMENTED.contains(k)).map(String::from).collect()
+}
+
+pub fn truthy(s: &str) -> Option<bool> {
+    match s.to_ascii_lowercase().as_str() {
+        "yes" | "true" | "on" | "1" | "enabled" => Some(true),
+        "no" | "false" | "off" | "0" | "disabled" => Some(false),
+        _ => None,
+    }
+}
+
+fn bool_at(root: &Node, path: &str) -> Result<Option<bool>> {
+    match root.str(path) {
+        None => Ok(None),
+        Some(s) => truthy(s).map(Some).ok_or_else(|| anyhow!("{path}: expected yes/no, got '{s}'")),
+    }
+}
+
+fn u64_at(root: &Node, path: &str) -> Result<Option<u64>> {
+    match root.str(path) {
+        None => Ok(None),
+        Some(s) => s.trim().parse().map(Some).map_err(|_| anyhow!("{path}: expected a number, got '{s}'")),
+    }
+}
+
+/// Port list as Suricata writes it for decoders: "4789", "[4789, 8472]".
+fn ports(s: &str, path: &str) -> Result<Vec<u16>> {
+    s.trim()
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(|p| p.parse::<u16>().map_err(|_| anyhow!("{path}: bad port '{p}'")))
+        .collect()
+}
+
+/// Sizes like "128mb", "1gb", "4096".
+pub fn size(s: &str) -> Option<u64> {
+    let t = s.trim().to_ascii_lowercase();
+    let (num, mul) = if let Some(n) = t.strip_suffix("gb") {
+        (n, 1u64 << 30)
+    } else if let Some(n) = t.strip_suffix("mb") {
+        (n, 1 << 20)
+    } else if let Some(n) = t.strip_suffix("kb") {
+        (n, 1 << 10)
+    } else {
+        (t.as_str(), 1)
+    };
+    num.trim().parse::<u64>().ok()?.checked_mul(mul)
+}
+
+/// The EVE log settings found in `outputs`.
+#[derive(Debug, Default, Clone)]
+pub struct EveOutput {
+    pub filename: Option<String>,
+    pub types: Option<Vec<String>>,
+}
+
+fn find_eve(root: &Node) -> Option<&Node> {
+    let Node::List(outs) = root.get("outputs")? else { return None };
+    for o in outs {
+        if let Some(e) = o.get("eve-log") {
+            if e.str("enabled").and_then(truthy) != Some(false) {
+                return Some(e);
+            }
+        }
+    }
+    None
+}
+
+/// Settings the binary needs beyond the engine's.
+#[derive(Debug, Default)]
+pub struct AppConfig {
+    pub eve: EveOutput,
+    pub classification_file: Option<PathBuf>,
+    pub default_log_dir: Option<PathBuf>,
+    pub rule_files: Vec<PathBuf>,
+    pub address_vars: BTreeMap<String, String>,
+    pub port_vars: BTreeMap<String, String>,
+    pub warnings: Vec<String>,
+}
+
+/// Fill `ec` and an [`AppConfig`] from the tree.
+pub fn extract(root: &Node, ec: &mut EngineConfig) -> Result<AppConfig> {
+    let mut app = AppConfig::default();
+    if let Some(Node::Map(m)) = root.get("vars.address-groups") {
+        for (k, v) in m {
+            if let Node::Scalar(s) = v {
+                app.address_vars.insert(k.clone(), s.clone());
+            }
+        }
+    }
+    if let Some(Node::Map(m)) = root.get("vars.port-groups") {
+        for (k, v) in m {
+            if let Node::Scalar(s) = v {
+                app.port_vars.insert(k.clone(), s.clone());
+            }
+        }
+    }
+    // Decoder: tunnel ports.
+    if bool_at(root, "decoder.vxlan.enabled")? == Some(false) {
+        ec.decode.vxlan_ports.clear();
+    } else if let Some(p) = root.str("decoder.vxlan.ports") {
+        ec.decode.vxlan_ports = ports(p, "decoder.vxlan.ports")?;
+    }
+    if bool_at(root, "decoder.geneve.enabled")? == Some(false) {
+        ec.decode.geneve_ports.clear();
+    } else if let Some(p) = root.str("decoder.geneve.ports") {
+        ec.decode.geneve_ports = ports(p, "decoder.geneve.ports")?;
+    }
+    if let Some(d) = u64_at(root, "decoder.max-layers")? {
+        ec.decode.max_tunnel_depth = d.clamp(1, 16) as usize;
+    }
+    // Checksums: pcap-file.checksum-checks and stream.checksum-validation.
+    if let Some(c) = root.str("pcap-file.checksum-checks") {
+        ec.decode.checksum_validate = truthy(c) == Some(true);
+    }
+    // Stream.
+    if let Some(b) = bool_at(root, "stream.midstream")? {
+        ec.stream.midstream = b;
+    }
+    // Flow table size: Suricata gives a memcap in bytes; one flow costs
+    // about 1 KiB here with its stream windows.
+    if let Some(m) = root.str("flow.memcap") {
+        let bytes = size(m).ok_or_else(|| anyhow!("flow.memcap: bad size '{m}'"))?;
+        ec.flow.max_flows = ((bytes / 1024) as usize).max(1024);
+    }
+    for (proto, t) in [
+        ("tcp", &mut ec.flow.tcp),
+        ("udp", &mut ec.flow.udp),
+        ("icmp", &mut ec.flow.icmp),
+        ("default", &mut ec.flow.other),
+    ] {
+        let mut apply = |field: &str, slot: &mut u64| -> Result<()> {
+            if let Some(v) = u64_at(root, &format!("flow-timeouts.{proto}.{field}"))? {
+                *slot = v;
+            }
+            Ok(())
+        };
+        let Timeouts { new, established, closed } = t;
+        apply("new", new)?;
+        apply("established", established)?;
+        apply("closed", closed)?;
+    }
+    // Mirror sessions: VNI → name.
+    if let Some(Node::Map(m)) = root.get("mirror.sessions") {
+        for (k, v) in m {
+            let vni: u32 = k.parse().map_err(|_| anyhow!("mirror.sessions: '{k}' is not a VNI"))?;
+            if let Node::Scalar(s) = v {
+                ec.eve.sessions.insert(vni, s.clone());
+            }
+        }
+    }
+    // EVE output.
+    if let Some(e) = find_eve(root) {
+        app.eve.filename = e.str("filename").map(String::from);
+        if let Some(Node::List(types)) = e.get("types") {
+            let mut names = Vec::new();
+            let mut alert_opts: Option<&Node> = None;
+            for t in types {
+                match t {
+                    Node::Scalar(s) => names.push(s.clone()),
+                    Node::Map(m) => {
+                        for (k, v) in m {
+                            names.push(k.clone());
+                            if k == "alert" {
+                                alert_opts = Some(v);
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            ec.eve.alert = names.iter().any(|n| n == "alert");
+            ec.eve.flow = names.iter().any(|n| n == "flow");
+            ec.eve.stats = names.iter().any(|n| n == "stats");
+            if let Some(o) = alert_opts {
+                let flag = |k: &str| o.str(k).and_then(truthy);
+                ec.eve.payload = flag("payload").unwrap_or(false);
+                ec.eve.payload_printable = flag("payload-printable").unwrap_or(false);
+                ec.eve.packet = flag("packet").unwrap_or(false);
+                ec.eve.metadata = flag("metadata").unwrap_or(true);
+            }
+            app.eve.types = Some(names);
+        }
+    }
+    app.classification_file = root.str("classification-file").map(PathBuf::from);
+    app.default_log_dir = root.str("default-log-dir").map(PathBuf::from);
+    if let Some(Node::List(files)) = root.get("rule-files") {
+        let base = root.str("default-rule-path").map(PathBuf::from);
+        for f in files {
+            if let Node::Scalar(s) = f {
+                let p = PathBuf::from(s);
+                app.rule_files.push(match (&base, p.is_absolute()) {
+                    (Some(b), false) => b.join(p),
+                    _ => p,
+                });
+            }
+        }
+    }
+    if root.get("threshold-file").is_some() {
+        app.warnings.push("threshold-file is not applied yet: thresholds come with a later release".into());
+    }
+    Ok(app)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_suricata_header_and_sets_dotted_keys() {
+        let text = "%YAML 1.1\n---\nvars:\n  address-groups:\n    HOME_NET: \"[10.0.0.0/8]\"\nstream:\n  midstream: false\noutputs:\n  - eve-log:\n      enabled: yes\n      filename: eve.json\n      types:\n        - alert:\n            payload: yes\n        - flow\n";
+        let mut root = parse_text(text, "t.yaml").unwrap();
+        assert_eq!(root.str("vars.address-groups.HOME_NET"), Some("[10.0.0.0/8]"));
+        apply_set(&mut root, "stream.midstream=true").unwrap();
+        apply_set(&mut root, "vars.address-groups.HOME_NET=[192.168.0.0/16]").unwrap();
+        apply_set(&mut root, "outputs.0.eve-log.filename=x.json").unwrap();
+        let mut ec = EngineConfig::default();
+        let app = extract(&root, &mut ec).unwrap();
+        assert!(ec.stream.midstream);
+        assert!(ec.eve.payload && ec.eve.alert && ec.eve.flow && !ec.eve.stats);
+        assert_eq!(app.eve.filename.as_deref(), Some("x.json"));
+        assert_eq!(app.address_vars.get("HOME_NET").map(String::as_str), Some("[192.168.0.0/16]"));
+    }
+
+    #[test]
+    fn errors_carry_line_and_column() {
+        let err = parse_text("a: [1, 2\nb: c\n", "bad.yaml").unwrap_err().to_string();
+        assert!(err.starts_with("bad.yaml:"), "{err}");
+    }
+
+    #[test]
+    fn bad_values_are_errors_not_panics() {
+        let mut root = parse_text("decoder:\n  vxlan:\n    ports: \"[4789, x]\"\n", "c").unwrap();
+        assert!(extract(&root, &mut EngineConfig::default()).is_err());
+        root = parse_text("flow:\n  memcap: lots\n", "c").unwrap();
+        assert!(extract(&root, &mut EngineConfig::default()).is_err());
+        assert!(apply_set(&mut root, "novalue").is_err());
+        assert!(apply_set(&mut root, "=x").is_err());
+    }
+
+    #[test]
+    fn sizes() {
+        assert_eq!(size("128mb"), Some(128 << 20));
+        assert_eq!(size("1gb"), Some(1 << 30));
+        assert_eq!(size("4096"), Some(4096));
+        assert_eq!(size("99999999999999999gb"), None);
+    }
+
+    #[test]
+    fn include_merges() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("inc.yaml"), "stream:\n  midstream: true\n").unwrap();
+        std::fs::write(dir.path().join("main.yaml"), "%YAML 1.1\n---\ninclude: inc.yaml\nflow:\n  memcap: 64mb\n").unwrap();
+        let root = load_file(&dir.path().join("main.yaml")).unwrap();
+        assert_eq!(root.str("stream.midstream"), Some("yes"));
+        assert_eq!(root.str("flow.memcap"), Some("64mb"));
+    }
+}
