@@ -1,1 +1,60 @@
+//! tapwatch-rules: Suricata rule text -> compiled, immutable [`RuleSet`].
+//!
+//! The crate owns the rule language (header, options, variables,
+//! classification) and the matcher (prefilter + verification). It knows
+//! nothing about packets or flows: the engine describes what it is
+//! inspecting in a [`PacketCtx`] and gets back the indexes of the rules
+//! that match.
+//!
+//! ```
+//! use tapwatch_rules::{Classifications, PacketCtx, RuleSetBuilder, Vars};
+//!
+//! let mut b = RuleSetBuilder::new(Vars::default(), Classifications::bundled());
+//! b.add_text("local.rules", r#"alert tcp any any -> any 80 (msg:"GET"; content:"GET "; depth:4; sid:1;)"#);
+//! let (rules, report) = b.build();
+//! assert_eq!((report.loaded, report.failed), (1, 0));
+//!
+//! let ctx = PacketCtx {
+//!     ip_proto: 6, src_ip: "10.0.0.1".parse().unwrap(), dst_ip: "10.0.0.2".parse().unwrap(),
+//!     src_port: 40000, dst_port: 80, ttl: 64, tcp_flags: Some(0x18), icmp_type_code: None,
+//!     dsize: 18, has_flow: true, to_server: true, established: true, app_proto: None,
+//!     buffer: b"GET / HTTP/1.1\r\n\r\n", new_from: 0, is_stream: false,
+//! };
+//! let mut scratch = rules.new_scratch();
+//! let mut hits = Vec::new();
+//! rules.match_packet(&ctx, &mut scratch, &mut hits);
+//! assert_eq!(hits, [0]);
+//! assert_eq!(rules.meta(0).msg, "GET");
+//! ```
+//!
+//! Guarantees: loading never panics on any input text and reports every bad
+//! rule with file, line and column; matching allocates nothing once a
+//! [`Scratch`] has warmed up, takes no locks, and is bounded per rule.
 #![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+mod address;
+mod classification;
+mod error;
+mod group;
+mod header;
+mod inspect;
+mod keywords;
+mod parse;
+mod port;
+mod prefilter;
+mod rule;
+mod ruleset;
+mod set;
+mod source;
+mod vars;
+
+pub use classification::{Classification, Classifications};
+pub use error::{LoadError, LoadReport};
+pub use header::Action;
+pub use rule::RuleMeta;
+pub use ruleset::{PacketCtx, RuleSet, RuleSetBuilder, Scratch};
+pub use vars::Vars;
+
+#[cfg(test)]
+mod tests;

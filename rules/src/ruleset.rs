@@ -1,0 +1,298 @@
+//! Building a [`RuleSet`] from rule files, and matching packets against it.
+
+use crate::classification::Classifications;
+use crate::error::{reason, LoadError, LoadReport, SpanError};
+use crate::header::GroupCache;
+use crate::parse::parse_rule;
+use crate::prefilter::{group_of, Prefilter};
+use crate::rule::{Rule, RuleMeta};
+use crate::source::{logical_rules, LogicalRule};
+use crate::vars::Vars;
+use std::collections::HashSet;
+use std::net::IpAddr;
+use std::path::Path;
+
+/// What the engine knows about the packet (or stream chunk) being inspected.
+#[derive(Clone, Copy, Debug)]
+pub struct PacketCtx<'a> {
+    /// IP protocol number (6 TCP, 17 UDP, 1/58 ICMP, ...).
+    pub ip_proto: u8,
+    /// Source address of this packet.
+    pub src_ip: IpAddr,
+    /// Destination address of this packet.
+    pub dst_ip: IpAddr,
+    /// Source port (0 without ports).
+    pub src_port: u16,
+    /// Destination port (0 without ports).
+    pub dst_port: u16,
+    /// IP TTL / hop limit.
+    pub ttl: u8,
+    /// TCP flags byte, for TCP packets.
+    pub tcp_flags: Option<u8>,
+    /// ICMP type and code, for ICMP packets.
+    pub icmp_type_code: Option<(u8, u8)>,
+    /// This packet's payload length.
+    pub dsize: usize,
+    /// The packet belongs to a tracked flow.
+    pub has_flow: bool,
+    /// Direction: client to server.
+    pub to_server: bool,
+    /// The flow is established.
+    pub established: bool,
+    /// "http", "tls", ...; `None` until the app layer is known.
+    pub app_proto: Option<&'a str>,
+    /// Bytes to inspect with content: packet payload, or stream window.
+    pub buffer: &'a [u8],
+    /// Bytes before this offset were already inspected (stream window); 0 for packets.
+    pub new_from: usize,
+    /// `buffer` is a reassembled stream window, not a packet payload.
+    pub is_stream: bool,
+}
+
+/// Collects rules; bad rules are recorded, never fatal.
+pub struct RuleSetBuilder {
+    vars: Vars,
+    classes: Classifications,
+    cache: GroupCache,
+    rules: Vec<Rule>,
+    metas: Vec<RuleMeta>,
+    seen: HashSet<(u32, u32)>,
+    report: LoadReport,
+}
+
+impl RuleSetBuilder {
+    /// A builder resolving `$VARS` from `vars` and classtypes from `classes`.
+    pub fn new(vars: Vars, classes: Classifications) -> Self {
+        RuleSetBuilder {
+            vars,
+            classes,
+            cache: GroupCache::default(),
+            rules: Vec::new(),
+            metas: Vec::new(),
+            seen: HashSet::new(),
+            report: LoadReport::default(),
+        }
+    }
+
+    /// Parse rules from text; `source_name` names them in errors and metadata.
+    pub fn add_text(&mut self, source_name: &str, text: &str) {
+        for lr in logical_rules(text) {
+            if let Err(e) = self.add_one(source_name, &lr) {
+                self.fail(source_name, &lr, e);
+            }
+        }
+    }
+
+    fn add_one(&mut self, source: &str, lr: &LogicalRule<'_>) -> Result<(), SpanError> {
+        let parsed = parse_rule(&lr.text, &self.vars, &self.classes, &mut self.cache)?;
+        if let Some((sid, at)) = parsed.draft.sid {
+            let gid = parsed.draft.gid.unwrap_or(1);
+            if !self.seen.insert((gid, sid)) {
+                return Err(SpanError::new(at, reason::DUPLICATE_SID, format!("duplicate sid {sid} (gid {gid})")));
+            }
+        }
+        let (rule, meta) = Rule::compile(parsed, source, lr.first_line(), &lr.text);
+        self.rules.push(rule);
+        self.metas.push(meta);
+        Ok(())
+    }
+
+    fn fail(&mut self, source: &str, lr: &LogicalRule<'_>, e: SpanError) {
+        let (line, column) = lr.position(e.at);
+        self.report.failed += 1;
+        *self.report.by_reason.entry(e.reason.to_string()).or_default() += 1;
+        if let Some(k) = &e.keyword {
+            *self.report.by_keyword.entry(k.clone()).or_default() += 1;
+        }
+        self.report.errors.push(LoadError { file: source.to_string(), line, column, message: e.message, reason: e.reason });
+    }
+
+    /// Load a rule file, or every `*.rules` file of a directory in name order.
+    ///
+    /// # Errors
+    /// When the path (or a file in the directory) cannot be read.
+    pub fn add_path(&mut self, path: &Path) -> std::io::Result<()> {
+        if path.is_dir() {
+            let mut files = Vec::new();
+            for entry in std::fs::read_dir(path)? {
+                let p = entry?.path();
+                if p.is_file() && p.extension().is_some_and(|e| e == "rules") {
+                    files.push(p);
+                }
+            }
+            files.sort();
+            for f in files {
+                self.add_file(&f)?;
+            }
+            Ok(())
+        } else {
+            self.add_file(path)
+        }
+    }
+
+    fn add_file(&mut self, path: &Path) -> std::io::Result<()> {
+        let bytes = std::fs::read(path)?;
+        let text = String::from_utf8_lossy(&bytes);
+        self.add_text(&path.display().to_string(), &text);
+        Ok(())
+    }
+
+    /// Compile the prefilter and freeze the set.
+    pub fn build(mut self) -> (RuleSet, LoadReport) {
+        self.report.loaded = self.rules.len();
+        let prefilter = Prefilter::build(&self.rules);
+        (RuleSet { rules: self.rules, metas: self.metas, prefilter }, self.report)
+    }
+}
+
+/// An immutable compiled rule set, shared by all workers.
+pub struct RuleSet {
+    rules: Vec<Rule>,
+    metas: Vec<RuleMeta>,
+    prefilter: Prefilter,
+}
+
+impl std::fmt::Debug for RuleSet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RuleSet").field("rules", &self.rules.len()).finish_non_exhaustive()
+    }
+}
+
+/// Per-worker buffers so matching allocates nothing in steady state.
+#[derive(Clone, Debug, Default)]
+pub struct Scratch {
+    rule_stamp: Vec<u32>,
+    pattern_stamp: Vec<u32>,
+    generation: u32,
+    candidates: Vec<u32>,
+}
+
+impl Scratch {
+    /// Start a new match: a fresh generation, sized for `rules`/`patterns`.
+    fn begin(&mut self, rules: usize, patterns: usize) {
+        if self.rule_stamp.len() < rules {
+            self.rule_stamp.resize(rules, 0);
+        }
+        if self.pattern_stamp.len() < patterns {
+            self.pattern_stamp.resize(patterns, 0);
+        }
+        if self.generation == u32::MAX {
+            self.rule_stamp.fill(0);
+            self.pattern_stamp.fill(0);
+            self.generation = 0;
+        }
+        self.generation += 1;
+        self.candidates.clear();
+    }
+
+    fn add(&mut self, rule: u32) {
+        if let Some(s) = self.rule_stamp.get_mut(rule as usize) {
+            if *s != self.generation {
+                *s = self.generation;
+                self.candidates.push(rule);
+            }
+        }
+    }
+
+    /// True the first time `pattern` is seen in this match.
+    fn first_sight(&mut self, pattern: usize) -> bool {
+        match self.pattern_stamp.get_mut(pattern) {
+            Some(s) if *s == self.generation => false,
+            Some(s) => {
+                *s = self.generation;
+                true
+            }
+            None => true,
+        }
+    }
+}
+
+impl RuleSet {
+    /// Number of rules.
+    pub fn len(&self) -> usize {
+        self.rules.len()
+    }
+
+    /// True when no rule loaded.
+    pub fn is_empty(&self) -> bool {
+        self.rules.is_empty()
+    }
+
+    /// Metadata of rule `idx`.
+    ///
+    /// # Panics
+    /// When `idx >= self.len()`; indexes from [`RuleSet::match_packet`] are always valid.
+    pub fn meta(&self, idx: u32) -> &RuleMeta {
+        &self.metas[idx as usize]
+    }
+
+    /// Metadata of rule `idx`, if it exists.
+    pub fn get(&self, idx: u32) -> Option<&RuleMeta> {
+        self.metas.get(idx as usize)
+    }
+
+    /// All rule metadata in index order.
+    pub fn metas(&self) -> &[RuleMeta] {
+        &self.metas
+    }
+
+    /// Buffers for one worker.
+    pub fn new_scratch(&self) -> Scratch {
+        let mut s = Scratch { candidates: Vec::with_capacity(self.rules.len()), ..Scratch::default() };
+        s.begin(self.rules.len(), self.prefilter.max_patterns());
+        s
+    }
+
+    /// Replace `hits` with the indexes of the rules that match, ascending.
+    pub fn match_packet(&self, ctx: &PacketCtx<'_>, scratch: &mut Scratch, hits: &mut Vec<u32>) {
+        hits.clear();
+        let Some(group) = self.prefilter.groups.get(group_of(ctx.ip_proto)) else { return };
+        scratch.begin(self.rules.len(), group.pattern_count());
+        let buf = ctx.buffer;
+        let new_from = ctx.new_from.min(buf.len());
+        if !buf.is_empty() {
+            let start = if new_from > 0 { new_from.saturating_sub(group.max_len.saturating_sub(1)) } else { 0 };
+            let hay = buf.get(start..).unwrap_or_default();
+            let sets = [(&group.cs, 0), (&group.ci, group.ci_base)];
+            for (ac, base) in sets {
+                let Some(ac) = ac else { continue };
+                for m in ac.find_overlapping_iter(hay) {
+                    if new_from > 0 && start + m.end() <= new_from {
+                        continue;
+                    }
+                    let pattern = base + m.pattern().as_usize();
+                    if scratch.first_sight(pattern) {
+                        for &r in group.rules_of(pattern) {
+                            scratch.add(r);
+                        }
+                    }
+                }
+            }
+        }
+        for &r in &group.always {
+            // Only rules whose automaton could not be built have a fast
+            // pattern here; they still owe the stream condition.
+            if self.rules.get(r as usize).is_some_and(|rule| rule.fast_pattern_is_new(buf, new_from)) {
+                scratch.add(r);
+            }
+        }
+        scratch.candidates.sort_unstable();
+        for &r in &scratch.candidates {
+            if self.rules.get(r as usize).is_some_and(|rule| rule.verify(ctx, new_from)) {
+                hits.push(r);
+            }
+        }
+    }
+
+    /// Every rule verified in turn, without the prefilter: the reference
+    /// the prefilter must agree with (tests and debugging only).
+    pub fn match_packet_naive(&self, ctx: &PacketCtx<'_>, hits: &mut Vec<u32>) {
+        hits.clear();
+        let new_from = ctx.new_from.min(ctx.buffer.len());
+        for (i, rule) in self.rules.iter().enumerate() {
+            if rule.fast_pattern_is_new(ctx.buffer, new_from) && rule.verify(ctx, new_from) {
+                hits.push(i as u32);
+            }
+        }
+    }
+}
