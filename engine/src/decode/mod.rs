@@ -28,7 +28,7 @@ use std::net::{IpAddr, Ipv4Addr};
 
 pub use stats::DecodeStats;
 
-use crate::ingress::LinkType;
+pub use crate::ingress::LinkType;
 
 /// Most tunnel layers a [`Packet`] records.
 pub const MAX_TUNNELS: usize = 4;
