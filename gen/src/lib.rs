@@ -41,7 +41,7 @@ pub use encap::{
 pub use net::{icmp_echo_frame, icmp_echo_reply_frame, mac_for, udp_frame, MAX_L4_PAYLOAD};
 pub use pcap::{write_pcap, PcapWriter, LINKTYPE_ETHERNET, PCAP_MAGIC_MICROS, PCAP_MAGIC_NANOS};
 pub use rng::Rng;
-pub use sample::{sample, sample_mirrors, SampleAttack, SAMPLE_ATTACKS, SAMPLE_GWLB};
+pub use sample::{sample, sample_mirrors, sid, SampleAttack, C2_DOMAIN, C2_IP, SAMPLE_ATTACKS, SAMPLE_GWLB};
 pub use tcp::{SegMeta, TcpConn};
 pub use workload::{workload, Workload, WorkloadOpts, WorkloadStats};
 

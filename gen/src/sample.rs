@@ -55,51 +55,81 @@ pub struct SampleAttack {
 /// `etc/tapwatch.rules` not listed here must not fire on it.
 pub const SAMPLE_ATTACKS: &[SampleAttack] = &[
     SampleAttack {
-        sid: 9_000_001,
+        sid: sid::WEB_SQLI_UNION,
         count: 1,
         what: "GET /products.php?id=-1%20UNION%20SELECT%20... from 203.0.113.66",
     },
     SampleAttack {
-        sid: 9_000_002,
+        sid: sid::WEB_TRAVERSAL_PASSWD,
         count: 1,
         what: "GET /download?file=../../../../etc/passwd from 192.0.2.200",
     },
     SampleAttack {
-        sid: 9_000_003,
+        sid: sid::SCAN_SQLMAP_UA,
         count: 2,
         what: "two requests with User-Agent sqlmap/1.8.2 from 203.0.113.66",
     },
     SampleAttack {
-        sid: 9_000_004,
+        sid: sid::C2_TLS_SNI,
         count: 1,
         what: "TLS ClientHello SNI update.darkpulse-c2.example from 10.0.2.7",
     },
     SampleAttack {
-        sid: 9_000_005,
-        count: 1,
-        what: "PostgreSQL query DROP TABLE audit_log from 10.0.3.15",
-    },
-    SampleAttack {
-        sid: 9_000_006,
-        count: 1,
-        what: "PostgreSQL query SELECT pg_read_file('/etc/passwd', ...) from 10.0.3.15",
-    },
-    SampleAttack {
-        sid: 9_000_007,
+        sid: sid::C2_DNS_QUERY,
         count: 1,
         what: "DNS A query update.darkpulse-c2.example from 10.0.2.7",
     },
     SampleAttack {
-        sid: 9_000_008,
-        count: 1,
-        what: "ICMP echo request without payload from 192.0.2.200 (Nmap -sn)",
-    },
-    SampleAttack {
-        sid: 9_000_009,
+        sid: sid::ICMP_SHELL,
         count: 1,
         what: "ICMP echo request carrying /bin/sh from 10.0.2.7 to 198.51.100.66",
     },
+    SampleAttack {
+        sid: sid::PGSQL_DROP_TABLE,
+        count: 1,
+        what: "PostgreSQL query DROP TABLE audit_log from 10.0.3.15",
+    },
+    SampleAttack {
+        sid: sid::PGSQL_READ_FILE,
+        count: 1,
+        what: "PostgreSQL query SELECT pg_read_file('/etc/passwd', ...) from 10.0.3.15",
+    },
+    SampleAttack {
+        sid: sid::SCAN_ICMP_EMPTY_ECHO,
+        count: 1,
+        what: "ICMP echo request without payload from 192.0.2.200 (Nmap -sn)",
+    },
 ];
+
+/// Sids of `etc/tapwatch.rules`.
+pub mod sid {
+    /// UNION SELECT in an HTTP request line.
+    pub const WEB_SQLI_UNION: u32 = 9_000_001;
+    /// `../` ... `etc/passwd` in an HTTP request line.
+    pub const WEB_TRAVERSAL_PASSWD: u32 = 9_000_002;
+    /// sqlmap User-Agent.
+    pub const SCAN_SQLMAP_UA: u32 = 9_000_003;
+    /// Nikto User-Agent (not in the sample).
+    pub const SCAN_NIKTO_UA: u32 = 9_000_004;
+    /// TLS ClientHello SNI under darkpulse-c2.example.
+    pub const C2_TLS_SNI: u32 = 9_000_005;
+    /// DNS query under darkpulse-c2.example.
+    pub const C2_DNS_QUERY: u32 = 9_000_006;
+    /// ICMP echo request carrying /bin/sh.
+    pub const ICMP_SHELL: u32 = 9_000_007;
+    /// PostgreSQL DROP TABLE.
+    pub const PGSQL_DROP_TABLE: u32 = 9_000_008;
+    /// PostgreSQL pg_read_file(.
+    pub const PGSQL_READ_FILE: u32 = 9_000_009;
+    /// PostgreSQL AuthenticationCleartextPassword (not in the sample).
+    pub const PGSQL_CLEARTEXT_AUTH: u32 = 9_000_010;
+    /// ICMP echo request without payload from outside.
+    pub const SCAN_ICMP_EMPTY_ECHO: u32 = 9_000_011;
+    /// TCP SYN+FIN (not in the sample).
+    pub const SCAN_SYN_FIN: u32 = 9_000_012;
+    /// Same source and destination address (not in the sample).
+    pub const LAND: u32 = 9_000_013;
+}
 
 fn sa(ip: [u8; 4], port: u16) -> SocketAddr {
     SocketAddr::from((ip, port))

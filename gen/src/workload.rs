@@ -6,7 +6,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use crate::app::{dns, http, pgsql};
 use crate::rng::Rng;
-use crate::sample::{C2_DOMAIN, C2_IP};
+use crate::sample::{sid, C2_DOMAIN, C2_IP};
 use crate::session::{self, Exchange, TlsRound};
 use crate::{geneve_wrap, truncate, vxlan_wrap, Frame, Mirror, TcpConn, NS_PER_MS, SAMPLE_START_NS};
 
@@ -260,7 +260,7 @@ impl Workload {
         );
         match r.below(3) {
             0 => {
-                self.attack(9_000_001);
+                self.attack(sid::WEB_SQLI_UNION);
                 let uri = format!(
                     "/products.php?id=-{}%20UNION%20SELECT%20username,password%20FROM%20users--",
                     r.range(1, 99)
@@ -271,7 +271,7 @@ impl Workload {
                 )
             }
             1 => {
-                self.attack(9_000_002);
+                self.attack(sid::WEB_TRAVERSAL_PASSWD);
                 let uri = format!("/download?file={}etc/passwd", "../".repeat(r.range_usize(2, 6)));
                 (
                     http::Request::get(&uri, host, "python-requests/2.31.0").to_bytes(),
@@ -279,7 +279,7 @@ impl Workload {
                 )
             }
             _ => {
-                self.attack(9_000_003);
+                self.attack(sid::SCAN_SQLMAP_UA);
                 let uri = format!("/products.php?id={}", r.range(1, 500));
                 (
                     http::Request::get(&uri, host, "sqlmap/1.8.2#stable (https://sqlmap.org)").to_bytes(),
@@ -312,7 +312,7 @@ impl Workload {
         };
         let attack = !inbound && self.rng.chance_permille(self.opts.attack_permille);
         let sni = if attack {
-            self.attack(9_000_004);
+            self.attack(sid::C2_TLS_SNI);
             C2_DOMAIN
         } else {
             sni
@@ -371,12 +371,12 @@ impl Workload {
         for _ in 0..r.range_usize(1, 10) {
             if self.rng.chance_permille(self.opts.attack_permille) {
                 if r.chance_permille(500) {
-                    self.attack(9_000_005);
+                    self.attack(sid::PGSQL_DROP_TABLE);
                     let mut resp = pgsql::command_complete("DROP TABLE");
                     resp.extend(pgsql::ready_for_query(b'I'));
                     queries.push(("DROP TABLE audit_log".to_string(), resp));
                 } else {
-                    self.attack(9_000_006);
+                    self.attack(sid::PGSQL_READ_FILE);
                     let resp = pgsql::select_result(
                         &[pgsql::Column {
                             name: "pg_read_file",
@@ -463,7 +463,7 @@ impl Workload {
             let id = r.next_u16();
             let rtt = r.range(300_000, 3 * NS_PER_MS);
             if self.rng.chance_permille(self.opts.attack_permille) {
-                self.attack(9_000_007);
+                self.attack(sid::C2_DNS_QUERY);
                 let a = [dns::Rdata::A(Ipv4Addr::from(C2_IP))];
                 frames.extend(session::dns_lookup(
                     client,
@@ -514,7 +514,7 @@ impl Workload {
         let id = r.next_u16();
         if self.rng.chance_permille(self.opts.attack_permille) {
             if r.chance_permille(500) {
-                self.attack(9_000_008);
+                self.attack(sid::SCAN_ICMP_EMPTY_ECHO);
                 let src = self.external_client();
                 let f = session::ping(
                     src,
@@ -528,7 +528,7 @@ impl Workload {
                 );
                 return self.wrap(f, 0);
             }
-            self.attack(9_000_009);
+            self.attack(sid::ICMP_SHELL);
             let f = session::ping(
                 IpAddr::from([10, 0, 2, 7]),
                 IpAddr::from(C2_IP),
