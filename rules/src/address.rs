@@ -32,22 +32,37 @@ impl GroupSet for IpSet {
     const REASON: &'static str = reason::BAD_ADDRESS;
 
     fn full() -> Self {
-        IpSet { v4: Ranges::full(), v6: Ranges::full() }
+        IpSet {
+            v4: Ranges::full(),
+            v6: Ranges::full(),
+        }
     }
     fn is_empty(&self) -> bool {
         self.v4.is_empty() && self.v6.is_empty()
     }
     fn union(&self, o: &Self) -> Self {
-        IpSet { v4: self.v4.union(&o.v4), v6: self.v6.union(&o.v6) }
+        IpSet {
+            v4: self.v4.union(&o.v4),
+            v6: self.v6.union(&o.v6),
+        }
     }
     fn minus(&self, o: &Self) -> Self {
-        IpSet { v4: self.v4.minus(&o.v4), v6: self.v6.minus(&o.v6) }
+        IpSet {
+            v4: self.v4.minus(&o.v4),
+            v6: self.v6.minus(&o.v6),
+        }
     }
     fn parse_leaf(s: &str) -> Result<Self, String> {
         if s.contains(':') {
-            Ok(IpSet { v4: Ranges::empty(), v6: parse_v6(s)? })
+            Ok(IpSet {
+                v4: Ranges::empty(),
+                v6: parse_v6(s)?,
+            })
         } else {
-            Ok(IpSet { v4: parse_v4(s)?, v6: Ranges::empty() })
+            Ok(IpSet {
+                v4: parse_v4(s)?,
+                v6: Ranges::empty(),
+            })
         }
     }
 }
@@ -56,10 +71,14 @@ macro_rules! family {
     ($fn:ident, $addr:ty, $n:ty, $bits:expr) => {
         fn $fn(s: &str) -> Result<Ranges<$n>, String> {
             let ip = |t: &str| {
-                t.trim().parse::<$addr>().map(<$n>::from).map_err(|_| format!("'{}' is not an IP address", t.trim()))
+                t.trim()
+                    .parse::<$addr>()
+                    .map(<$n>::from)
+                    .map_err(|_| format!("'{}' is not an IP address", t.trim()))
             };
             if let Some((lo, hi)) = s.split_once('-') {
-                return Ranges::range(ip(lo)?, ip(hi)?).ok_or_else(|| "range start is after its end".to_string());
+                return Ranges::range(ip(lo)?, ip(hi)?)
+                    .ok_or_else(|| "range start is after its end".to_string());
             }
             let Some((addr, mask)) = s.split_once('/') else {
                 let a = ip(s)?;
@@ -123,7 +142,15 @@ mod tests {
 
     #[test]
     fn bad_leaves() {
-        for s in ["1.2.3", "1.2.3.4/33", "1.2.3.4/255.0.255.0", "1.2.3.9-1.2.3.1", "::1/129", "foo", "1.2.3.4/x"] {
+        for s in [
+            "1.2.3",
+            "1.2.3.4/33",
+            "1.2.3.4/255.0.255.0",
+            "1.2.3.9-1.2.3.1",
+            "::1/129",
+            "foo",
+            "1.2.3.4/x",
+        ] {
             assert!(IpSet::parse_leaf(s).is_err(), "{s}");
         }
     }

@@ -53,11 +53,17 @@ impl Classifications {
             };
             let rest_t = rest.trim_start();
             let Some(body) = strip_prefix_ci(rest_t, "classification") else {
-                return Err(err(line.len() - rest_t.len(), "expected 'config classification:'".into()));
+                return Err(err(
+                    line.len() - rest_t.len(),
+                    "expected 'config classification:'".into(),
+                ));
             };
             let body_t = body.trim_start();
             let Some(fields) = body_t.strip_prefix(':') else {
-                return Err(err(line.len() - body_t.len(), "expected ':' after 'config classification'".into()));
+                return Err(err(
+                    line.len() - body_t.len(),
+                    "expected ':' after 'config classification'".into(),
+                ));
             };
             let fields_at = line.len() - fields.trim_start().len();
             let parts: Vec<&str> = fields.splitn(3, ',').collect();
@@ -71,9 +77,18 @@ impl Classifications {
             let prio_at = line.len() - priority.len();
             let priority = match priority.trim().parse::<u8>() {
                 Ok(p) if p > 0 => p,
-                _ => return Err(err(prio_at, format!("bad priority '{}' (1-255)", priority.trim()))),
+                _ => {
+                    return Err(err(
+                        prio_at,
+                        format!("bad priority '{}' (1-255)", priority.trim()),
+                    ))
+                }
             };
-            let c = Classification { name: name.clone(), description: description.trim().to_string(), priority };
+            let c = Classification {
+                name: name.clone(),
+                description: description.trim().to_string(),
+                priority,
+            };
             by_name.insert(name, c);
         }
         Ok(Classifications { by_name })
@@ -104,7 +119,9 @@ impl Classifications {
 
 fn strip_prefix_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
     let head = s.get(..prefix.len())?;
-    head.eq_ignore_ascii_case(prefix).then(|| s.get(prefix.len()..)).flatten()
+    head.eq_ignore_ascii_case(prefix)
+        .then(|| s.get(prefix.len()..))
+        .flatten()
 }
 
 #[cfg(test)]
@@ -116,10 +133,16 @@ mod tests {
         let c = Classifications::bundled();
         assert_eq!(c.len(), 43);
         let t = c.get("trojan-activity").unwrap();
-        assert_eq!((t.description.as_str(), t.priority), ("A Network Trojan was detected", 1));
+        assert_eq!(
+            (t.description.as_str(), t.priority),
+            ("A Network Trojan was detected", 1)
+        );
         assert_eq!(c.get("Bad-Unknown").unwrap().priority, 2);
         assert_eq!(c.get("tcp-connection").unwrap().priority, 4);
-        assert_eq!(c.get("command-and-control").unwrap().description, "Malware Command and Control Activity Detected");
+        assert_eq!(
+            c.get("command-and-control").unwrap().description,
+            "Malware Command and Control Activity Detected"
+        );
     }
 
     #[test]
@@ -130,14 +153,18 @@ mod tests {
         assert_eq!((e.line, e.column), (1, 28));
         let e = Classifications::parse("  bogus\n").unwrap_err();
         assert_eq!((e.line, e.column), (1, 3));
-        assert_eq!(e.to_string(), "classification.config:1:3: expected 'config classification:'");
+        assert_eq!(
+            e.to_string(),
+            "classification.config:1:3: expected 'config classification:'"
+        );
         let e = Classifications::parse("config classification a,b,1\n").unwrap_err();
         assert_eq!(e.column, 23);
     }
 
     #[test]
     fn later_entries_replace() {
-        let c = Classifications::parse("config classification: x,One,1\r\nconfig classification: X,Two,2\n").unwrap();
+        let c = Classifications::parse("config classification: x,One,1\r\nconfig classification: X,Two,2\n")
+            .unwrap();
         assert_eq!(c.len(), 1);
         assert_eq!(c.get("x").unwrap().description, "Two");
     }

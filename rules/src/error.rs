@@ -76,7 +76,12 @@ pub(crate) struct SpanError {
 
 impl SpanError {
     pub fn new(at: usize, reason: &'static str, message: impl Into<String>) -> Self {
-        SpanError { at, reason, message: message.into(), keyword: None }
+        SpanError {
+            at,
+            reason,
+            message: message.into(),
+            keyword: None,
+        }
     }
 
     /// Shift the position by `base` (the error was found in a sub-slice).

@@ -38,7 +38,11 @@ pub(crate) struct Resolver<'a, S: GroupSet> {
 
 impl<'a, S: GroupSet> Resolver<'a, S> {
     pub fn new(vars: &'a BTreeMap<String, String>, cache: &'a mut HashMap<String, Cached<S>>) -> Self {
-        Resolver { vars, cache, stack: Vec::new() }
+        Resolver {
+            vars,
+            cache,
+            stack: Vec::new(),
+        }
     }
 
     /// Resolve a whole header token. Errors are positioned within `text`;
@@ -46,7 +50,11 @@ impl<'a, S: GroupSet> Resolver<'a, S> {
     pub fn resolve(&mut self, text: &str) -> Result<S, SpanError> {
         let set = self.whole(text, 0)?;
         if set.is_empty() {
-            return Err(SpanError::new(0, S::REASON, format!("{} group '{}' matches nothing", S::WHAT, text)));
+            return Err(SpanError::new(
+                0,
+                S::REASON,
+                format!("{} group '{}' matches nothing", S::WHAT, text),
+            ));
         }
         Ok(set)
     }
@@ -56,7 +64,11 @@ impl<'a, S: GroupSet> Resolver<'a, S> {
         let (set, neg) = self.element(text, &mut pos, depth)?;
         skip_ws(text, &mut pos);
         if pos < text.len() {
-            return Err(SpanError::new(pos, S::REASON, format!("unexpected text in {} group", S::WHAT)));
+            return Err(SpanError::new(
+                pos,
+                S::REASON,
+                format!("unexpected text in {} group", S::WHAT),
+            ));
         }
         Ok(if neg { S::full().minus(&set) } else { set })
     }
@@ -65,7 +77,11 @@ impl<'a, S: GroupSet> Resolver<'a, S> {
     /// number of `!`).
     fn element(&mut self, t: &str, pos: &mut usize, depth: usize) -> Result<(S, bool), SpanError> {
         if depth > MAX_DEPTH {
-            return Err(SpanError::new(*pos, S::REASON, format!("{} group nested too deeply", S::WHAT)));
+            return Err(SpanError::new(
+                *pos,
+                S::REASON,
+                format!("{} group nested too deeply", S::WHAT),
+            ));
         }
         skip_ws(t, pos);
         match t.as_bytes().get(*pos) {
@@ -87,7 +103,11 @@ impl<'a, S: GroupSet> Resolver<'a, S> {
                 }
                 let name = t.get(start..*pos).unwrap_or_default();
                 if name.is_empty() {
-                    return Err(SpanError::new(at, S::REASON, "expected a variable name after '$'"));
+                    return Err(SpanError::new(
+                        at,
+                        S::REASON,
+                        "expected a variable name after '$'",
+                    ));
                 }
                 self.var(name, at, depth).map(|s| (s, false))
             }
@@ -104,9 +124,9 @@ impl<'a, S: GroupSet> Resolver<'a, S> {
                 if leaf.eq_ignore_ascii_case("any") {
                     return Ok((S::full(), false));
                 }
-                S::parse_leaf(leaf)
-                    .map(|s| (s, false))
-                    .map_err(|m| SpanError::new(start, S::REASON, format!("bad {} '{}': {}", S::WHAT, leaf, m)))
+                S::parse_leaf(leaf).map(|s| (s, false)).map_err(|m| {
+                    SpanError::new(start, S::REASON, format!("bad {} '{}': {}", S::WHAT, leaf, m))
+                })
             }
         }
     }
@@ -130,7 +150,13 @@ impl<'a, S: GroupSet> Resolver<'a, S> {
                     break;
                 }
                 Some(_) => return Err(SpanError::new(*pos, S::REASON, "expected ',' or ']'")),
-                None => return Err(SpanError::new(*pos, S::REASON, format!("unterminated {} list: missing ']'", S::WHAT))),
+                None => {
+                    return Err(SpanError::new(
+                        *pos,
+                        S::REASON,
+                        format!("unterminated {} list: missing ']'", S::WHAT),
+                    ))
+                }
             }
         }
         let base = plus.unwrap_or_else(S::full);

@@ -91,9 +91,43 @@ impl IpProto {
 
 /// App-layer protocol names accepted in the header (Suricata's names).
 const APP_PROTOS: &[&str] = &[
-    "http", "http1", "http2", "ftp", "ftp-data", "smtp", "tls", "ssh", "imap", "pop3", "smb", "dcerpc", "dns", "doh2",
-    "nfs", "ntp", "tftp", "ike", "ikev2", "krb5", "dhcp", "snmp", "sip", "rfb", "mqtt", "rdp", "modbus", "dnp3", "enip",
-    "pgsql", "telnet", "websocket", "ldap", "bittorrent-dht", "quic", "mdns", "sdp",
+    "http",
+    "http1",
+    "http2",
+    "ftp",
+    "ftp-data",
+    "smtp",
+    "tls",
+    "ssh",
+    "imap",
+    "pop3",
+    "smb",
+    "dcerpc",
+    "dns",
+    "doh2",
+    "nfs",
+    "ntp",
+    "tftp",
+    "ike",
+    "ikev2",
+    "krb5",
+    "dhcp",
+    "snmp",
+    "sip",
+    "rfb",
+    "mqtt",
+    "rdp",
+    "modbus",
+    "dnp3",
+    "enip",
+    "pgsql",
+    "telnet",
+    "websocket",
+    "ldap",
+    "bittorrent-dht",
+    "quic",
+    "mdns",
+    "sdp",
 ];
 
 /// The protocol part of a header.
@@ -109,7 +143,11 @@ pub(crate) struct Proto {
 impl Proto {
     fn parse(s: &str) -> Option<Proto> {
         let lower = s.to_ascii_lowercase();
-        let plain = |ip| Proto { ip, app: None, stream: None };
+        let plain = |ip| Proto {
+            ip,
+            app: None,
+            stream: None,
+        };
         Some(match lower.as_str() {
             "ip" | "pkthdr" => plain(IpProto::Any),
             "tcp" => plain(IpProto::Tcp),
@@ -118,11 +156,21 @@ impl Proto {
             "icmpv4" => plain(IpProto::Icmp4),
             "icmpv6" => plain(IpProto::Icmp6),
             "sctp" => plain(IpProto::Sctp),
-            "tcp-pkt" => Proto { stream: Some(false), ..plain(IpProto::Tcp) },
-            "tcp-stream" => Proto { stream: Some(true), ..plain(IpProto::Tcp) },
+            "tcp-pkt" => Proto {
+                stream: Some(false),
+                ..plain(IpProto::Tcp)
+            },
+            "tcp-stream" => Proto {
+                stream: Some(true),
+                ..plain(IpProto::Tcp)
+            },
             other => {
                 let app = APP_PROTOS.iter().find(|a| **a == other)?;
-                Proto { ip: IpProto::TcpUdp, app: Some(app), stream: None }
+                Proto {
+                    ip: IpProto::TcpUdp,
+                    app: Some(app),
+                    stream: None,
+                }
             }
         })
     }
@@ -242,24 +290,45 @@ pub(crate) fn parse_header(text: &str, vars: &Vars, cache: &mut GroupCache) -> R
     };
     let action = Action::parse(action)
         .ok_or_else(|| SpanError::new(*a_at, reason::BAD_ACTION, format!("unknown action '{action}'")))?;
-    let proto = Proto::parse(proto)
-        .ok_or_else(|| SpanError::new(*p_at, reason::UNKNOWN_PROTOCOL, format!("unknown protocol '{proto}'")))?;
+    let proto = Proto::parse(proto).ok_or_else(|| {
+        SpanError::new(
+            *p_at,
+            reason::UNKNOWN_PROTOCOL,
+            format!("unknown protocol '{proto}'"),
+        )
+    })?;
     let bidir = match *dir {
         "->" => false,
         "<>" => true,
         other => {
-            return Err(SpanError::new(*d_at, reason::SYNTAX, format!("expected '->' or '<>', found '{other}'")));
+            return Err(SpanError::new(
+                *d_at,
+                reason::SYNTAX,
+                format!("expected '->' or '<>', found '{other}'"),
+            ));
         }
     };
     let mut addr = |s: &str, at: usize| {
-        Resolver::<IpSet>::new(&vars.address, &mut cache.addr).resolve(s).map_err(|e| e.offset(at))
+        Resolver::<IpSet>::new(&vars.address, &mut cache.addr)
+            .resolve(s)
+            .map_err(|e| e.offset(at))
     };
     let mut port = |s: &str, at: usize| {
-        Resolver::<PortSet>::new(&vars.port, &mut cache.port).resolve(s).map_err(|e| e.offset(at))
+        Resolver::<PortSet>::new(&vars.port, &mut cache.port)
+            .resolve(s)
+            .map_err(|e| e.offset(at))
     };
     let src = addr(src, *s_at)?;
     let sport = port(sport, *sp_at)?;
     let dst = addr(dst, *t_at)?;
     let dport = port(dport, *tp_at)?;
-    Ok(Header { action, proto, src, sport, dst, dport, bidir })
+    Ok(Header {
+        action,
+        proto,
+        src,
+        sport,
+        dst,
+        dport,
+        bidir,
+    })
 }

@@ -57,7 +57,12 @@ impl Chain {
             return false;
         }
         let mut budget = STEP_BUDGET;
-        let st = State { items: &self.items, buf, new_from, last_positive: self.last_positive };
+        let st = State {
+            items: &self.items,
+            buf,
+            new_from,
+            last_positive: self.last_positive,
+        };
         st.step(0, 0, &mut budget) == Outcome::Match
     }
 }
@@ -79,7 +84,11 @@ impl State<'_> {
         }
         *budget -= 1;
         let (lo, hi) = c.window(prev_end, self.buf.len());
-        let give_up = if c.is_relative() { Outcome::NoMatch } else { Outcome::Abort };
+        let give_up = if c.is_relative() {
+            Outcome::NoMatch
+        } else {
+            Outcome::Abort
+        };
         if c.negated {
             if c.find(self.buf, lo, hi).is_some() {
                 return give_up;

@@ -35,17 +35,30 @@ pub(crate) fn parse_rule(
 ) -> Result<Parsed, SpanError> {
     let end = text.trim_end().len();
     let Some(open) = text.find('(') else {
-        return Err(SpanError::new(end, reason::SYNTAX, "missing '(' before the rule options"));
+        return Err(SpanError::new(
+            end,
+            reason::SYNTAX,
+            "missing '(' before the rule options",
+        ));
     };
     let header = parse_header(text.get(..open).unwrap_or_default(), vars, cache)?;
     let body = text.get(..end).unwrap_or_default();
     if !body.ends_with(')') || end <= open + 1 {
-        return Err(SpanError::new(end, reason::SYNTAX, "rule options must end with ')'"));
+        return Err(SpanError::new(
+            end,
+            reason::SYNTAX,
+            "rule options must end with ')'",
+        ));
     }
     let close = end - 1;
     let mut draft = Draft::default();
     for raw in split_options(text, open + 1, close)? {
-        let opt = Opt { name: &raw.name, name_at: raw.name_at, value: raw.value, value_at: raw.value_at };
+        let opt = Opt {
+            name: &raw.name,
+            name_at: raw.name_at,
+            value: raw.value,
+            value_at: raw.value_at,
+        };
         keywords::apply(&opt, &mut draft, classes)?;
     }
     if draft.sid.is_none() {
@@ -74,17 +87,37 @@ fn split_options(text: &str, start: usize, end: usize) -> Result<Vec<RawOpt<'_>>
         let name = text.get(name_at..i).unwrap_or_default().trim_end();
         if i >= end {
             let shown: String = name.chars().take(40).collect();
-            return Err(SpanError::new(name_at, reason::SYNTAX, format!("option '{shown}' is not terminated by ';'")));
+            return Err(SpanError::new(
+                name_at,
+                reason::SYNTAX,
+                format!("option '{shown}' is not terminated by ';'"),
+            ));
         }
         if name.is_empty() {
-            return Err(SpanError::new(name_at, reason::SYNTAX, "empty option (stray ';' or ':')"));
+            return Err(SpanError::new(
+                name_at,
+                reason::SYNTAX,
+                "empty option (stray ';' or ':')",
+            ));
         }
-        if let Some((k, c)) = name.char_indices().find(|(_, c)| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))) {
-            return Err(SpanError::new(name_at + k, reason::SYNTAX, format!("unexpected '{c}' in option name")));
+        if let Some((k, c)) = name
+            .char_indices()
+            .find(|(_, c)| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-')))
+        {
+            return Err(SpanError::new(
+                name_at + k,
+                reason::SYNTAX,
+                format!("unexpected '{c}' in option name"),
+            ));
         }
         let name = name.to_ascii_lowercase();
         if at(i) == Some(b';') {
-            out.push(RawOpt { name, name_at, value: None, value_at: i });
+            out.push(RawOpt {
+                name,
+                name_at,
+                value: None,
+                value_at: i,
+            });
             i += 1;
             continue;
         }
@@ -103,11 +136,20 @@ fn split_options(text: &str, start: usize, end: usize) -> Result<Vec<RawOpt<'_>>
             }
         }
         let Some(semi) = semi else {
-            return Err(SpanError::new(name_at, reason::SYNTAX, format!("option '{name}' is not terminated by ';'")));
+            return Err(SpanError::new(
+                name_at,
+                reason::SYNTAX,
+                format!("option '{name}' is not terminated by ';'"),
+            ));
         };
         let raw = text.get(vstart..semi).unwrap_or_default();
         let lead = raw.len() - raw.trim_start().len();
-        out.push(RawOpt { name, name_at, value: Some(raw.trim()), value_at: vstart + lead });
+        out.push(RawOpt {
+            name,
+            name_at,
+            value: Some(raw.trim()),
+            value_at: vstart + lead,
+        });
         i = semi + 1;
     }
 }

@@ -54,11 +54,17 @@ impl GroupSet for PortSet {
                     return Err("empty port range".into());
                 }
                 let lo = if a.trim().is_empty() { 0 } else { port_num(a)? };
-                let hi = if b.trim().is_empty() { u16::MAX } else { port_num(b)? };
+                let hi = if b.trim().is_empty() {
+                    u16::MAX
+                } else {
+                    port_num(b)?
+                };
                 (lo, hi)
             }
         };
-        Ranges::range(lo, hi).map(PortSet).ok_or_else(|| "range start is after its end".into())
+        Ranges::range(lo, hi)
+            .map(PortSet)
+            .ok_or_else(|| "range start is after its end".into())
     }
 }
 

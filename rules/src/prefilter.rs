@@ -78,7 +78,11 @@ struct Collect {
 impl Collect {
     fn add(&mut self, bytes: &[u8], nocase: bool, rule: u32) {
         let key = (bytes.to_vec(), nocase);
-        let (pats, rules) = if nocase { (&mut self.ci, &mut self.ci_rules) } else { (&mut self.cs, &mut self.cs_rules) };
+        let (pats, rules) = if nocase {
+            (&mut self.ci, &mut self.ci_rules)
+        } else {
+            (&mut self.cs, &mut self.cs_rules)
+        };
         let id = *self.index.entry(key).or_insert_with(|| {
             pats.push(bytes.to_vec());
             rules.push(Vec::new());
@@ -94,17 +98,31 @@ impl Collect {
             if pats.is_empty() {
                 return Ok(None);
             }
-            AhoCorasick::builder().match_kind(MatchKind::Standard).ascii_case_insensitive(nocase).build(pats).map(Some)
+            AhoCorasick::builder()
+                .match_kind(MatchKind::Standard)
+                .ascii_case_insensitive(nocase)
+                .build(pats)
+                .map(Some)
         };
         let (cs, ci) = match (automaton(&self.cs, false), automaton(&self.ci, true)) {
             (Ok(cs), Ok(ci)) => (cs, ci),
             // Too large to build: every rule of the group is verified instead.
             _ => {
-                let mut all: Vec<u32> = self.cs_rules.iter().chain(&self.ci_rules).flatten().copied().collect();
+                let mut all: Vec<u32> = self
+                    .cs_rules
+                    .iter()
+                    .chain(&self.ci_rules)
+                    .flatten()
+                    .copied()
+                    .collect();
                 all.append(&mut self.always);
                 all.sort_unstable();
                 all.dedup();
-                return Group { always: all, offsets: vec![0], ..Group::default() };
+                return Group {
+                    always: all,
+                    offsets: vec![0],
+                    ..Group::default()
+                };
             }
         };
         let max_len = self.cs.iter().chain(&self.ci).map(Vec::len).max().unwrap_or(0);
@@ -115,7 +133,15 @@ impl Collect {
             offsets.push(u32::try_from(rules.len()).unwrap_or(u32::MAX));
         }
         self.always.sort_unstable();
-        Group { cs, ci, ci_base: self.cs.len(), offsets, rules, always: self.always, max_len }
+        Group {
+            cs,
+            ci,
+            ci_base: self.cs.len(),
+            offsets,
+            rules,
+            always: self.always,
+            max_len,
+        }
     }
 }
 
@@ -138,7 +164,9 @@ impl Prefilter {
                 }
             }
         }
-        Prefilter { groups: collect.map(Collect::build) }
+        Prefilter {
+            groups: collect.map(Collect::build),
+        }
     }
 
     pub fn max_patterns(&self) -> usize {

@@ -70,7 +70,10 @@ impl Rule {
         let d = p.draft;
         let chain = Chain::new(d.contents);
         let fast = pick_fast_pattern(&chain);
-        let priority = d.priority.or(d.classtype.as_ref().map(|c| c.priority)).unwrap_or(3);
+        let priority = d
+            .priority
+            .or(d.classtype.as_ref().map(|c| c.priority))
+            .unwrap_or(3);
         let meta = RuleMeta {
             action: p.header.action,
             gid: d.gid.unwrap_or(1),
@@ -109,10 +112,16 @@ impl Rule {
         h.proto.matches(ctx)
             && self.flow.is_none_or(|f| f.matches(ctx))
             && self.flags.is_none_or(|f| f.matches(ctx.tcp_flags))
-            && self.dsize.is_none_or(|m| m.matches(u32::try_from(ctx.dsize).unwrap_or(u32::MAX)))
+            && self
+                .dsize
+                .is_none_or(|m| m.matches(u32::try_from(ctx.dsize).unwrap_or(u32::MAX)))
             && self.ttl.is_none_or(|m| m.matches(u32::from(ctx.ttl)))
-            && self.itype.is_none_or(|m| ctx.icmp_type_code.is_some_and(|(t, _)| m.matches(u32::from(t))))
-            && self.icode.is_none_or(|m| ctx.icmp_type_code.is_some_and(|(_, c)| m.matches(u32::from(c))))
+            && self
+                .itype
+                .is_none_or(|m| ctx.icmp_type_code.is_some_and(|(t, _)| m.matches(u32::from(t))))
+            && self
+                .icode
+                .is_none_or(|m| ctx.icmp_type_code.is_some_and(|(_, c)| m.matches(u32::from(c))))
             && (!self.sameip || ctx.src_ip == ctx.dst_ip)
             && h.matches_endpoints(ctx)
             && self.chain.matches(ctx.buffer, new_from)
@@ -137,14 +146,18 @@ impl Rule {
 }
 
 /// The content marked `fast_pattern` (if positive), else the longest
-/// positive content (the first of equal length).
+/// positive content; of equal lengths the last, since later contents of a
+/// relative chain are the ones that complete a match in new stream data.
 fn pick_fast_pattern(chain: &Chain) -> Option<FastPattern> {
     let positive = || chain.items.iter().filter(|c| !c.negated);
-    let chosen = positive()
-        .find(|c| c.fast_pattern.is_some())
-        .or_else(|| positive().fold(None, |best: Option<&_>, c| match best {
-            Some(b) if b.pattern.len() >= c.pattern.len() => Some(b),
+    let chosen = positive().find(|c| c.fast_pattern.is_some()).or_else(|| {
+        positive().fold(None, |best: Option<&_>, c| match best {
+            Some(b) if b.pattern.len() > c.pattern.len() => Some(b),
             _ => Some(c),
-        }))?;
-    Some(FastPattern { bytes: chosen.fast_bytes().to_vec(), nocase: chosen.nocase })
+        })
+    })?;
+    Some(FastPattern {
+        bytes: chosen.fast_bytes().to_vec(),
+        nocase: chosen.nocase,
+    })
 }

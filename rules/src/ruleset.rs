@@ -88,7 +88,11 @@ impl RuleSetBuilder {
         if let Some((sid, at)) = parsed.draft.sid {
             let gid = parsed.draft.gid.unwrap_or(1);
             if !self.seen.insert((gid, sid)) {
-                return Err(SpanError::new(at, reason::DUPLICATE_SID, format!("duplicate sid {sid} (gid {gid})")));
+                return Err(SpanError::new(
+                    at,
+                    reason::DUPLICATE_SID,
+                    format!("duplicate sid {sid} (gid {gid})"),
+                ));
             }
         }
         let (rule, meta) = Rule::compile(parsed, source, lr.first_line(), &lr.text);
@@ -104,7 +108,13 @@ impl RuleSetBuilder {
         if let Some(k) = &e.keyword {
             *self.report.by_keyword.entry(k.clone()).or_default() += 1;
         }
-        self.report.errors.push(LoadError { file: source.to_string(), line, column, message: e.message, reason: e.reason });
+        self.report.errors.push(LoadError {
+            file: source.to_string(),
+            line,
+            column,
+            message: e.message,
+            reason: e.reason,
+        });
     }
 
     /// Load a rule file, or every `*.rules` file of a directory in name order.
@@ -141,7 +151,14 @@ impl RuleSetBuilder {
     pub fn build(mut self) -> (RuleSet, LoadReport) {
         self.report.loaded = self.rules.len();
         let prefilter = Prefilter::build(&self.rules);
-        (RuleSet { rules: self.rules, metas: self.metas, prefilter }, self.report)
+        (
+            RuleSet {
+                rules: self.rules,
+                metas: self.metas,
+                prefilter,
+            },
+            self.report,
+        )
     }
 }
 
@@ -154,7 +171,9 @@ pub struct RuleSet {
 
 impl std::fmt::Debug for RuleSet {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RuleSet").field("rules", &self.rules.len()).finish_non_exhaustive()
+        f.debug_struct("RuleSet")
+            .field("rules", &self.rules.len())
+            .finish_non_exhaustive()
     }
 }
 
@@ -238,7 +257,10 @@ impl RuleSet {
 
     /// Buffers for one worker.
     pub fn new_scratch(&self) -> Scratch {
-        let mut s = Scratch { candidates: Vec::with_capacity(self.rules.len()), ..Scratch::default() };
+        let mut s = Scratch {
+            candidates: Vec::with_capacity(self.rules.len()),
+            ..Scratch::default()
+        };
         s.begin(self.rules.len(), self.prefilter.max_patterns());
         s
     }
@@ -246,12 +268,18 @@ impl RuleSet {
     /// Replace `hits` with the indexes of the rules that match, ascending.
     pub fn match_packet(&self, ctx: &PacketCtx<'_>, scratch: &mut Scratch, hits: &mut Vec<u32>) {
         hits.clear();
-        let Some(group) = self.prefilter.groups.get(group_of(ctx.ip_proto)) else { return };
+        let Some(group) = self.prefilter.groups.get(group_of(ctx.ip_proto)) else {
+            return;
+        };
         scratch.begin(self.rules.len(), group.pattern_count());
         let buf = ctx.buffer;
         let new_from = ctx.new_from.min(buf.len());
         if !buf.is_empty() {
-            let start = if new_from > 0 { new_from.saturating_sub(group.max_len.saturating_sub(1)) } else { 0 };
+            let start = if new_from > 0 {
+                new_from.saturating_sub(group.max_len.saturating_sub(1))
+            } else {
+                0
+            };
             let hay = buf.get(start..).unwrap_or_default();
             let sets = [(&group.cs, 0), (&group.ci, group.ci_base)];
             for (ac, base) in sets {
@@ -272,13 +300,21 @@ impl RuleSet {
         for &r in &group.always {
             // Only rules whose automaton could not be built have a fast
             // pattern here; they still owe the stream condition.
-            if self.rules.get(r as usize).is_some_and(|rule| rule.fast_pattern_is_new(buf, new_from)) {
+            if self
+                .rules
+                .get(r as usize)
+                .is_some_and(|rule| rule.fast_pattern_is_new(buf, new_from))
+            {
                 scratch.add(r);
             }
         }
         scratch.candidates.sort_unstable();
         for &r in &scratch.candidates {
-            if self.rules.get(r as usize).is_some_and(|rule| rule.verify(ctx, new_from)) {
+            if self
+                .rules
+                .get(r as usize)
+                .is_some_and(|rule| rule.verify(ctx, new_from))
+            {
                 hits.push(r);
             }
         }

@@ -126,14 +126,20 @@ mod tests {
 
     #[test]
     fn normalize_merges_adjacent_and_overlapping() {
-        assert_eq!(set(&[(5, 9), (1, 4), (8, 12), (20, 20)]).ranges(), &[(1, 12), (20, 20)]);
+        assert_eq!(
+            set(&[(5, 9), (1, 4), (8, 12), (20, 20)]).ranges(),
+            &[(1, 12), (20, 20)]
+        );
     }
 
     #[test]
     fn complement_edges() {
         assert_eq!(Ranges::<u16>::full().complement(), Ranges::empty());
         assert_eq!(Ranges::<u16>::empty().complement(), Ranges::full());
-        assert_eq!(set(&[(0, 0), (65535, 65535)]).complement().ranges(), &[(1, 65534)]);
+        assert_eq!(
+            set(&[(0, 0), (65535, 65535)]).complement().ranges(),
+            &[(1, 65534)]
+        );
     }
 
     #[test]

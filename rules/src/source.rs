@@ -31,7 +31,10 @@ impl LogicalRule<'_> {
 
     /// 1-based (line, column) of a byte offset in [`LogicalRule::text`].
     pub fn position(&self, offset: usize) -> (usize, usize) {
-        let i = self.segments.partition_point(|s| s.joined_at <= offset).saturating_sub(1);
+        let i = self
+            .segments
+            .partition_point(|s| s.joined_at <= offset)
+            .saturating_sub(1);
         let Some(seg) = self.segments.get(i) else {
             return (1, offset + 1);
         };
@@ -55,13 +58,20 @@ pub(crate) fn logical_rules(text: &str) -> Vec<LogicalRule<'_>> {
                 continue;
             }
         }
-        let rule = cur.get_or_insert_with(|| LogicalRule { text: String::new(), segments: Vec::new() });
+        let rule = cur.get_or_insert_with(|| LogicalRule {
+            text: String::new(),
+            segments: Vec::new(),
+        });
         let trimmed_end = line.trim_end();
         let (piece, continues) = match trimmed_end.strip_suffix('\\') {
             Some(p) => (p, true),
             None => (line, false),
         };
-        rule.segments.push(Segment { joined_at: rule.text.len(), line: i + 1, text: piece });
+        rule.segments.push(Segment {
+            joined_at: rule.text.len(),
+            line: i + 1,
+            text: piece,
+        });
         rule.text.push_str(piece);
         if !continues {
             if let Some(r) = cur.take() {

@@ -64,7 +64,10 @@ fn key(name: &str) -> String {
 impl Vars {
     /// No variables at all.
     pub fn empty() -> Self {
-        Vars { address: BTreeMap::new(), port: BTreeMap::new() }
+        Vars {
+            address: BTreeMap::new(),
+            port: BTreeMap::new(),
+        }
     }
 
     /// Define or replace an address group (`HOME_NET` or `$HOME_NET`).
@@ -123,9 +126,16 @@ mod tests {
         assert!(fd.contains(80) && fd.contains(110) && fd.contains(143) && !fd.contains(81));
         let sc = port(&v, "$SHELLCODE_PORTS").unwrap();
         assert!(!sc.contains(80) && sc.contains(81));
-        for (name, p) in [("ORACLE_PORTS", 1521), ("SSH_PORTS", 22), ("DNP3_PORTS", 20000), ("MODBUS_PORTS", 502),
-            ("FTP_PORTS", 21), ("GENEVE_PORTS", 6081), ("VXLAN_PORTS", 4789), ("TEREDO_PORTS", 3544)]
-        {
+        for (name, p) in [
+            ("ORACLE_PORTS", 1521),
+            ("SSH_PORTS", 22),
+            ("DNP3_PORTS", 20000),
+            ("MODBUS_PORTS", 502),
+            ("FTP_PORTS", 21),
+            ("GENEVE_PORTS", 6081),
+            ("VXLAN_PORTS", 4789),
+            ("TEREDO_PORTS", 3544),
+        ] {
             let s = port(&v, &format!("${name}")).unwrap();
             assert!(s.contains(p) && !s.contains(p + 1), "{name}");
         }

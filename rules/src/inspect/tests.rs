@@ -78,7 +78,10 @@ fn distance_and_within_are_relative() {
     assert!(m(vec![c(b"ab").within(3)], b"xabc"));
     assert!(!m(vec![c(b"ab").within(2)], b"xabc"));
     // relative to the previous match, not the previous search
-    assert!(m(vec![c(b"x"), c(b"y").distance(0), c(b"z").distance(0).within(1)], b"x--yz"));
+    assert!(m(
+        vec![c(b"x"), c(b"y").distance(0), c(b"z").distance(0).within(1)],
+        b"x--yz"
+    ));
 }
 
 #[test]
@@ -86,32 +89,60 @@ fn negated_contents() {
     assert!(m(vec![c(b"x").not()], b"abc"));
     assert!(!m(vec![c(b"b").not()], b"abc"));
     assert!(m(vec![c(b"c").not().depth(2)], b"abc"));
-    assert!(m(vec![c(b"a"), c(b"b").not().within(1)], b"ab ac"), "second 'a' is not followed by 'b'");
+    assert!(
+        m(vec![c(b"a"), c(b"b").not().within(1)], b"ab ac"),
+        "second 'a' is not followed by 'b'"
+    );
     assert!(!m(vec![c(b"a"), c(b"b").not().within(1)], b"abab"));
     assert!(!m(vec![c(b"a"), c(b"b").not().distance(0)], b"a b"));
     // a negated content does not move the relative anchor
-    assert!(m(vec![c(b"a"), c(b"q").not(), c(b"b").distance(0).within(1)], b"ab"));
+    assert!(m(
+        vec![c(b"a"), c(b"q").not(), c(b"b").distance(0).within(1)],
+        b"ab"
+    ));
 }
 
 #[test]
 fn nocase() {
     assert!(m(vec![c(b"GET").nocase()], b"get /"));
     assert!(!m(vec![c(b"GET")], b"get /"));
-    assert!(m(vec![c(b"Host:").nocase(), c(b"EVIL").nocase().distance(0)], b"HOST: evil"));
+    assert!(m(
+        vec![c(b"Host:").nocase(), c(b"EVIL").nocase().distance(0)],
+        b"HOST: evil"
+    ));
     assert!(!m(vec![c(b"x").nocase().not()], b"X"));
 }
 
 #[test]
 fn backtracking_retries_earlier_contents() {
     assert!(m(vec![c(b"a"), c(b"b").distance(0).within(2)], b"a...ab"));
-    assert!(m(vec![c(b"ab"), c(b"ab").distance(0).within(3), c(b"!").distance(0).within(1)], b"ab-ab-ab!"));
-    assert!(!m(vec![c(b"ab"), c(b"ab").distance(0).within(3), c(b"!").distance(0).within(1)], b"ab-ab-ab"));
+    assert!(m(
+        vec![
+            c(b"ab"),
+            c(b"ab").distance(0).within(3),
+            c(b"!").distance(0).within(1)
+        ],
+        b"ab-ab-ab!"
+    ));
+    assert!(!m(
+        vec![
+            c(b"ab"),
+            c(b"ab").distance(0).within(3),
+            c(b"!").distance(0).within(1)
+        ],
+        b"ab-ab-ab"
+    ));
 }
 
 #[test]
 fn step_budget_bounds_pathological_chains() {
     let buf = vec![b'a'; 20_000];
-    let items = vec![c(b"a"), c(b"a").distance(0), c(b"a").distance(0), c(b"b").distance(0)];
+    let items = vec![
+        c(b"a"),
+        c(b"a").distance(0),
+        c(b"a").distance(0),
+        c(b"b").distance(0),
+    ];
     let t = std::time::Instant::now();
     assert!(!m(items, &buf));
     assert!(t.elapsed().as_secs() < 5);
@@ -128,7 +159,10 @@ fn empty_buffer_never_matches_contents() {
 fn new_from_requires_the_last_positive_match_to_be_new() {
     assert!(mn(vec![c(b"abc")], b"abcabc", 3));
     assert!(!mn(vec![c(b"abc")], b"abcxyz", 3));
-    assert!(mn(vec![c(b"abc")], b"xabcyz", 3), "straddling the boundary is new");
+    assert!(
+        mn(vec![c(b"abc")], b"xabcyz", 3),
+        "straddling the boundary is new"
+    );
     assert!(!mn(vec![c(b"abc")], b"abcabc", 6));
     // the last content must be new, an earlier one may be old
     assert!(mn(vec![c(b"GET"), c(b"evil").distance(0)], b"GET /x evil", 5));
@@ -214,16 +248,18 @@ fn spec() -> impl Strategy<Value = Spec> {
     let pat = prop::collection::vec(prop::sample::select(vec![b'a', b'b', b'A']), 1..3);
     let abs = (prop::option::of(0u32..6), prop::option::of(2u32..8));
     let rel = (prop::option::of(-4i32..5), prop::option::of(2u32..8));
-    (pat, any::<bool>(), any::<bool>(), 0u8..3, abs, rel).prop_map(|(pat, neg, nocase, kind, abs, rel)| Spec {
-        pat,
-        neg: neg && kind != 1,
-        nocase,
-        abs: (kind == 1).then_some(abs),
-        // relative means at least one of distance/within
-        rel: (kind == 2).then_some(match rel {
-            (None, None) => (Some(0), None),
-            r => r,
-        }),
+    (pat, any::<bool>(), any::<bool>(), 0u8..3, abs, rel).prop_map(|(pat, neg, nocase, kind, abs, rel)| {
+        Spec {
+            pat,
+            neg: neg && kind != 1,
+            nocase,
+            abs: (kind == 1).then_some(abs),
+            // relative means at least one of distance/within
+            rel: (kind == 2).then_some(match rel {
+                (None, None) => (Some(0), None),
+                r => r,
+            }),
+        }
     })
 }
 

@@ -125,7 +125,11 @@ pub(crate) fn find_nocase(hay: &[u8], needle: &[u8]) -> Option<usize> {
     let mut from = 0;
     while from + needle.len() <= hay.len() {
         let tail = hay.get(from..)?;
-        let i = if upper != first { memchr::memchr2(first, upper, tail) } else { memchr::memchr(first, tail) }?;
+        let i = if upper != first {
+            memchr::memchr2(first, upper, tail)
+        } else {
+            memchr::memchr(first, tail)
+        }?;
         let p = from + i;
         let cand = hay.get(p + 1..p + needle.len())?;
         if cand.eq_ignore_ascii_case(rest) {
@@ -150,7 +154,11 @@ pub(crate) fn parse_value(v: &str) -> Result<(Vec<u8>, bool), SpanError> {
     }
     let (start, end) = if b.get(i) == Some(&b'"') {
         if b.len() < i + 2 || b.last() != Some(&b'"') || (b.len() >= 2 && escaped_at(b, b.len() - 1)) {
-            return Err(SpanError::new(i, reason::BAD_VALUE, "content has no closing '\"'"));
+            return Err(SpanError::new(
+                i,
+                reason::BAD_VALUE,
+                "content has no closing '\"'",
+            ));
         }
         (i + 1, b.len() - 1)
     } else {
@@ -165,7 +173,9 @@ pub(crate) fn parse_value(v: &str) -> Result<(Vec<u8>, bool), SpanError> {
 
 /// True when the byte at `i` is preceded by an odd number of backslashes.
 fn escaped_at(b: &[u8], i: usize) -> bool {
-    let n = b.get(..i).map_or(0, |p| p.iter().rev().take_while(|&&c| c == b'\\').count());
+    let n = b
+        .get(..i)
+        .map_or(0, |p| p.iter().rev().take_while(|&&c| c == b'\\').count());
     n % 2 == 1
 }
 
@@ -195,7 +205,11 @@ fn decode(b: &[u8], start: usize, end: usize) -> Result<Vec<u8>, SpanError> {
                     }
                 }
                 _ => {
-                    return Err(SpanError::new(i, reason::BAD_VALUE, format!("'{}' is not a hex digit", c as char)));
+                    return Err(SpanError::new(
+                        i,
+                        reason::BAD_VALUE,
+                        format!("'{}' is not a hex digit", c as char),
+                    ));
                 }
             }
             i += 1;
@@ -206,7 +220,13 @@ fn decode(b: &[u8], start: usize, end: usize) -> Result<Vec<u8>, SpanError> {
             b'\\' => {
                 match b.get(i + 1) {
                     Some(&e @ (b'"' | b';' | b'\\' | b':')) if i + 1 < end => out.push(e),
-                    _ => return Err(SpanError::new(i, reason::BAD_VALUE, "invalid escape in content (use |hex|)")),
+                    _ => {
+                        return Err(SpanError::new(
+                            i,
+                            reason::BAD_VALUE,
+                            "invalid escape in content (use |hex|)",
+                        ))
+                    }
                 }
                 i += 1;
             }
@@ -216,7 +236,11 @@ fn decode(b: &[u8], start: usize, end: usize) -> Result<Vec<u8>, SpanError> {
         i += 1;
     }
     if let Some(open) = hex_open {
-        return Err(SpanError::new(open, reason::BAD_VALUE, "unterminated hex block: missing '|'"));
+        return Err(SpanError::new(
+            open,
+            reason::BAD_VALUE,
+            "unterminated hex block: missing '|'",
+        ));
     }
     Ok(out)
 }
@@ -234,7 +258,10 @@ fn hex_digit(c: u8) -> u8 {
 pub(crate) fn content(opt: &Opt<'_>, contents: &mut Vec<Content>) -> Result<(), SpanError> {
     let v = opt.value()?;
     if contents.len() >= MAX_CONTENTS {
-        return Err(opt.err(reason::BAD_VALUE, format!("more than {MAX_CONTENTS} contents in one rule")));
+        return Err(opt.err(
+            reason::BAD_VALUE,
+            format!("more than {MAX_CONTENTS} contents in one rule"),
+        ));
     }
     let (bytes, negated) = parse_value(v).map_err(|e| e.offset(opt.value_at))?;
     contents.push(Content::new(bytes, negated));
@@ -242,20 +269,36 @@ pub(crate) fn content(opt: &Opt<'_>, contents: &mut Vec<Content>) -> Result<(), 
 }
 
 fn last<'c>(opt: &Opt<'_>, contents: &'c mut [Content]) -> Result<&'c mut Content, SpanError> {
-    contents.last_mut().ok_or_else(|| opt.err(reason::SYNTAX, format!("'{}' needs a preceding content", opt.name)))
+    contents.last_mut().ok_or_else(|| {
+        opt.err(
+            reason::SYNTAX,
+            format!("'{}' needs a preceding content", opt.name),
+        )
+    })
 }
 
 fn number<T: std::str::FromStr>(opt: &Opt<'_>) -> Result<T, SpanError> {
     let v = opt.value()?;
-    v.trim().parse::<T>().map_err(|_| opt.err_value(0, reason::BAD_VALUE, format!("bad {} value '{}'", opt.name, v)))
+    v.trim()
+        .parse::<T>()
+        .map_err(|_| opt.err_value(0, reason::BAD_VALUE, format!("bad {} value '{}'", opt.name, v)))
 }
 
 fn twice(opt: &Opt<'_>) -> SpanError {
-    opt.err(reason::CONFLICT, format!("'{}' given twice for one content", opt.name))
+    opt.err(
+        reason::CONFLICT,
+        format!("'{}' given twice for one content", opt.name),
+    )
 }
 
 fn mixed(opt: &Opt<'_>) -> SpanError {
-    opt.err(reason::CONFLICT, format!("'{}' mixes relative (distance/within) and absolute (offset/depth) modifiers", opt.name))
+    opt.err(
+        reason::CONFLICT,
+        format!(
+            "'{}' mixes relative (distance/within) and absolute (offset/depth) modifiers",
+            opt.name
+        ),
+    )
 }
 
 /// `nocase`, `offset`, `depth`, `distance`, `within`, `fast_pattern`.
@@ -290,7 +333,11 @@ pub(crate) fn modifier(opt: &Opt<'_>, contents: &mut [Content]) -> Result<(), Sp
                 return Err(mixed(opt));
             }
             if (n as usize) < len {
-                return Err(opt.err_value(0, reason::BAD_VALUE, format!("depth {n} is less than the content length {len}")));
+                return Err(opt.err_value(
+                    0,
+                    reason::BAD_VALUE,
+                    format!("depth {n} is less than the content length {len}"),
+                ));
             }
             c.depth = Some(n);
         }
@@ -313,7 +360,11 @@ pub(crate) fn modifier(opt: &Opt<'_>, contents: &mut [Content]) -> Result<(), Sp
                 return Err(mixed(opt));
             }
             if (n as usize) < len {
-                return Err(opt.err_value(0, reason::BAD_VALUE, format!("within {n} is less than the content length {len}")));
+                return Err(opt.err_value(
+                    0,
+                    reason::BAD_VALUE,
+                    format!("within {n} is less than the content length {len}"),
+                ));
             }
             c.within = Some(n);
         }
@@ -323,26 +374,53 @@ pub(crate) fn modifier(opt: &Opt<'_>, contents: &mut [Content]) -> Result<(), Sp
             }
             c.fast_pattern = Some(fast_pattern(opt, len)?);
         }
-        _ => return Err(opt.err(reason::UNSUPPORTED_KEYWORD, format!("unsupported keyword '{}'", opt.name))),
+        _ => {
+            return Err(opt.err(
+                reason::UNSUPPORTED_KEYWORD,
+                format!("unsupported keyword '{}'", opt.name),
+            ))
+        }
     }
     Ok(())
 }
 
 fn fast_pattern(opt: &Opt<'_>, len: usize) -> Result<FastPattern, SpanError> {
     let Some(v) = opt.value else {
-        return Ok(FastPattern { only: false, slice: None });
+        return Ok(FastPattern {
+            only: false,
+            slice: None,
+        });
     };
     let v = v.trim();
     if v == "only" {
-        return Ok(FastPattern { only: true, slice: None });
+        return Ok(FastPattern {
+            only: true,
+            slice: None,
+        });
     }
-    let bad = || opt.err_value(0, reason::BAD_VALUE, format!("bad fast_pattern value '{v}' (only, or offset,length)"));
+    let bad = || {
+        opt.err_value(
+            0,
+            reason::BAD_VALUE,
+            format!("bad fast_pattern value '{v}' (only, or offset,length)"),
+        )
+    };
     let (o, l) = v.split_once(',').ok_or_else(bad)?;
-    let (o, l): (usize, usize) = (o.trim().parse().map_err(|_| bad())?, l.trim().parse().map_err(|_| bad())?);
+    let (o, l): (usize, usize) = (
+        o.trim().parse().map_err(|_| bad())?,
+        l.trim().parse().map_err(|_| bad())?,
+    );
     if l == 0 || o.checked_add(l).is_none_or(|e| e > len) {
-        return Err(opt.err_value(0, reason::BAD_VALUE, format!("fast_pattern {o},{l} is outside the content ({len} bytes)")));
+        return Err(opt.err_value(
+            0,
+            reason::BAD_VALUE,
+            format!("fast_pattern {o},{l} is outside the content ({len} bytes)"),
+        ));
     }
-    Ok(FastPattern { only: false, slice: Some((o, l)) })
+    Ok(FastPattern {
+        only: false,
+        slice: Some((o, l)),
+    })
 }
 
 #[cfg(test)]

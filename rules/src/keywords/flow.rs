@@ -31,11 +31,19 @@ impl FlowMatch {
     }
 }
 
-fn set<T: PartialEq + Copy>(slot: &mut Option<T>, v: T, opt: &Opt<'_>, at: usize, word: &str) -> Result<(), SpanError> {
+fn set<T: PartialEq + Copy>(
+    slot: &mut Option<T>,
+    v: T,
+    opt: &Opt<'_>,
+    at: usize,
+    word: &str,
+) -> Result<(), SpanError> {
     match *slot {
-        Some(old) if old != v => {
-            Err(opt.err_value(at, reason::CONFLICT, format!("flow option '{word}' conflicts with an earlier one")))
-        }
+        Some(old) if old != v => Err(opt.err_value(
+            at,
+            reason::CONFLICT,
+            format!("flow option '{word}' conflicts with an earlier one"),
+        )),
         _ => {
             *slot = Some(v);
             Ok(())
@@ -64,13 +72,21 @@ pub(crate) fn keyword(opt: &Opt<'_>, slot: &mut Option<FlowMatch>) -> Result<(),
             "only_stream" => set(&mut f.stream, true, opt, word_at, word)?,
             "no_stream" => set(&mut f.stream, false, opt, word_at, word)?,
             _ => {
-                return Err(opt.err_value(word_at, reason::BAD_VALUE, format!("unknown flow option '{word}'")));
+                return Err(opt.err_value(
+                    word_at,
+                    reason::BAD_VALUE,
+                    format!("unknown flow option '{word}'"),
+                ));
             }
         }
         at += part.len() + 1;
     }
     if f.stateless && f.established.is_some() {
-        return Err(opt.err_value(0, reason::CONFLICT, "'stateless' conflicts with established/not_established"));
+        return Err(opt.err_value(
+            0,
+            reason::CONFLICT,
+            "'stateless' conflicts with established/not_established",
+        ));
     }
     *slot = Some(f);
     Ok(())

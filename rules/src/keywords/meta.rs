@@ -5,8 +5,8 @@ use super::{Draft, Opt};
 use crate::classification::Classifications;
 use crate::error::{reason, SpanError};
 
-/// Strip optional surrounding quotes and undo `\"`, `\;`, `\\`, `\:`
-/// escapes. Errors are positioned within `v`.
+/// Strip optional surrounding quotes and undo backslash escapes.
+/// Errors are positioned within `v`.
 pub(crate) fn unquote(v: &str) -> Result<String, SpanError> {
     let (start, inner) = match v.strip_prefix('"') {
         Some(rest) => match rest.strip_suffix('"') {
@@ -19,9 +19,17 @@ pub(crate) fn unquote(v: &str) -> Result<String, SpanError> {
     let mut chars = inner.char_indices();
     while let Some((i, c)) = chars.next() {
         match c {
+            // Any escaped character stands for itself (`\"`, `\;`, `\\`, `\:`
+            // are the ones that need it; others are accepted as Suricata does).
             '\\' => match chars.next() {
-                Some((_, e @ ('"' | ';' | '\\' | ':'))) => out.push(e),
-                _ => return Err(SpanError::new(start + i, reason::BAD_VALUE, "invalid escape")),
+                Some((_, e)) => out.push(e),
+                None => {
+                    return Err(SpanError::new(
+                        start + i,
+                        reason::BAD_VALUE,
+                        "dangling '\\' at the end",
+                    ))
+                }
             },
             '"' if start == 1 => return Err(SpanError::new(start + i, reason::BAD_VALUE, "unescaped '\"'")),
             c => out.push(c),
@@ -40,7 +48,13 @@ fn uint<T: std::str::FromStr>(opt: &Opt<'_>) -> Result<T, SpanError> {
     if !t.bytes().all(|b| b.is_ascii_digit()) {
         return Err(opt.err_value(0, reason::BAD_VALUE, format!("bad {} value '{}'", opt.name, t)));
     }
-    t.parse::<T>().map_err(|_| opt.err_value(0, reason::BAD_VALUE, format!("{} value '{}' is out of range", opt.name, t)))
+    t.parse::<T>().map_err(|_| {
+        opt.err_value(
+            0,
+            reason::BAD_VALUE,
+            format!("{} value '{}' is out of range", opt.name, t),
+        )
+    })
 }
 
 /// Apply one metadata keyword to the draft.
@@ -90,14 +104,22 @@ pub(crate) fn apply(opt: &Opt<'_>, d: &mut Draft, classes: &Classifications) -> 
             }
             let name = opt.value()?.trim();
             let c = classes.get(name).ok_or_else(|| {
-                opt.err_value(0, reason::UNKNOWN_CLASSTYPE, format!("unknown classtype '{name}'"))
+                opt.err_value(
+                    0,
+                    reason::UNKNOWN_CLASSTYPE,
+                    format!("unknown classtype '{name}'"),
+                )
             })?;
             d.classtype = Some(c.clone());
         }
         "reference" => {
             let v = opt.value()?;
             let (kind, value) = v.split_once(',').ok_or_else(|| {
-                opt.err_value(0, reason::BAD_VALUE, "reference needs 'system,id' (e.g. url,example.com)")
+                opt.err_value(
+                    0,
+                    reason::BAD_VALUE,
+                    "reference needs 'system,id' (e.g. url,example.com)",
+                )
             })?;
             let (kind, value) = (kind.trim(), value.trim());
             if kind.is_empty() || value.is_empty() {
@@ -113,7 +135,12 @@ pub(crate) fn apply(opt: &Opt<'_>, d: &mut Draft, classes: &Classifications) -> 
                 }
             }
         }
-        _ => return Err(opt.err(reason::UNSUPPORTED_KEYWORD, format!("unsupported keyword '{}'", opt.name))),
+        _ => {
+            return Err(opt.err(
+                reason::UNSUPPORTED_KEYWORD,
+                format!("unsupported keyword '{}'", opt.name),
+            ))
+        }
     }
     Ok(())
 }
@@ -127,7 +154,8 @@ mod tests {
         assert_eq!(unquote("\"a b\"").unwrap(), "a b");
         assert_eq!(unquote("plain").unwrap(), "plain");
         assert_eq!(unquote(r#""a\"b\;c\\""#).unwrap(), "a\"b;c\\");
-        assert_eq!(unquote("\"a\\qb\"").unwrap_err().at, 2);
+        assert_eq!(unquote("\"c \\windows\"").unwrap(), "c windows");
+        assert_eq!(unquote("a\\").unwrap_err().at, 1);
         assert_eq!(unquote("\"abc").unwrap_err().at, 0);
         assert_eq!(unquote("\"ab\\\"").unwrap_err().at, 0);
         assert_eq!(unquote("\"a\"b\"").unwrap_err().at, 2);

@@ -75,7 +75,10 @@ pub(crate) fn parse(v: &str) -> Result<FlagsMatch, (usize, String)> {
         return Err((0, "no TCP flags given".into()));
     }
     if zero && (flags != 0 || modifier.is_some()) {
-        return Err((0, "'0' (no flags) cannot be combined with flags or modifiers".into()));
+        return Err((
+            0,
+            "'0' (no flags) cannot be combined with flags or modifiers".into(),
+        ));
     }
     let mut ignore = 0u8;
     if let Some((base, k)) = mask {
@@ -83,10 +86,15 @@ pub(crate) fn parse(v: &str) -> Result<FlagsMatch, (usize, String)> {
             if c.is_ascii_whitespace() {
                 continue;
             }
-            ignore |= bit(c).ok_or_else(|| (base + i, format!("unknown TCP flag '{}' in mask", c as char)))?;
+            ignore |=
+                bit(c).ok_or_else(|| (base + i, format!("unknown TCP flag '{}' in mask", c as char)))?;
         }
     }
-    Ok(FlagsMatch { flags, ignore, modifier })
+    Ok(FlagsMatch {
+        flags,
+        ignore,
+        modifier,
+    })
 }
 
 /// `flags:...`

@@ -54,7 +54,9 @@ pub(crate) fn parse(v: &str, max: u32) -> Result<UintMatch, String> {
         };
         let (lo, hi) = (num(a)?, num(b)?);
         if lo >= hi {
-            return Err(format!("range {lo}<>{hi} is empty (the first value must be lower)"));
+            return Err(format!(
+                "range {lo}<>{hi} is empty (the first value must be lower)"
+            ));
         }
         Ok(Some((lo, hi)))
     };
@@ -87,7 +89,13 @@ pub(crate) fn keyword(opt: &Opt<'_>, slot: &mut Option<UintMatch>, max: u32) -> 
         return Err(opt.err(reason::CONFLICT, format!("'{}' given twice", opt.name)));
     }
     let v = opt.value()?;
-    let m = parse(v, max).map_err(|e| opt.err_value(0, reason::BAD_VALUE, format!("bad {} value '{}': {}", opt.name, v.trim(), e)))?;
+    let m = parse(v, max).map_err(|e| {
+        opt.err_value(
+            0,
+            reason::BAD_VALUE,
+            format!("bad {} value '{}': {}", opt.name, v.trim(), e),
+        )
+    })?;
     *slot = Some(m);
     Ok(())
 }
