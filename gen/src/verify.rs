@@ -226,7 +226,7 @@ fn check_layer(f: &[u8]) -> Result<Layer<'_>, String> {
     match proto {
         6 if l4.len() >= 20 => {
             let off = usize::from(l4[12] >> 4) * 4;
-            if off < 20 || l4.len() < off {
+            if off < 20 || (l4.len() < off && !truncated) {
                 return Err("bad TCP data offset".into());
             }
             if !truncated && !cks_ok(true) {
@@ -239,7 +239,7 @@ fn check_layer(f: &[u8]) -> Result<Layer<'_>, String> {
                 ack: be32(l4, 8)?,
                 flags: l4[13],
             };
-            payload = &l4[off..];
+            payload = l4.get(off..).unwrap_or(&[]);
         }
         17 if l4.len() >= 8 => {
             let ulen = usize::from(be16(l4, 4)?);
@@ -342,5 +342,54 @@ mod tests {
         assert_eq!(check_frame(&bad).unwrap_err(), "bad IPv4 header checksum");
         assert!(check_frame(&[]).is_err());
         assert!(check_frame(&[0u8; 40]).is_err());
+    }
+}
+
+#[cfg(test)]
+mod proptests {
+    use super::*;
+    use crate::{flow_hash, truncate, vxlan_wrap, Frame, Mirror};
+    use proptest::prelude::*;
+    use std::net::Ipv4Addr;
+
+    proptest! {
+        #[test]
+        fn decoder_and_hash_never_panic(data in proptest::collection::vec(any::<u8>(), 0..300)) {
+            let _ = check_frame(&data);
+            let _ = flow_hash(&data);
+        }
+
+        #[test]
+        fn wrapping_any_frame_yields_a_valid_outer_packet(
+            data in proptest::collection::vec(any::<u8>(), 0..2000),
+            snap in 0usize..3000,
+            vni in any::<u32>(),
+        ) {
+            let f = truncate(&Frame::new(1, data.clone()), snap);
+            prop_assert_eq!(f.orig_len as usize, data.len());
+            prop_assert!(f.data.len() <= snap);
+            let m = Mirror { vni, source_ip: Ipv4Addr::new(10, 0, 1, 5), target_ip: Ipv4Addr::new(10, 0, 0, 100) };
+            let w = vxlan_wrap(&f, &m);
+            prop_assert_eq!(&w.data[50..], &f.data[..]);
+            prop_assert_eq!(u32::from_be_bytes([0, w.data[46], w.data[47], w.data[48]]), vni & 0x00ff_ffff);
+            // The outer layers are intact whatever the inner bytes are.
+            let ip = &w.data[14..34];
+            prop_assert_eq!(fold(sum16(0, ip)), 0xffff);
+        }
+    }
+
+    #[test]
+    fn truncated_real_frames_still_decode() {
+        let mut c = crate::TcpConn::new(
+            "198.51.100.10:1000".parse().unwrap(),
+            "10.0.1.5:80".parse().unwrap(),
+            0,
+        );
+        c.handshake().server_send(&[7u8; 1400]);
+        let f = &c.frames()[3];
+        for snap in 54..f.data.len() {
+            let s = check_frame(&truncate(f, snap).data).unwrap();
+            assert!(s.inner.truncated);
+        }
     }
 }

@@ -231,9 +231,14 @@ impl Workload {
         let date = start / crate::NS_PER_SEC;
         let n = r.range_usize(1, 8);
         let mut exs = Vec::with_capacity(n);
+        // At most one attack per connection, so every injected attack is a
+        // separate detection opportunity whatever the engine's stream
+        // inspection granularity.
+        let mut attacked = false;
         for i in 0..n {
             self.stats.http_requests += 1;
-            let (req, resp) = if self.rng.chance_permille(self.opts.attack_permille) {
+            let (req, resp) = if self.rng.chance_permille(self.opts.attack_permille) && !attacked {
+                attacked = true;
                 self.http_attack(&mut r, date)
             } else {
                 http_normal(&mut r, host, ua, date, i)
@@ -368,8 +373,10 @@ impl Workload {
             },
         ];
         let mut queries = Vec::new();
+        let mut attacked = false;
         for _ in 0..r.range_usize(1, 10) {
-            if self.rng.chance_permille(self.opts.attack_permille) {
+            if self.rng.chance_permille(self.opts.attack_permille) && !attacked {
+                attacked = true;
                 if r.chance_permille(500) {
                     self.attack(sid::PGSQL_DROP_TABLE);
                     let mut resp = pgsql::command_complete("DROP TABLE");
@@ -589,7 +596,7 @@ fn http_normal(r: &mut Rng, host: &str, ua: &str, date: u64, i: usize) -> (Vec<u
         }
         2 => {
             let n = r.range_usize(1_000, 60_000);
-            let body = http::binary_body(r, b"\x89PNG\r\n\x1a\n", n);
+            let body = http::png(r, n);
             let path = format!("/images/p{}.png", r.range(1, 500));
             (
                 http::Request::get(&path, host, ua).to_bytes(),

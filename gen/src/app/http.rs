@@ -292,6 +292,47 @@ pub fn json_products(rng: &mut Rng, first_id: u64, n: usize) -> Vec<u8> {
     s.into_bytes()
 }
 
+/// CRC-32 (IEEE 802.3), as PNG chunks use it.
+pub fn crc32(data: &[u8]) -> u32 {
+    let mut crc = 0xffff_ffffu32;
+    for &b in data {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = if crc & 1 != 0 {
+                (crc >> 1) ^ 0xedb8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
+
+fn png_chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
+    out.extend_from_slice(&(data.len() as u32).to_be_bytes());
+    let start = out.len();
+    out.extend_from_slice(kind);
+    out.extend_from_slice(data);
+    let crc = crc32(&out[start..]);
+    out.extend_from_slice(&crc.to_be_bytes());
+}
+
+/// A structurally valid PNG of about `len` bytes: signature, IHDR, one IDAT
+/// of random (compressed-looking) bytes, IEND, each chunk with its CRC.
+pub fn png(rng: &mut Rng, len: usize) -> Vec<u8> {
+    let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
+    let w = rng.range(16, 1024) as u32;
+    let h = rng.range(16, 1024) as u32;
+    let mut ihdr = w.to_be_bytes().to_vec();
+    ihdr.extend_from_slice(&h.to_be_bytes());
+    ihdr.extend_from_slice(&[8, 6, 0, 0, 0]); // 8-bit RGBA, deflate, no filter, no interlace
+    png_chunk(&mut out, b"IHDR", &ihdr);
+    let idat = rng.bytes(len.saturating_sub(8 + 25 + 12 + 12).max(1));
+    png_chunk(&mut out, b"IDAT", &idat);
+    png_chunk(&mut out, b"IEND", &[]);
+    out
+}
+
 /// A body of `len` opaque bytes (an image or archive).
 pub fn binary_body(rng: &mut Rng, magic: &[u8], len: usize) -> Vec<u8> {
     let mut b = magic.to_vec();
@@ -364,5 +405,10 @@ mod tests {
         let j = json_products(&mut r, 21, 5);
         assert!(j.starts_with(b"{\"items\":[{\"id\":21,"));
         assert_eq!(binary_body(&mut r, b"%PDF-1.7\n", 100).len(), 100);
+        let p = png(&mut r, 3000);
+        assert_eq!(p.len(), 3000);
+        assert_eq!(&p[8..16], b"\x00\x00\x00\x0dIHDR");
+        assert!(p.ends_with(&[0, 0, 0, 0, b'I', b'E', b'N', b'D', 0xae, 0x42, 0x60, 0x82]));
+        assert_eq!(crc32(b"123456789"), 0xcbf4_3926);
     }
 }
