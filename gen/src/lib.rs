@@ -21,6 +21,31 @@
 //!   benchmarks (gigabytes without holding them in memory).
 //! - [`verify`]: an independent decoder that checks layouts and checksums,
 //!   used by the tests.
+//!
+//! A test that needs its own capture:
+//!
+//! ```
+//! use std::net::Ipv4Addr;
+//! use tapwatch_gen::{app::http, vxlan_wrap, write_pcap, Mirror, TcpConn, SAMPLE_START_NS};
+//!
+//! let mirror = Mirror {
+//!     vni: 1001,
+//!     source_ip: Ipv4Addr::new(10, 0, 1, 5),
+//!     target_ip: Ipv4Addr::new(10, 0, 0, 100),
+//! };
+//! let req = http::Request::get("/download?file=../../etc/passwd", "shop.example.com", "curl/8.5.0");
+//! let mut conn = TcpConn::new("203.0.113.9:40000".parse()?, "10.0.1.5:80".parse()?, SAMPLE_START_NS);
+//! conn.handshake()
+//!     .client_send(&req.to_bytes())
+//!     .server_send(&http::response(404, "text/plain", b"no\n", 0, &[]))
+//!     .close();
+//! let frames: Vec<_> = conn.frames().iter().map(|f| vxlan_wrap(f, &mirror)).collect();
+//! assert_eq!(frames.len(), 10);
+//! let path = std::env::temp_dir().join("tapwatch-gen-doc.pcap");
+//! write_pcap(&path, &frames)?;
+//! # std::fs::remove_file(&path)?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 #![forbid(unsafe_code)]
 
 pub mod app;

@@ -164,7 +164,7 @@ impl TcpConn {
             t0,
         );
         self.client.seq = self.client.seq.wrapping_add(1);
-        let t1 = t0 + self.rtt_ns;
+        let t1 = t0.saturating_add(self.rtt_ns);
         self.push(
             false,
             Flags {
@@ -176,7 +176,7 @@ impl TcpConn {
             t1,
         );
         self.server.seq = self.server.seq.wrapping_add(1);
-        let t2 = t1 + self.rtt_ns;
+        let t2 = t1.saturating_add(self.rtt_ns);
         self.push(
             true,
             Flags {
@@ -224,7 +224,7 @@ impl TcpConn {
 
     /// A RST/ACK from the client (an aborted connection).
     pub fn client_reset(&mut self) -> &mut Self {
-        let t = self.now + self.gap_ns;
+        let t = self.now.saturating_add(self.gap_ns);
         self.push(
             true,
             Flags {
@@ -281,7 +281,7 @@ impl TcpConn {
     }
 
     fn fin_exchange(&mut self, client_first: bool) -> &mut Self {
-        let t0 = self.now + self.gap_ns;
+        let t0 = self.now.saturating_add(self.gap_ns);
         let fin = Flags {
             fin: true,
             ack: true,
@@ -289,10 +289,10 @@ impl TcpConn {
         };
         self.push(client_first, fin, &[], t0);
         self.side_mut(client_first).seq = self.side(client_first).seq.wrapping_add(1);
-        let t1 = t0 + self.rtt_ns;
+        let t1 = t0.saturating_add(self.rtt_ns);
         self.push(!client_first, fin, &[], t1);
         self.side_mut(!client_first).seq = self.side(!client_first).seq.wrapping_add(1);
-        let t2 = t1 + self.rtt_ns;
+        let t2 = t1.saturating_add(self.rtt_ns);
         self.push(
             client_first,
             Flags {
@@ -316,7 +316,7 @@ impl TcpConn {
         for (bi, burst) in chunks.chunks(BURST).enumerate() {
             let mut ends = Vec::with_capacity(burst.len());
             for (j, chunk) in burst.iter().enumerate() {
-                t += self.gap_ns;
+                t = t.saturating_add(self.gap_ns);
                 let psh = bi * BURST + j == last;
                 let flags = Flags {
                     ack: true,
@@ -329,14 +329,14 @@ impl TcpConn {
                 ends.push(s.seq);
             }
             // Delayed ACKs: one per two segments, plus one for an odd tail.
-            let mut ta = t + self.rtt_ns;
+            let mut ta = t.saturating_add(self.rtt_ns);
             for (k, &end) in ends.iter().enumerate() {
                 if k % 2 == 1 || k + 1 == ends.len() {
                     self.push_ack_to(from_client, end, ta);
-                    ta += self.gap_ns;
+                    ta = ta.saturating_add(self.gap_ns);
                 }
             }
-            t = ta - self.gap_ns;
+            t = ta.saturating_sub(self.gap_ns).max(t);
         }
         self
     }
