@@ -5,7 +5,7 @@
 //! sometimes additionally inside GENEVE (UDP 6081) when a Gateway Load
 //! Balancer sits in front of the inspection fleet. This crate builds such
 //! captures byte for byte, with no randomness other than a seeded
-//! [`Rng`](rng::Rng), so a seed always yields the same bytes.
+//! [`Rng`], so a seed always yields the same bytes.
 //!
 //! Layers, bottom up:
 //! - [`Frame`] and [`PcapWriter`]/[`write_pcap`]: classic pcap output.
