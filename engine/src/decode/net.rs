@@ -4,7 +4,7 @@
 use etherparse::err::ip::LaxHeaderSliceError;
 use etherparse::err::ipv6_exts::HeaderSliceError as ExtError;
 use etherparse::err::tcp::HeaderSliceError as TcpError;
-use etherparse::{Ipv6ExtensionSlice, LaxIpSlice, TcpSlice, UdpSlice};
+use etherparse::{IpNumber, LaxIpSlice, TcpSlice, UdpSlice};
 
 use super::link::L3;
 use super::{checksum, DecodeConfig, DecodeError, DecodeStats, IcmpInfo, Packet, TcpInfo};
@@ -135,13 +135,12 @@ fn ip_facts(
             stats.ipv6 += 1;
             let h = v6.header();
             pkt.ttl = h.hop_limit();
+            let exts = v6.extensions();
             let mut frag_offset = 0;
-            for ext in v6.extensions().clone() {
-                if let Ipv6ExtensionSlice::Fragment(f) = ext {
-                    pkt.ip_id = f.identification();
-                    frag_offset = f.fragment_offset().value();
-                    pkt.is_fragment = f.more_fragments() || frag_offset != 0;
-                }
+            if let Some(frag) = ipv6_fragment_header(exts.first_header(), exts.slice()) {
+                pkt.ip_id = frag.id;
+                frag_offset = frag.offset;
+                pkt.is_fragment = frag.more || frag.offset != 0;
             }
             let payload_len = usize::from(h.payload_length());
             Ok(IpFacts {
@@ -156,6 +155,50 @@ fn ip_facts(
                 header_ok: true,
             })
         }
+    }
+}
+
+/// The fields of an IPv6 fragment header (RFC 8200 4.5).
+struct FragmentHeader {
+    id: u32,
+    offset: u16,
+    more: bool,
+}
+
+/// Walks the IPv6 extension headers etherparse sliced and returns the first
+/// fragment header.
+///
+/// etherparse's own `Ipv6ExtensionsSlice` iterator must not be used here: when
+/// lax slicing stopped at a bad extension header, the iterator follows the last
+/// good header's next-header value past the end of the slice and reads out of
+/// bounds. This walk stays inside `exts`.
+fn ipv6_fragment_header(first: Option<IpNumber>, exts: &[u8]) -> Option<FragmentHeader> {
+    const HOP_BY_HOP: u8 = 0;
+    const ROUTING: u8 = 43;
+    const FRAGMENT: u8 = 44;
+    const AUTH: u8 = 51;
+    const DEST_OPTS: u8 = 60;
+    let mut next = first?.0;
+    let mut rest = exts;
+    // Every header is at least 8 bytes, so this ends with the slice.
+    loop {
+        let (&nh, &len_field) = (rest.first()?, rest.get(1)?);
+        let len = match next {
+            HOP_BY_HOP | ROUTING | DEST_OPTS => (usize::from(len_field) + 1) * 8,
+            AUTH => (usize::from(len_field) + 2) * 4,
+            FRAGMENT => {
+                let b = rest.get(..8)?;
+                let off_flags = u16::from_be_bytes([*b.get(2)?, *b.get(3)?]);
+                return Some(FragmentHeader {
+                    id: u32::from_be_bytes([*b.get(4)?, *b.get(5)?, *b.get(6)?, *b.get(7)?]),
+                    offset: off_flags >> 3,
+                    more: off_flags & 1 != 0,
+                });
+            }
+            _ => return None,
+        };
+        rest = rest.get(len..)?;
+        next = nh;
     }
 }
 

@@ -287,6 +287,37 @@ fn ipv6_fragments() {
     assert_eq!(p.payload.len(), 8 + 5, "udp header bytes are fragment data here");
 }
 
+/// IPv6 / fragment header / destination options cut after one byte.
+/// Found by the `decode` fuzz target: etherparse's extension-header iterator
+/// reads past the end of its slice on such a packet, so decode walks the
+/// headers itself.
+fn ipv6_frag_then_cut_dest_opts(payload_length: u16) -> Vec<u8> {
+    let mut v = vec![0x60, 0, 0, 0]; // version 6
+    v.extend_from_slice(&payload_length.to_be_bytes());
+    v.extend_from_slice(&[44, 64]); // next: fragment, hop limit 64
+    v.extend_from_slice(&v6(1));
+    v.extend_from_slice(&v6(2));
+    v.extend_from_slice(&[60, 0, 0x00, 0x01, 1, 2, 3, 4]); // next: dest opts; offset 0, M; id
+    v.push(0x11); // one byte of the destination options header
+    v
+}
+
+#[test]
+fn regression_ipv6_extension_cut_after_fragment_header() {
+    // The payload length says 9 bytes and 9 are there: the header is bogus.
+    let bogus = ipv6_frag_then_cut_dest_opts(9);
+    let (r, stats) = run(LinkType::Raw, &bogus);
+    assert_eq!(r.unwrap_err(), DecodeError::Malformed("ip extension header"));
+    assert_eq!(stats.malformed, 1);
+    // The payload length says more: the packet is cut short.
+    let frame = ipv6_frag_then_cut_dest_opts(100);
+    let p = ok(LinkType::Raw, &frame);
+    assert!(p.truncated && p.is_fragment);
+    assert_eq!(p.ip_id, 0x0102_0304);
+    assert_eq!(p.ip_proto, 60);
+    assert_eq!(p.payload_missing, 100 - 9);
+}
+
 #[test]
 fn ipv4_fragments() {
     let mk = |offset: u16, more: bool| {
