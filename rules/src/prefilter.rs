@@ -1,17 +1,25 @@
-//! Prefilter: one Aho-Corasick automaton per protocol group over each
-//! rule's fast pattern (a second, ASCII case-insensitive one for `nocase`
-//! patterns), built once. At match time the automata pick the candidate
-//! rules; rules without a positive content are always candidates.
+//! Prefilter: one Aho-Corasick automaton per protocol group over the rules'
+//! fast patterns, built once. At match time it picks the candidate rules;
+//! rules without a positive content are always candidates.
+//!
+//! One automaton serves case-sensitive and `nocase` patterns alike: it
+//! matches ASCII case-insensitively, and each case-sensitive pattern is
+//! confirmed with a byte comparison at the match. That halves the scans
+//! compared with a second automaton, and only matches (rare) pay for it.
 //!
 //! Groups: TCP, UDP, ICMP (v4 and v6) and other IP protocols. An `ip` rule
 //! sits in every group; an app-layer rule in TCP and UDP.
 
 use crate::header::IpProto;
 use crate::rule::Rule;
-use aho_corasick::{AhoCorasick, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use std::collections::HashMap;
 
 pub(crate) const GROUPS: usize = 4;
+
+/// Pattern bytes (≈ automaton states) up to which a DFA is built: several
+/// times faster to search than the NFA, at states x byte classes x 4 bytes.
+const DFA_MAX_STATES: usize = 50_000;
 
 /// Group of a packet's IP protocol.
 pub(crate) fn group_of(ip_proto: u8) -> usize {
@@ -34,16 +42,21 @@ fn groups_of(rule: &Rule) -> &'static [usize] {
     }
 }
 
-/// One protocol group's automata.
+/// One spelling of an automaton pattern: `exact` bytes for case-sensitive
+/// patterns, `None` for `nocase` ones.
+#[derive(Debug)]
+pub(crate) struct Variant {
+    pub exact: Option<Box<[u8]>>,
+    rules: (u32, u32),
+}
+
+/// One protocol group's automaton and pattern -> rules map.
 #[derive(Debug, Default)]
 pub(crate) struct Group {
-    /// Case-sensitive patterns: ids `0..ci_base`.
-    pub cs: Option<AhoCorasick>,
-    /// Case-insensitive patterns: ids `ci_base..`.
-    pub ci: Option<AhoCorasick>,
-    pub ci_base: usize,
-    /// Rules of pattern `p`: `rules[offsets[p]..offsets[p + 1]]`.
-    offsets: Vec<u32>,
+    pub ac: Option<AhoCorasick>,
+    /// Automaton pattern -> range of `variants`.
+    keys: Vec<(u32, u32)>,
+    pub variants: Vec<Variant>,
     rules: Vec<u32>,
     /// Rules that are always candidates, ascending.
     pub always: Vec<u32>,
@@ -52,96 +65,96 @@ pub(crate) struct Group {
 }
 
 impl Group {
-    pub fn pattern_count(&self) -> usize {
-        self.offsets.len().saturating_sub(1)
+    /// Variant ids of automaton pattern `key`.
+    pub fn variants_of(&self, key: usize) -> std::ops::Range<usize> {
+        self.keys.get(key).map_or(0..0, |&(a, b)| a as usize..b as usize)
     }
 
-    pub fn rules_of(&self, pattern: usize) -> &[u32] {
-        let (Some(&a), Some(&b)) = (self.offsets.get(pattern), self.offsets.get(pattern + 1)) else {
-            return &[];
-        };
-        self.rules.get(a as usize..b as usize).unwrap_or(&[])
+    pub fn rules_of(&self, v: &Variant) -> &[u32] {
+        self.rules
+            .get(v.rules.0 as usize..v.rules.1 as usize)
+            .unwrap_or(&[])
     }
 }
 
 /// Per-group pattern lists while building.
 #[derive(Default)]
 struct Collect {
-    cs: Vec<Vec<u8>>,
-    ci: Vec<Vec<u8>>,
-    cs_rules: Vec<Vec<u32>>,
-    ci_rules: Vec<Vec<u32>>,
-    index: HashMap<(Vec<u8>, bool), usize>,
+    /// Lowercased pattern -> its spellings -> rules.
+    keys: Vec<(Vec<u8>, Vec<(Option<Vec<u8>>, Vec<u32>)>)>,
+    index: HashMap<Vec<u8>, usize>,
     always: Vec<u32>,
 }
 
 impl Collect {
     fn add(&mut self, bytes: &[u8], nocase: bool, rule: u32) {
-        let key = (bytes.to_vec(), nocase);
-        let (pats, rules) = if nocase {
-            (&mut self.ci, &mut self.ci_rules)
-        } else {
-            (&mut self.cs, &mut self.cs_rules)
-        };
-        let id = *self.index.entry(key).or_insert_with(|| {
-            pats.push(bytes.to_vec());
-            rules.push(Vec::new());
-            pats.len() - 1
+        let lower = bytes.to_ascii_lowercase();
+        let keys = &mut self.keys;
+        let k = *self.index.entry(lower.clone()).or_insert_with(|| {
+            keys.push((lower, Vec::new()));
+            keys.len() - 1
         });
-        if let Some(r) = rules.get_mut(id) {
-            r.push(rule);
+        let Some((_, variants)) = self.keys.get_mut(k) else {
+            return;
+        };
+        let exact = (!nocase).then(|| bytes.to_vec());
+        match variants.iter_mut().find(|(e, _)| *e == exact) {
+            Some((_, rules)) => rules.push(rule),
+            None => variants.push((exact, vec![rule])),
         }
     }
 
     fn build(mut self) -> Group {
-        let automaton = |pats: &[Vec<u8>], nocase: bool| {
-            if pats.is_empty() {
-                return Ok(None);
-            }
-            AhoCorasick::builder()
-                .match_kind(MatchKind::Standard)
-                .ascii_case_insensitive(nocase)
-                .build(pats)
-                .map(Some)
-        };
-        let (cs, ci) = match (automaton(&self.cs, false), automaton(&self.ci, true)) {
-            (Ok(cs), Ok(ci)) => (cs, ci),
-            // Too large to build: every rule of the group is verified instead.
-            _ => {
-                let mut all: Vec<u32> = self
-                    .cs_rules
-                    .iter()
-                    .chain(&self.ci_rules)
-                    .flatten()
-                    .copied()
-                    .collect();
-                all.append(&mut self.always);
-                all.sort_unstable();
-                all.dedup();
-                return Group {
-                    always: all,
-                    offsets: vec![0],
-                    ..Group::default()
-                };
-            }
-        };
-        let max_len = self.cs.iter().chain(&self.ci).map(Vec::len).max().unwrap_or(0);
-        let mut offsets = vec![0u32];
-        let mut rules = Vec::new();
-        for r in self.cs_rules.iter().chain(&self.ci_rules) {
-            rules.extend_from_slice(r);
-            offsets.push(u32::try_from(rules.len()).unwrap_or(u32::MAX));
-        }
         self.always.sort_unstable();
-        Group {
-            cs,
-            ci,
-            ci_base: self.cs.len(),
-            offsets,
-            rules,
+        if self.keys.is_empty() {
+            return Group {
+                always: self.always,
+                ..Group::default()
+            };
+        }
+        let pats: Vec<&[u8]> = self.keys.iter().map(|(k, _)| k.as_slice()).collect();
+        let states: usize = pats.iter().map(|p| p.len()).sum();
+        let ac = AhoCorasick::builder()
+            .match_kind(MatchKind::Standard)
+            .ascii_case_insensitive(true)
+            .kind((states <= DFA_MAX_STATES).then_some(AhoCorasickKind::DFA))
+            .build(&pats);
+        let Ok(ac) = ac else {
+            // Too large to build: every rule of the group is verified instead.
+            let mut all: Vec<u32> = self
+                .keys
+                .iter()
+                .flat_map(|(_, v)| v.iter().flat_map(|(_, r)| r.clone()))
+                .collect();
+            all.append(&mut self.always);
+            all.sort_unstable();
+            all.dedup();
+            return Group {
+                always: all,
+                ..Group::default()
+            };
+        };
+        let max_len = pats.iter().map(|p| p.len()).max().unwrap_or(0);
+        let mut g = Group {
+            ac: Some(ac),
             always: self.always,
             max_len,
+            ..Group::default()
+        };
+        let n = |x: usize| u32::try_from(x).unwrap_or(u32::MAX);
+        for (_, variants) in self.keys {
+            let first = g.variants.len();
+            for (exact, rules) in variants {
+                let start = g.rules.len();
+                g.rules.extend_from_slice(&rules);
+                g.variants.push(Variant {
+                    exact: exact.map(Vec::into_boxed_slice),
+                    rules: (n(start), n(g.rules.len())),
+                });
+            }
+            g.keys.push((n(first), n(g.variants.len())));
         }
+        g
     }
 }
 
@@ -169,7 +182,8 @@ impl Prefilter {
         }
     }
 
-    pub fn max_patterns(&self) -> usize {
-        self.groups.iter().map(Group::pattern_count).max().unwrap_or(0)
+    /// Most variants in one group (sizes the per-worker stamps).
+    pub fn max_variants(&self) -> usize {
+        self.groups.iter().map(|g| g.variants.len()).max().unwrap_or(0)
     }
 }

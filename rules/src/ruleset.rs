@@ -213,15 +213,14 @@ impl Scratch {
         }
     }
 
-    /// True the first time `pattern` is seen in this match.
-    fn first_sight(&mut self, pattern: usize) -> bool {
-        match self.pattern_stamp.get_mut(pattern) {
-            Some(s) if *s == self.generation => false,
-            Some(s) => {
-                *s = self.generation;
-                true
-            }
-            None => true,
+    /// True when variant `v` already gave its rules in this match.
+    fn seen_variant(&self, v: usize) -> bool {
+        self.pattern_stamp.get(v) == Some(&self.generation)
+    }
+
+    fn mark_variant(&mut self, v: usize) {
+        if let Some(s) = self.pattern_stamp.get_mut(v) {
+            *s = self.generation;
         }
     }
 }
@@ -261,7 +260,7 @@ impl RuleSet {
             candidates: Vec::with_capacity(self.rules.len()),
             ..Scratch::default()
         };
-        s.begin(self.rules.len(), self.prefilter.max_patterns());
+        s.begin(self.rules.len(), self.prefilter.max_variants());
         s
     }
 
@@ -271,28 +270,33 @@ impl RuleSet {
         let Some(group) = self.prefilter.groups.get(group_of(ctx.ip_proto)) else {
             return;
         };
-        scratch.begin(self.rules.len(), group.pattern_count());
+        scratch.begin(self.rules.len(), group.variants.len());
         let buf = ctx.buffer;
         let new_from = ctx.new_from.min(buf.len());
-        if !buf.is_empty() {
+        if let (Some(ac), false) = (&group.ac, buf.is_empty()) {
             let start = if new_from > 0 {
                 new_from.saturating_sub(group.max_len.saturating_sub(1))
             } else {
                 0
             };
             let hay = buf.get(start..).unwrap_or_default();
-            let sets = [(&group.cs, 0), (&group.ci, group.ci_base)];
-            for (ac, base) in sets {
-                let Some(ac) = ac else { continue };
-                for m in ac.find_overlapping_iter(hay) {
-                    if new_from > 0 && start + m.end() <= new_from {
+            for m in ac.find_overlapping_iter(hay) {
+                if new_from > 0 && start + m.end() <= new_from {
+                    continue;
+                }
+                for vi in group.variants_of(m.pattern().as_usize()) {
+                    let Some(v) = group.variants.get(vi) else { continue };
+                    if scratch.seen_variant(vi) {
                         continue;
                     }
-                    let pattern = base + m.pattern().as_usize();
-                    if scratch.first_sight(pattern) {
-                        for &r in group.rules_of(pattern) {
-                            scratch.add(r);
+                    if let Some(exact) = &v.exact {
+                        if hay.get(m.start()..m.end()) != Some(&exact[..]) {
+                            continue;
                         }
+                    }
+                    scratch.mark_variant(vi);
+                    for &r in group.rules_of(v) {
+                        scratch.add(r);
                     }
                 }
             }
