@@ -77,11 +77,15 @@ impl Group {
     }
 }
 
+/// Spellings of one lowercased pattern while building: exact bytes (or
+/// `None` for nocase) and their rules.
+type Spellings = Vec<(Option<Vec<u8>>, Vec<u32>)>;
+
 /// Per-group pattern lists while building.
 #[derive(Default)]
 struct Collect {
-    /// Lowercased pattern -> its spellings -> rules.
-    keys: Vec<(Vec<u8>, Vec<(Option<Vec<u8>>, Vec<u32>)>)>,
+    /// Lowercased pattern -> its spellings.
+    keys: Vec<(Vec<u8>, Spellings)>,
     index: HashMap<Vec<u8>, usize>,
     always: Vec<u32>,
 }
