@@ -32,7 +32,10 @@ fn capture(dir: &std::path::Path, mb: u64) -> PathBuf {
 }
 
 fn bench_replay(c: &mut Criterion) {
-    let mb: u64 = std::env::var("TAPWATCH_BENCH_MB").ok().and_then(|s| s.parse().ok()).unwrap_or(32);
+    let mb: u64 = std::env::var("TAPWATCH_BENCH_MB")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(32);
     let dir = tempfile::tempdir().unwrap();
     let pcap = capture(dir.path(), mb);
     let bytes = std::fs::metadata(&pcap).unwrap().len();
@@ -47,7 +50,10 @@ fn bench_replay(c: &mut Criterion) {
     g.sample_size(10);
     g.throughput(Throughput::Bytes(bytes));
     for workers in [1usize, 2] {
-        let cfg = EngineConfig { workers, ..EngineConfig::default() };
+        let cfg = EngineConfig {
+            workers,
+            ..EngineConfig::default()
+        };
         g.bench_function(format!("bundled-rules/{mb}MB/workers={workers}"), |bch| {
             bch.iter(|| {
                 let _ = std::fs::remove_file(dir.path().join("eve.json"));

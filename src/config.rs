@@ -142,7 +142,12 @@ pub fn parse_text(text: &str, origin: &str) -> Result<Node> {
         .collect::<Vec<_>>()
         .join("\n");
     let docs = YamlLoader::load_from_str(&cleaned).map_err(|e| {
-        anyhow!("{origin}:{}:{}: {}", e.marker().line(), e.marker().col() + 1, e.info())
+        anyhow!(
+            "{origin}:{}:{}: {}",
+            e.marker().line(),
+            e.marker().col() + 1,
+            e.info()
+        )
     })?;
     Ok(docs.first().map(Node::from_yaml).unwrap_or(Node::Map(Vec::new())))
 }
@@ -163,7 +168,13 @@ fn load_file_depth(path: &Path, depth: usize) -> Result<Node> {
         Some(Node::Scalar(s)) => vec![s.clone()],
         Some(Node::List(l)) => l
             .iter()
-            .filter_map(|n| if let Node::Scalar(s) = n { Some(s.clone()) } else { None })
+            .filter_map(|n| {
+                if let Node::Scalar(s) = n {
+                    Some(s.clone())
+                } else {
+                    None
+                }
+            })
             .collect(),
         _ => Vec::new(),
     };
@@ -178,7 +189,9 @@ fn load_file_depth(path: &Path, depth: usize) -> Result<Node> {
 
 /// Apply one `--set key=value`.
 pub fn apply_set(root: &mut Node, kv: &str) -> Result<()> {
-    let (k, v) = kv.split_once('=').ok_or_else(|| anyhow!("--set expects key=value, got '{kv}'"))?;
+    let (k, v) = kv
+        .split_once('=')
+        .ok_or_else(|| anyhow!("--set expects key=value, got '{kv}'"))?;
     let k = k.trim();
     if k.is_empty() {
         bail!("--set expects key=value, got '{kv}'");
@@ -207,7 +220,11 @@ const IMPLEMENTED: &[&str] = &[
 
 /// Keys that are present but not acted on, for the one warning.
 pub fn unimplemented_keys(root: &Node) -> Vec<String> {
-    root.keys().into_iter().filter(|k| !IMPLEMENTED.contains(k)).map(String::from).collect()
+    root.keys()
+        .into_iter()
+        .filter(|k| !IMPLEMENTED.contains(k))
+        .map(String::from)
+        .collect()
 }
 
 pub fn truthy(s: &str) -> Option<bool> {
@@ -221,14 +238,20 @@ pub fn truthy(s: &str) -> Option<bool> {
 fn bool_at(root: &Node, path: &str) -> Result<Option<bool>> {
     match root.str(path) {
         None => Ok(None),
-        Some(s) => truthy(s).map(Some).ok_or_else(|| anyhow!("{path}: expected yes/no, got '{s}'")),
+        Some(s) => truthy(s)
+            .map(Some)
+            .ok_or_else(|| anyhow!("{path}: expected yes/no, got '{s}'")),
     }
 }
 
 fn u64_at(root: &Node, path: &str) -> Result<Option<u64>> {
     match root.str(path) {
         None => Ok(None),
-        Some(s) => s.trim().parse().map(Some).map_err(|_| anyhow!("{path}: expected a number, got '{s}'")),
+        Some(s) => s
+            .trim()
+            .parse()
+            .map(Some)
+            .map_err(|_| anyhow!("{path}: expected a number, got '{s}'")),
     }
 }
 
@@ -267,7 +290,9 @@ pub struct EveOutput {
 }
 
 fn find_eve(root: &Node) -> Option<&Node> {
-    let Node::List(outs) = root.get("outputs")? else { return None };
+    let Node::List(outs) = root.get("outputs")? else {
+        return None;
+    };
     for o in outs {
         if let Some(e) = o.get("eve-log") {
             if e.str("enabled").and_then(truthy) != Some(false) {
@@ -341,13 +366,17 @@ pub fn extract(root: &Node, ec: &mut EngineConfig) -> Result<AppConfig> {
         ("icmp", &mut ec.flow.icmp),
         ("default", &mut ec.flow.other),
     ] {
-        let mut apply = |field: &str, slot: &mut u64| -> Result<()> {
+        let apply = |field: &str, slot: &mut u64| -> Result<()> {
             if let Some(v) = u64_at(root, &format!("flow-timeouts.{proto}.{field}"))? {
                 *slot = v;
             }
             Ok(())
         };
-        let Timeouts { new, established, closed } = t;
+        let Timeouts {
+            new,
+            established,
+            closed,
+        } = t;
         apply("new", new)?;
         apply("established", established)?;
         apply("closed", closed)?;
@@ -355,7 +384,9 @@ pub fn extract(root: &Node, ec: &mut EngineConfig) -> Result<AppConfig> {
     // Mirror sessions: VNI → name.
     if let Some(Node::Map(m)) = root.get("mirror.sessions") {
         for (k, v) in m {
-            let vni: u32 = k.parse().map_err(|_| anyhow!("mirror.sessions: '{k}' is not a VNI"))?;
+            let vni: u32 = k
+                .parse()
+                .map_err(|_| anyhow!("mirror.sessions: '{k}' is not a VNI"))?;
             if let Node::Scalar(s) = v {
                 ec.eve.sessions.insert(vni, s.clone());
             }
@@ -409,7 +440,8 @@ pub fn extract(root: &Node, ec: &mut EngineConfig) -> Result<AppConfig> {
         }
     }
     if root.get("threshold-file").is_some() {
-        app.warnings.push("threshold-file is not applied yet: thresholds come with a later release".into());
+        app.warnings
+            .push("threshold-file is not applied yet: thresholds come with a later release".into());
     }
     Ok(app)
 }
@@ -431,12 +463,17 @@ mod tests {
         assert!(ec.stream.midstream);
         assert!(ec.eve.payload && ec.eve.alert && ec.eve.flow && !ec.eve.stats);
         assert_eq!(app.eve.filename.as_deref(), Some("x.json"));
-        assert_eq!(app.address_vars.get("HOME_NET").map(String::as_str), Some("[192.168.0.0/16]"));
+        assert_eq!(
+            app.address_vars.get("HOME_NET").map(String::as_str),
+            Some("[192.168.0.0/16]")
+        );
     }
 
     #[test]
     fn errors_carry_line_and_column() {
-        let err = parse_text("a: [1, 2\nb: c\n", "bad.yaml").unwrap_err().to_string();
+        let err = parse_text("a: [1, 2\nb: c\n", "bad.yaml")
+            .unwrap_err()
+            .to_string();
         assert!(err.starts_with("bad.yaml:"), "{err}");
     }
 
@@ -462,7 +499,11 @@ mod tests {
     fn include_merges() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("inc.yaml"), "stream:\n  midstream: true\n").unwrap();
-        std::fs::write(dir.path().join("main.yaml"), "%YAML 1.1\n---\ninclude: inc.yaml\nflow:\n  memcap: 64mb\n").unwrap();
+        std::fs::write(
+            dir.path().join("main.yaml"),
+            "%YAML 1.1\n---\ninclude: inc.yaml\nflow:\n  memcap: 64mb\n",
+        )
+        .unwrap();
         let root = load_file(&dir.path().join("main.yaml")).unwrap();
         assert_eq!(root.str("stream.midstream"), Some("yes"));
         assert_eq!(root.str("flow.memcap"), Some("64mb"));

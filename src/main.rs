@@ -19,7 +19,11 @@ use tapwatch_rules::{Classifications, LoadReport, RuleSet, RuleSetBuilder, Vars}
 const BUNDLED_RULES: &str = include_str!("../etc/tapwatch.rules");
 
 #[derive(Parser, Debug)]
-#[command(name = "tapwatch", version, about = "Streaming network IDS for mirrored traffic (VXLAN/GENEVE, pcap)")]
+#[command(
+    name = "tapwatch",
+    version,
+    about = "Streaming network IDS for mirrored traffic (VXLAN/GENEVE, pcap)"
+)]
 struct Cli {
     #[command(subcommand)]
     cmd: Command,
@@ -100,11 +104,6 @@ struct Log {
 }
 
 impl Log {
-    fn info(&self, msg: impl AsRef<str>) {
-        if !self.quiet {
-            eprintln!("{}", msg.as_ref());
-        }
-    }
     fn warn(&self, msg: impl AsRef<str>) {
         if !self.quiet {
             eprintln!("tapwatch: warning: {}", msg.as_ref());
@@ -118,7 +117,10 @@ impl Log {
 }
 
 fn run_replay(a: ReplayArgs) -> Result<ExitCode> {
-    let log = Log { quiet: a.quiet, verbose: a.verbose };
+    let log = Log {
+        quiet: a.quiet,
+        verbose: a.verbose,
+    };
     let mut pcaps = a.read.clone();
     pcaps.extend(a.pcaps.iter().cloned());
     if pcaps.is_empty() {
@@ -137,7 +139,10 @@ fn run_replay(a: ReplayArgs) -> Result<ExitCode> {
     let app = config::extract(&tree, &mut ec)?;
     let ignored = config::unimplemented_keys(&tree);
     if !ignored.is_empty() {
-        log.warn(format!("config keys not implemented yet, ignored: {}", ignored.join(", ")));
+        log.warn(format!(
+            "config keys not implemented yet, ignored: {}",
+            ignored.join(", ")
+        ));
     }
     for w in &app.warnings {
         log.warn(w);
@@ -155,7 +160,9 @@ fn run_replay(a: ReplayArgs) -> Result<ExitCode> {
         ec.workers = w;
     }
     if let Some(m) = &a.runmode {
-        log.debug(format!("--runmode {m}: tapwatch always runs flow-sharded workers"));
+        log.debug(format!(
+            "--runmode {m}: tapwatch always runs flow-sharded workers"
+        ));
     }
     if a.simulate_ips {
         log.debug("--simulate-ips: accepted; tapwatch only inspects mirrored copies");
@@ -171,7 +178,11 @@ fn run_replay(a: ReplayArgs) -> Result<ExitCode> {
     let rules = Arc::new(rules);
 
     // Output.
-    let log_dir = a.log_dir.clone().or(app.default_log_dir.clone()).unwrap_or_else(|| PathBuf::from("."));
+    let log_dir = a
+        .log_dir
+        .clone()
+        .or(app.default_log_dir.clone())
+        .unwrap_or_else(|| PathBuf::from("."));
     let eve = match a.eve.as_deref() {
         Some("-") => EveTarget::Stdout,
         Some(f) => EveTarget::File(log_dir.join(f)),
@@ -186,12 +197,18 @@ fn run_replay(a: ReplayArgs) -> Result<ExitCode> {
         }
     }
 
-    let total_bytes: u64 = pcaps.iter().filter_map(|p| std::fs::metadata(p).ok()).map(|m| m.len()).sum();
+    let total_bytes: u64 = pcaps
+        .iter()
+        .filter_map(|p| std::fs::metadata(p).ok())
+        .map(|m| m.len())
+        .sum();
     let bar = if std::io::stderr().is_terminal() && !a.quiet {
         let b = ProgressBar::new(total_bytes);
         b.set_style(
-            ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:40} {bytes}/{total_bytes} {msg}")
-                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            ProgressStyle::with_template(
+                "{spinner} [{elapsed_precise}] {bar:40} {bytes}/{total_bytes} {msg}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
         );
         Some(b)
     } else {
@@ -215,7 +232,10 @@ fn run_replay(a: ReplayArgs) -> Result<ExitCode> {
         return Ok(ExitCode::from(1));
     }
     if summary.records_lost > 0 {
-        eprintln!("tapwatch: error: {} EVE records could not be written", summary.records_lost);
+        eprintln!(
+            "tapwatch: error: {} EVE records could not be written",
+            summary.records_lost
+        );
         return Ok(ExitCode::from(1));
     }
     Ok(ExitCode::SUCCESS)
@@ -239,7 +259,11 @@ fn load_rules(a: &ReplayArgs, app: &config::AppConfig) -> Result<(RuleSet, LoadR
         None => Classifications::bundled(),
     };
     let mut b = RuleSetBuilder::new(vars, classes);
-    let sources: &[PathBuf] = if !a.rules.is_empty() { &a.rules } else { &app.rule_files };
+    let sources: &[PathBuf] = if !a.rules.is_empty() {
+        &a.rules
+    } else {
+        &app.rule_files
+    };
     if sources.is_empty() {
         b.add_text("<bundled>/tapwatch.rules", BUNDLED_RULES);
     }
@@ -250,10 +274,17 @@ fn load_rules(a: &ReplayArgs, app: &config::AppConfig) -> Result<(RuleSet, LoadR
 }
 
 fn add_rules(b: &mut RuleSetBuilder, p: &Path) -> Result<()> {
-    b.add_path(p).with_context(|| format!("cannot read rules from {}", p.display()))
+    b.add_path(p)
+        .with_context(|| format!("cannot read rules from {}", p.display()))
 }
 
-fn print_summary(s: &ReplaySummary, report: &LoadReport, load_time: std::time::Duration, rules: &RuleSet, eve: &EveTarget) {
+fn print_summary(
+    s: &ReplaySummary,
+    report: &LoadReport,
+    load_time: std::time::Duration,
+    rules: &RuleSet,
+    eve: &EveTarget,
+) {
     let st = &s.stats;
     let d = &st.decode;
     eprintln!("tapwatch replay summary");
@@ -266,7 +297,10 @@ fn print_summary(s: &ReplaySummary, report: &LoadReport, load_time: std::time::D
     for (reason, n) in &report.by_reason {
         eprintln!("            {n} failed: {reason}");
     }
-    eprintln!("  input:    {} file(s), {} packets, {} bytes", s.files, s.packets, s.bytes);
+    eprintln!(
+        "  input:    {} file(s), {} packets, {} bytes",
+        s.files, s.packets, s.bytes
+    );
     eprintln!(
         "  decoder:  ipv4 {} ipv6 {} tcp {} udp {} icmp {} vlan {} | vxlan {} geneve {} | truncated {} malformed {} non-ip {} too-deep {}",
         d.ipv4,

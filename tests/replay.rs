@@ -5,7 +5,9 @@ use std::collections::BTreeSet;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use tapwatch_gen::{geneve_wrap, icmp_echo_frame, truncate, udp_frame, vxlan_wrap, write_pcap, Frame, Mirror, TcpConn};
+use tapwatch_gen::{
+    geneve_wrap, icmp_echo_frame, truncate, udp_frame, vxlan_wrap, write_pcap, Frame, Mirror, TcpConn,
+};
 
 const T0: u64 = 1_768_471_200_000_000_000; // 2026-01-15T10:00:00Z
 
@@ -53,7 +55,10 @@ impl Run {
             .collect()
     }
     fn stats(&self) -> &Value {
-        self.eve.iter().find(|r| r["event_type"] == "stats").expect("stats record")
+        self.eve
+            .iter()
+            .find(|r| r["event_type"] == "stats")
+            .expect("stats record")
     }
 }
 
@@ -75,7 +80,10 @@ fn replay(dir: &Path, pcap: &Path, rules: &str, extra: &[&str]) -> Run {
     args.extend(extra.iter().map(|s| s.to_string()));
     let out = Command::new(bin()).args(&args).output().unwrap();
     let text = std::fs::read_to_string(log.join("eve.json")).unwrap_or_default();
-    let eve = text.lines().map(|l| serde_json::from_str(l).expect("EVE line is JSON")).collect();
+    let eve = text
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("EVE line is JSON"))
+        .collect();
     Run { out, eve }
 }
 
@@ -101,7 +109,12 @@ fn plain_traffic() -> Vec<(u32, Vec<Frame>)> {
         .client_send(b"GET /cgi-bin/../../etc/passwd HTTP/1.1\r\nHost: shop.example\r\n\r\n")
         .server_send(b"HTTP/1.1 200 OK\r\nContent-Length: 20\r\n\r\nroot:x:0:0:root:/:/")
         .close();
-    let dns = vec![udp_frame(sa("10.1.0.5:5353"), sa("10.2.0.53:53"), T0 + 5_000_000, b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x04evil\x07example\x00\x00\x01\x00\x01")];
+    let dns = vec![udp_frame(
+        sa("10.1.0.5:5353"),
+        sa("10.2.0.53:53"),
+        T0 + 5_000_000,
+        b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x04evil\x07example\x00\x00\x01\x00\x01",
+    )];
     let icmp = vec![icmp_echo_frame(
         IpAddr::V4(Ipv4Addr::new(10, 1, 0, 6)),
         IpAddr::V4(Ipv4Addr::new(10, 2, 0, 9)),
@@ -111,12 +124,24 @@ fn plain_traffic() -> Vec<(u32, Vec<Frame>)> {
         b"xxMARKxx",
     )];
     let mut split = TcpConn::new(sa("10.1.0.7:41000"), sa("10.2.0.9:8080"), T0 + 8_000_000);
-    split.handshake().client_send(b"aaaa EVILP").client_send(b"AYLOAD bbbb").close();
-    vec![(1001, http.frames()), (1002, dns), (1001, icmp), (1002, split.frames())]
+    split
+        .handshake()
+        .client_send(b"aaaa EVILP")
+        .client_send(b"AYLOAD bbbb")
+        .close();
+    vec![
+        (1001, http.frames()),
+        (1002, dns),
+        (1001, icmp),
+        (1002, split.frames()),
+    ]
 }
 
 fn merge(sessions: Vec<(u32, Vec<Frame>)>, wrap: impl Fn(u32, &Frame) -> Frame) -> Vec<Frame> {
-    let mut all: Vec<Frame> = sessions.iter().flat_map(|(vni, fs)| fs.iter().map(|f| wrap(*vni, f)).collect::<Vec<_>>()).collect();
+    let mut all: Vec<Frame> = sessions
+        .iter()
+        .flat_map(|(vni, fs)| fs.iter().map(|f| wrap(*vni, f)).collect::<Vec<_>>())
+        .collect();
     all.sort_by_key(|f| f.ts_ns);
     all
 }
@@ -124,7 +149,11 @@ fn merge(sessions: Vec<(u32, Vec<Frame>)>, wrap: impl Fn(u32, &Frame) -> Frame) 
 fn mirror(vni: u32) -> Mirror {
     Mirror {
         vni,
-        source_ip: if vni == 1001 { Ipv4Addr::new(10, 0, 1, 5) } else { Ipv4Addr::new(10, 0, 2, 7) },
+        source_ip: if vni == 1001 {
+            Ipv4Addr::new(10, 0, 1, 5)
+        } else {
+            Ipv4Addr::new(10, 0, 2, 7)
+        },
         target_ip: Ipv4Addr::new(10, 0, 0, 100),
     }
 }
@@ -132,13 +161,26 @@ fn mirror(vni: u32) -> Mirror {
 #[test]
 fn plain_vxlan_and_geneve_give_the_same_alerts() {
     let dir = tempfile::tempdir().unwrap();
-    let plain = pcap(dir.path(), "plain.pcap", &merge(plain_traffic(), |_, f| f.clone()));
-    let vx = pcap(dir.path(), "vxlan.pcap", &merge(plain_traffic(), |vni, f| vxlan_wrap(f, &mirror(vni))));
+    let plain = pcap(
+        dir.path(),
+        "plain.pcap",
+        &merge(plain_traffic(), |_, f| f.clone()),
+    );
+    let vx = pcap(
+        dir.path(),
+        "vxlan.pcap",
+        &merge(plain_traffic(), |vni, f| vxlan_wrap(f, &mirror(vni))),
+    );
     let gv = pcap(
         dir.path(),
         "geneve.pcap",
         &merge(plain_traffic(), |vni, f| {
-            geneve_wrap(&vxlan_wrap(f, &mirror(vni)), 0, Ipv4Addr::new(10, 0, 9, 10), Ipv4Addr::new(10, 0, 9, 20))
+            geneve_wrap(
+                &vxlan_wrap(f, &mirror(vni)),
+                0,
+                Ipv4Addr::new(10, 0, 9, 10),
+                Ipv4Addr::new(10, 0, 9, 20),
+            )
         }),
     );
     let a = replay(dir.path(), &plain, RULES, &[]);
@@ -148,7 +190,11 @@ fn plain_vxlan_and_geneve_give_the_same_alerts() {
         assert!(r.out.status.success(), "{}", r.stderr());
     }
     let sids: Vec<u64> = {
-        let mut v: Vec<u64> = a.alerts().iter().map(|x| x["alert"]["signature_id"].as_u64().unwrap()).collect();
+        let mut v: Vec<u64> = a
+            .alerts()
+            .iter()
+            .map(|x| x["alert"]["signature_id"].as_u64().unwrap())
+            .collect();
         v.sort();
         v
     };
@@ -181,7 +227,11 @@ fn plain_vxlan_and_geneve_give_the_same_alerts() {
     }
 
     // Shapes Suricata users rely on.
-    let t = a.alerts().into_iter().find(|x| x["alert"]["signature_id"] == 1001).unwrap();
+    let t = a
+        .alerts()
+        .into_iter()
+        .find(|x| x["alert"]["signature_id"] == 1001)
+        .unwrap();
     assert_eq!(t["alert"]["rev"], 2);
     assert_eq!(t["alert"]["gid"], 1);
     assert_eq!(t["alert"]["action"], "allowed");
@@ -194,12 +244,23 @@ fn plain_vxlan_and_geneve_give_the_same_alerts() {
     assert_eq!(t["flow"]["dest_port"], 80);
     assert!(t["flow_id"].as_u64().unwrap() > 0);
     let ts = t["timestamp"].as_str().unwrap();
-    assert!(ts.starts_with("2026-01-15T10:00:00.") && ts.ends_with("+0000"), "{ts}");
-    let leak = a.alerts().into_iter().find(|x| x["alert"]["signature_id"] == 1002).unwrap();
+    assert!(
+        ts.starts_with("2026-01-15T10:00:00.") && ts.ends_with("+0000"),
+        "{ts}"
+    );
+    let leak = a
+        .alerts()
+        .into_iter()
+        .find(|x| x["alert"]["signature_id"] == 1002)
+        .unwrap();
     assert_eq!(leak["direction"], "to_client");
     assert_eq!(leak["src_port"], 80);
     assert_eq!(leak["flow_id"], t["flow_id"]);
-    let dns = a.alerts().into_iter().find(|x| x["alert"]["signature_id"] == 1003).unwrap();
+    let dns = a
+        .alerts()
+        .into_iter()
+        .find(|x| x["alert"]["signature_id"] == 1003)
+        .unwrap();
     assert_eq!(dns["alert"]["metadata"]["signature_severity"][0], "Major");
 
     // Decoder counters.
@@ -223,7 +284,11 @@ fn content_split_across_segments_matches_once() {
     let p = pcap(dir.path(), "split.pcap", &c.frames());
     let r = replay(dir.path(), &p, RULES, &[]);
     assert!(r.out.status.success(), "{}", r.stderr());
-    let hits: Vec<u64> = r.alerts().iter().map(|a| a["pcap_cnt"].as_u64().unwrap()).collect();
+    let hits: Vec<u64> = r
+        .alerts()
+        .iter()
+        .map(|a| a["pcap_cnt"].as_u64().unwrap())
+        .collect();
     // Once for the split copy (on the segment completing it), once for
     // the later whole copy; never again for bytes already inspected.
     assert_eq!(hits.len(), 2, "{hits:?}");
@@ -236,10 +301,18 @@ fn truncated_session_decodes_and_is_counted() {
     let mut c = TcpConn::new(sa("10.1.0.5:40001"), sa("10.2.0.9:80"), T0);
     let long_tail = "A".repeat(600);
     let req = format!("GET /../../etc/passwd HTTP/1.1\r\nHost: x\r\nX-Pad: {long_tail}\r\n\r\n");
-    c.handshake().client_send(req.as_bytes()).server_send(&[b'B'; 900]).close();
-    let frames: Vec<Frame> = c.frames().iter().map(|f| vxlan_wrap(&truncate(f, 128), &mirror(1001))).collect();
+    c.handshake()
+        .client_send(req.as_bytes())
+        .server_send(&[b'B'; 900])
+        .close();
+    let frames: Vec<Frame> = c
+        .frames()
+        .iter()
+        .map(|f| vxlan_wrap(&truncate(f, 128), &mirror(1001)))
+        .collect();
     let p = pcap(dir.path(), "trunc.pcap", &frames);
-    let rules = "alert tcp any any -> any 80 (msg:\"traversal\"; content:\"/../../etc/passwd\"; sid:7; rev:1;)\n";
+    let rules =
+        "alert tcp any any -> any 80 (msg:\"traversal\"; content:\"/../../etc/passwd\"; sid:7; rev:1;)\n";
     let r = replay(dir.path(), &p, rules, &[]);
     assert!(r.out.status.success(), "{}", r.stderr());
     let d = &r.stats()["stats"]["decoder"];
@@ -250,7 +323,11 @@ fn truncated_session_decodes_and_is_counted() {
     assert_eq!(alerts[0]["mirror"]["truncated"], true);
     let flows: Vec<&Value> = r.eve.iter().filter(|x| x["event_type"] == "flow").collect();
     assert_eq!(flows.len(), 1);
-    assert_eq!(flows[0]["flow"]["pkts_toserver"].as_u64().unwrap() + flows[0]["flow"]["pkts_toclient"].as_u64().unwrap(), frames.len() as u64);
+    assert_eq!(
+        flows[0]["flow"]["pkts_toserver"].as_u64().unwrap()
+            + flows[0]["flow"]["pkts_toclient"].as_u64().unwrap(),
+        frames.len() as u64
+    );
 }
 
 #[test]
@@ -267,12 +344,18 @@ fn worker_count_does_not_change_alerts() {
     };
     let frames: Vec<Frame> = tapwatch_gen::workload(&opts).collect();
     let p = pcap(dir.path(), "work.pcap", &frames);
-    let bundled = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/etc/tapwatch.rules")).unwrap();
+    let bundled =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/etc/tapwatch.rules")).unwrap();
     let key = |r: &Run| -> Vec<String> {
         let mut v: Vec<String> = r
             .alerts()
             .iter()
-            .map(|a| format!("{} {} {}", a["pcap_cnt"], a["alert"]["signature_id"], a["flow_id"]))
+            .map(|a| {
+                format!(
+                    "{} {} {}",
+                    a["pcap_cnt"], a["alert"]["signature_id"], a["flow_id"]
+                )
+            })
             .collect();
         v.sort();
         v
@@ -281,7 +364,10 @@ fn worker_count_does_not_change_alerts() {
     std::fs::rename(dir.path().join("log-work"), dir.path().join("log-work-1")).unwrap();
     let four = replay(dir.path(), &p, &bundled, &["--workers", "4"]);
     assert!(one.out.status.success() && four.out.status.success());
-    assert!(!one.alerts().is_empty(), "the workload carries attacks the bundled rules catch");
+    assert!(
+        !one.alerts().is_empty(),
+        "the workload carries attacks the bundled rules catch"
+    );
     assert_eq!(key(&one), key(&four));
     let flows = |r: &Run| r.eve.iter().filter(|x| x["event_type"] == "flow").count();
     assert_eq!(flows(&one), flows(&four));
@@ -290,7 +376,14 @@ fn worker_count_does_not_change_alerts() {
 fn malformed(dir: &Path, name: &str, bytes: &[u8]) -> Output {
     let p = dir.join(name);
     std::fs::write(&p, bytes).unwrap();
-    run(&["replay", "-q", "-r", p.to_str().unwrap(), "-l", dir.to_str().unwrap()])
+    run(&[
+        "replay",
+        "-q",
+        "-r",
+        p.to_str().unwrap(),
+        "-l",
+        dir.to_str().unwrap(),
+    ])
 }
 
 fn pcap_header(linktype: u32) -> Vec<u8> {
@@ -348,12 +441,23 @@ fn malformed_captures_fail_cleanly() {
     assert!(!err.contains("panicked"), "{err}");
 
     // Not a capture at all.
-    let out = malformed(dir.path(), "text.pcap", b"hello, this is not a capture file at all\n");
+    let out = malformed(
+        dir.path(),
+        "text.pcap",
+        b"hello, this is not a capture file at all\n",
+    );
     assert!(!out.status.success());
     assert!(!String::from_utf8_lossy(&out.stderr).contains("panicked"));
 
     // Missing file.
-    let out = run(&["replay", "-q", "-r", "/nonexistent/x.pcap", "-l", dir.path().to_str().unwrap()]);
+    let out = run(&[
+        "replay",
+        "-q",
+        "-r",
+        "/nonexistent/x.pcap",
+        "-l",
+        dir.path().to_str().unwrap(),
+    ]);
     assert!(!out.status.success());
 }
 
@@ -380,7 +484,7 @@ alert tcp any any -> any 80 (msg:\"bad keyword\"; nosuchkeyword; sid:2; rev:1;)
 alert tcp any any -> any 80 (msg:\"no sid\"; content:\"x\";)
 alert tcp 999.1.1.1 any -> any any (msg:\"bad address\"; sid:4;)
 # a comment
-alert tcp any any -> any 80 (msg:\"good two\"; content:\"root:\"; sid:5; rev:1;)
+alert tcp any 80 -> any any (msg:\"good two\"; content:\"root:\"; sid:5; rev:1;)
 ";
     let frames = merge(plain_traffic(), |_, f| f.clone());
     let p = pcap(dir.path(), "r.pcap", &frames);
@@ -401,7 +505,10 @@ alert tcp any any -> any 80 (msg:\"good two\"; content:\"root:\"; sid:5; rev:1;)
     assert!(err.contains(&format!("{bad}:2:")), "{err}");
     assert!(err.contains(&format!("{bad}:3:")), "{err}");
     assert!(err.contains(&format!("{bad}:4:")), "{err}");
-    assert!(!err.contains(&format!("{bad}:1:")) && !err.contains(&format!("{bad}:6:")), "{err}");
+    assert!(
+        !err.contains(&format!("{bad}:1:")) && !err.contains(&format!("{bad}:6:")),
+        "{err}"
+    );
     assert!(err.contains("2 loaded, 3 failed"), "{err}");
     // Column of the unknown keyword: where `nosuchkeyword` starts.
     let col = rules.lines().nth(1).unwrap().find("nosuchkeyword").unwrap() + 1;
@@ -458,8 +565,10 @@ fn config_file_and_set_are_applied() {
         p.to_str().unwrap(),
     ]);
     assert!(out.status.success());
-    let recs: Vec<Value> =
-        String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let recs: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(recs.len(), 5, "only alerts were configured");
     assert!(recs.iter().all(|r| r["event_type"] == "alert"));
     assert!(recs.iter().any(|r| r["mirror"]["session"] == "web-mirror"));
@@ -472,8 +581,14 @@ fn bundled_rules_fire_on_the_bundled_sample() {
     let out = run(&["replay", sample, "-l", dir.path().to_str().unwrap()]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{err}");
-    assert!(err.contains("tapwatch replay summary") && err.contains("packets/s"), "{err}");
+    assert!(
+        err.contains("tapwatch replay summary") && err.contains("packets/s"),
+        "{err}"
+    );
     let eve = std::fs::read_to_string(dir.path().join("eve.json")).unwrap();
-    let alerts = eve.lines().filter(|l| l.contains("\"event_type\":\"alert\"")).count();
+    let alerts = eve
+        .lines()
+        .filter(|l| l.contains("\"event_type\":\"alert\""))
+        .count();
     assert!(alerts >= 5, "{alerts} alerts");
 }

@@ -26,10 +26,26 @@ impl Default for FlowConfig {
     fn default() -> Self {
         FlowConfig {
             max_flows: 512 * 1024,
-            tcp: Timeouts { new: 60, established: 600, closed: 60 },
-            udp: Timeouts { new: 30, established: 300, closed: 0 },
-            icmp: Timeouts { new: 30, established: 300, closed: 0 },
-            other: Timeouts { new: 30, established: 300, closed: 0 },
+            tcp: Timeouts {
+                new: 60,
+                established: 600,
+                closed: 60,
+            },
+            udp: Timeouts {
+                new: 30,
+                established: 300,
+                closed: 0,
+            },
+            icmp: Timeouts {
+                new: 30,
+                established: 300,
+                closed: 0,
+            },
+            other: Timeouts {
+                new: 30,
+                established: 300,
+                closed: 0,
+            },
         }
     }
 }
@@ -45,7 +61,10 @@ pub struct StreamConfig {
 
 impl Default for StreamConfig {
     fn default() -> Self {
-        StreamConfig { midstream: false, window: 4096 }
+        StreamConfig {
+            midstream: false,
+            window: 4096,
+        }
     }
 }
 

@@ -37,7 +37,10 @@ impl Worker {
     pub fn new(cfg: Arc<EngineConfig>, rules: Arc<RuleSet>, out: Sender<Vec<u8>>) -> Worker {
         let per_worker = (cfg.flow.max_flows / cfg.workers.max(1)).max(1);
         let flows = FlowTable::new(&cfg.flow, per_worker);
-        let stats = WorkerStats { alerts_by_rule: vec![0; rules.len()], ..Default::default() };
+        let stats = WorkerStats {
+            alerts_by_rule: vec![0; rules.len()],
+            ..Default::default()
+        };
         Worker {
             scratch: rules.new_scratch(),
             hits: Vec::with_capacity(64),

@@ -304,15 +304,11 @@ impl Flow {
         self.tcp_state = match self.tcp_state {
             _ if f & TH_RST != 0 => TcpState::Closed,
             TcpState::None if f & (TH_SYN | TH_ACK) == TH_SYN && to_server => TcpState::SynSent,
-            TcpState::None if f & (TH_SYN | TH_ACK) == (TH_SYN | TH_ACK) && !to_server => {
-                TcpState::SynRecv
-            }
+            TcpState::None if f & (TH_SYN | TH_ACK) == (TH_SYN | TH_ACK) && !to_server => TcpState::SynRecv,
             TcpState::SynSent if f & (TH_SYN | TH_ACK) == (TH_SYN | TH_ACK) && !to_server => {
                 TcpState::SynRecv
             }
-            TcpState::SynRecv if f & (TH_SYN | TH_ACK) == TH_ACK && to_server => {
-                TcpState::Established
-            }
+            TcpState::SynRecv if f & (TH_SYN | TH_ACK) == TH_ACK && to_server => TcpState::Established,
             TcpState::Established if f & TH_FIN != 0 => TcpState::FinWait,
             TcpState::FinWait if f & TH_FIN != 0 => TcpState::Closed,
             s => s,

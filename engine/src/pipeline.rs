@@ -82,7 +82,10 @@ struct Batch {
 
 impl Batch {
     fn new(frames: usize) -> Batch {
-        Batch { data: Vec::with_capacity(frames * 512), frames: Vec::with_capacity(frames) }
+        Batch {
+            data: Vec::with_capacity(frames * 512),
+            frames: Vec::with_capacity(frames),
+        }
     }
     fn clear(&mut self) {
         self.data.clear();
@@ -123,7 +126,10 @@ pub fn replay(
     }
     drop(recycle_tx);
 
-    let mut summary = ReplaySummary { files: paths.len(), ..Default::default() };
+    let mut summary = ReplaySummary {
+        files: paths.len(),
+        ..Default::default()
+    };
     let read = read_all(paths, &cfg, &txs, &recycle_rx, &mut summary, progress);
     drop(txs);
 

@@ -136,13 +136,22 @@ mod tests {
     fn in_order_segments_share_a_window() {
         let mut s = StreamDir::default();
         s.on_syn(999);
-        assert_eq!(s.on_segment(1000, b"hello ", 0, 16), SegmentOutcome::Data { new_from: 0 });
-        assert_eq!(s.on_segment(1006, b"world", 0, 16), SegmentOutcome::Data { new_from: 6 });
+        assert_eq!(
+            s.on_segment(1000, b"hello ", 0, 16),
+            SegmentOutcome::Data { new_from: 0 }
+        );
+        assert_eq!(
+            s.on_segment(1006, b"world", 0, 16),
+            SegmentOutcome::Data { new_from: 6 }
+        );
         assert_eq!(s.window(), b"hello world");
         // Retransmission of the first segment adds nothing.
         assert_eq!(s.on_segment(1000, b"hello ", 0, 16), SegmentOutcome::Nothing);
         // Partial overlap contributes only its new tail.
-        assert_eq!(s.on_segment(1009, b"ld!!", 0, 16), SegmentOutcome::Data { new_from: 11 });
+        assert_eq!(
+            s.on_segment(1009, b"ld!!", 0, 16),
+            SegmentOutcome::Data { new_from: 11 }
+        );
         assert_eq!(s.window(), b"hello world!!");
         assert_eq!(s.bytes, 13);
     }
@@ -161,7 +170,10 @@ mod tests {
         let mut s = StreamDir::default();
         s.on_syn(0);
         s.on_segment(1, b"abc", 0, 16);
-        assert_eq!(s.on_segment(10, b"xyz", 0, 16), SegmentOutcome::GapThenData { gap: 6 });
+        assert_eq!(
+            s.on_segment(10, b"xyz", 0, 16),
+            SegmentOutcome::GapThenData { gap: 6 }
+        );
         assert_eq!(s.window(), b"xyz");
         assert_eq!((s.gaps, s.gap_bytes), (1, 6));
     }
@@ -170,9 +182,15 @@ mod tests {
     fn sequence_wraps() {
         let mut s = StreamDir::default();
         s.on_syn(u32::MAX - 2);
-        assert_eq!(s.on_segment(u32::MAX - 1, b"abcd", 0, 16), SegmentOutcome::Data { new_from: 0 });
+        assert_eq!(
+            s.on_segment(u32::MAX - 1, b"abcd", 0, 16),
+            SegmentOutcome::Data { new_from: 0 }
+        );
         assert_eq!(s.next_seq, 2);
-        assert_eq!(s.on_segment(2, b"ef", 0, 16), SegmentOutcome::Data { new_from: 4 });
+        assert_eq!(
+            s.on_segment(2, b"ef", 0, 16),
+            SegmentOutcome::Data { new_from: 4 }
+        );
     }
 
     #[test]
@@ -182,7 +200,10 @@ mod tests {
         s.on_segment(1, b"abc", 7, 16);
         assert_eq!(s.next_seq, 11);
         assert_eq!(s.gap_bytes, 7);
-        assert_eq!(s.on_segment(11, b"next", 0, 16), SegmentOutcome::Data { new_from: 0 });
+        assert_eq!(
+            s.on_segment(11, b"next", 0, 16),
+            SegmentOutcome::Data { new_from: 0 }
+        );
         assert_eq!(s.window(), b"next");
     }
 

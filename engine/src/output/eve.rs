@@ -124,7 +124,13 @@ fn metadata_obj(rule: &RuleMeta) -> Option<Value> {
 fn printable(bytes: &[u8]) -> String {
     bytes
         .iter()
-        .map(|&b| if b.is_ascii_graphic() || b == b' ' || b == b'\n' || b == b'\r' || b == b'\t' { b as char } else { '.' })
+        .map(|&b| {
+            if b.is_ascii_graphic() || b == b' ' || b == b'\n' || b == b'\r' || b == b'\t' {
+                b as char
+            } else {
+                '.'
+            }
+        })
         .collect()
 }
 
@@ -164,7 +170,10 @@ pub fn alert_record(a: &AlertInput<'_>) -> Vec<u8> {
     al.insert("signature_id".into(), Value::from(r.sid));
     al.insert("rev".into(), Value::from(r.rev));
     al.insert("signature".into(), Value::from(r.msg.clone()));
-    al.insert("category".into(), Value::from(r.category.clone().unwrap_or_default()));
+    al.insert(
+        "category".into(),
+        Value::from(r.category.clone().unwrap_or_default()),
+    );
     al.insert("severity".into(), Value::from(r.priority));
     if a.cfg.metadata {
         if let Some(m) = metadata_obj(r) {
@@ -173,19 +182,28 @@ pub fn alert_record(a: &AlertInput<'_>) -> Vec<u8> {
     }
     v.insert("alert".into(), Value::Object(al));
     if a.flow.is_some() {
-        v.insert("direction".into(), Value::from(if a.to_server { "to_server" } else { "to_client" }));
+        v.insert(
+            "direction".into(),
+            Value::from(if a.to_server { "to_server" } else { "to_client" }),
+        );
     }
     if let Some(f) = a.flow {
         v.insert("flow".into(), flow_summary(f));
     }
     if a.cfg.payload {
-        v.insert("payload".into(), Value::from(base64::engine::general_purpose::STANDARD.encode(p.payload)));
+        v.insert(
+            "payload".into(),
+            Value::from(base64::engine::general_purpose::STANDARD.encode(p.payload)),
+        );
     }
     if a.cfg.payload_printable {
         v.insert("payload_printable".into(), Value::from(printable(p.payload)));
     }
     if a.cfg.packet {
-        v.insert("packet".into(), Value::from(base64::engine::general_purpose::STANDARD.encode(a.frame)));
+        v.insert(
+            "packet".into(),
+            Value::from(base64::engine::general_purpose::STANDARD.encode(a.frame)),
+        );
     }
     finish(v)
 }
