@@ -72,12 +72,16 @@ pub(crate) enum IpProto {
     Sctp,
     /// App-layer rules: TCP or UDP.
     TcpUdp,
+    /// Any protocol over IPv4 (`ipv4`, `ip4`).
+    Ipv4,
+    /// Any protocol over IPv6 (`ipv6`, `ip6`).
+    Ipv6,
 }
 
 impl IpProto {
     pub fn matches(self, p: u8) -> bool {
         match self {
-            IpProto::Any => true,
+            IpProto::Any | IpProto::Ipv4 | IpProto::Ipv6 => true,
             IpProto::Tcp => p == 6,
             IpProto::Udp => p == 17,
             IpProto::Icmp => p == 1 || p == 58,
@@ -150,6 +154,8 @@ impl Proto {
         };
         Some(match lower.as_str() {
             "ip" | "pkthdr" => plain(IpProto::Any),
+            "ipv4" | "ip4" => plain(IpProto::Ipv4),
+            "ipv6" | "ip6" => plain(IpProto::Ipv6),
             "tcp" => plain(IpProto::Tcp),
             "udp" => plain(IpProto::Udp),
             "icmp" => plain(IpProto::Icmp),
@@ -179,6 +185,11 @@ impl Proto {
     pub fn matches(&self, ctx: &PacketCtx<'_>) -> bool {
         if !self.ip.matches(ctx.ip_proto) {
             return false;
+        }
+        match self.ip {
+            IpProto::Ipv4 if !ctx.src_ip.is_ipv4() => return false,
+            IpProto::Ipv6 if !ctx.src_ip.is_ipv6() => return false,
+            _ => {}
         }
         if let Some(s) = self.stream {
             if s != ctx.is_stream {

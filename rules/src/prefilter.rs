@@ -33,7 +33,7 @@ pub(crate) fn group_of(ip_proto: u8) -> usize {
 
 fn groups_of(rule: &Rule) -> &'static [usize] {
     match rule.header.proto.ip {
-        IpProto::Any => &[0, 1, 2, 3],
+        IpProto::Any | IpProto::Ipv4 | IpProto::Ipv6 => &[0, 1, 2, 3],
         IpProto::Tcp => &[0],
         IpProto::Udp => &[1],
         IpProto::Icmp | IpProto::Icmp4 | IpProto::Icmp6 => &[2],

@@ -185,6 +185,20 @@ fn protocols() {
         let got = [&tcp, &udp, &icmp4, &icmp6, &other].map(|p| matches(&r, p));
         assert_eq!(got, want, "{proto}");
     }
+    let v6 = Pkt {
+        src: "2001:db8::1".parse().unwrap(),
+        dst: "2001:db8::2".parse().unwrap(),
+        ..Pkt::default()
+    };
+    for (proto, want) in [
+        ("ipv4", [true, false]),
+        ("ip4", [true, false]),
+        ("ipv6", [false, true]),
+        ("ip6", [false, true]),
+    ] {
+        let r = hdr(&format!("alert {proto} any any -> any any"));
+        assert_eq!([matches(&r, &tcp), matches(&r, &v6)], want, "{proto}");
+    }
     let e = error("alert foo any any -> any any (sid:1;)");
     assert_eq!((e.line, e.column, e.reason), (1, 7, "unknown protocol"));
     assert_eq!(e.to_string(), "test.rules:1:7: unknown protocol 'foo'");
