@@ -244,7 +244,7 @@ fn read_all(
                 let _ = txs[w].send(full);
             }
             if let Some(p) = progress {
-                if pcap_cnt % 4096 == 0 {
+                if pcap_cnt.is_multiple_of(4096) {
                     p(summary.packets, summary.bytes);
                 }
             }

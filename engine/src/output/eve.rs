@@ -297,7 +297,7 @@ pub fn stats_record(s: &StatsInput<'_>) -> Vec<u8> {
     let mut v = Map::new();
     v.insert("timestamp".into(), Value::from(eve_ts(s.ts_ns)));
     v.insert("event_type".into(), Value::from("stats"));
-    let avg = if d.packets > 0 { d.bytes / d.packets } else { 0 };
+    let avg = d.bytes.checked_div(d.packets).unwrap_or(0);
     let stats = json!({
         "uptime": s.uptime_secs,
         "decoder": {
