@@ -27,6 +27,24 @@
 //! assert_eq!(rules.meta(0).msg, "GET");
 //! ```
 //!
+//! # Matching semantics
+//!
+//! - `hits` is cleared, then gets every matching rule index once, ascending
+//!   (index order is load order).
+//! - Header: `ip` matches every packet, `icmp` ICMPv4 and ICMPv6; an
+//!   app-layer protocol (`http`, `tls`, `dns`, ...) matches TCP/UDP packets
+//!   whose `app_proto` is that name (`http` also accepts "http1"/"http2",
+//!   `http1` also "http"). A port constraint other than `any` only matches
+//!   TCP, UDP and SCTP packets.
+//! - Contents follow Suricata (see the `inspect` module); rules with
+//!   contents never match an empty buffer.
+//! - Stream windows (`new_from > 0`): a rule with a positive content is a
+//!   candidate only when its fast pattern occurs ending after `new_from`
+//!   (the prefilter scans only new bytes plus the overlap a pattern needs),
+//!   and it matches only when its last positive content ends after
+//!   `new_from`. Rules without positive content ignore `new_from`.
+//! - `dsize` compares [`PacketCtx::dsize`], also when inspecting a stream.
+//!
 //! Guarantees: loading never panics on any input text and reports every bad
 //! rule with file, line and column; matching allocates nothing once a
 //! [`Scratch`] has warmed up, takes no locks, and is bounded per rule.
