@@ -381,6 +381,9 @@ pub fn extract(root: &Node, ec: &mut EngineConfig) -> Result<AppConfig> {
         apply("established", established)?;
         apply("closed", closed)?;
     }
+    if let Some(b) = bool_at(root, "mirror.tunnel-flows")? {
+        ec.tunnel_flows = b;
+    }
     // Mirror sessions: VNI → name.
     if let Some(Node::Map(m)) = root.get("mirror.sessions") {
         for (k, v) in m {

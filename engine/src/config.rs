@@ -109,6 +109,9 @@ pub struct EngineConfig {
     pub batch_frames: usize,
     /// Batches queued per worker before the reader waits (replay) or drops.
     pub queue_depth: usize,
+    /// Also track and log the flows of the tunnel transport (outer UDP
+    /// 4789/6081), as Suricata does (`mirror.tunnel-flows`).
+    pub tunnel_flows: bool,
 }
 
 impl Default for EngineConfig {
@@ -121,6 +124,7 @@ impl Default for EngineConfig {
             workers: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
             batch_frames: 128,
             queue_depth: 8,
+            tunnel_flows: true,
         }
     }
 }

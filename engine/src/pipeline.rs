@@ -6,11 +6,11 @@
 //! whatever the number of workers.
 
 use crate::config::EngineConfig;
-use crate::decode::{decode, DecodeStats, LinkType};
+use crate::decode::{decode, DecodeStats, Packet, TunnelLayer, MAX_TUNNELS};
 use crate::detect::{FrameInfo, Worker};
-use crate::flow::FlowKey;
+use crate::flow::{EndReason, Flow, FlowKey, FlowTable};
 use crate::ingress::{IngressError, PcapReader};
-use crate::output::{stats_record, EveTarget, EveWriter, StatsInput};
+use crate::output::{flow_record, stats_record, EveTarget, EveWriter, StatsInput};
 use crate::stats::WorkerStats;
 use crossbeam_channel::{bounded, Receiver, Sender};
 use std::path::PathBuf;
@@ -130,8 +130,15 @@ pub fn replay(
         files: paths.len(),
         ..Default::default()
     };
-    let read = read_all(paths, &cfg, &txs, &recycle_rx, &mut summary, progress);
+    let mut tunnels = cfg.tunnel_flows.then(|| TunnelFlows::new(&cfg, writer.tx.clone()));
+    let read = read_all(paths, &cfg, &txs, &recycle_rx, &mut summary, tunnels.as_mut(), progress);
     drop(txs);
+    let mut tunnel_counters = None;
+    if let Some(t) = tunnels {
+        let (c, lost) = t.finish();
+        summary.records_lost += lost;
+        tunnel_counters = Some(c);
+    }
 
     let mut total = WorkerStats::default();
     let mut failure = None;
@@ -144,6 +151,9 @@ pub fn replay(
             Ok(Err(e)) => failure = Some(e),
             Err(_) => failure = Some("worker panicked".to_string()),
         }
+    }
+    if let Some(c) = tunnel_counters {
+        total.flows.merge(&c);
     }
     if cfg.eve.stats {
         let rec = stats_record(&StatsInput {
@@ -190,6 +200,7 @@ fn read_all(
     txs: &[Sender<Batch>],
     recycle: &Receiver<Batch>,
     summary: &mut ReplaySummary,
+    mut tunnels: Option<&mut TunnelFlows>,
     progress: Option<Progress<'_>>,
 ) -> Result<(), IngressError> {
     let n = txs.len();
@@ -222,7 +233,19 @@ fn read_all(
                 summary.first_ts_ns = frame.ts_ns;
             }
             summary.last_ts_ns = summary.last_ts_ns.max(frame.ts_ns);
-            let w = worker_for(frame.linktype, frame.data, cfg, &mut scratch, n);
+            let w = if n > 1 || tunnels.is_some() {
+                match decode(frame.linktype, frame.data, &cfg.decode, &mut scratch) {
+                    Ok(p) => {
+                        if let Some(t) = tunnels.as_deref_mut() {
+                            t.track(&p, frame.ts_ns, frame.orig_len as u64);
+                        }
+                        (FlowKey::from_packet(&p).hash64() % n as u64) as usize
+                    }
+                    Err(_) => 0,
+                }
+            } else {
+                0
+            };
             let b = &mut pending[w];
             let start = b.data.len();
             b.data.extend_from_slice(frame.data);
@@ -261,14 +284,79 @@ fn read_all(
     result
 }
 
-/// Which worker gets a frame: the symmetric hash of its innermost 5-tuple.
-/// Frames that do not decode go to worker 0, where they are counted.
-fn worker_for(link: LinkType, data: &[u8], cfg: &EngineConfig, scratch: &mut DecodeStats, n: usize) -> usize {
-    if n <= 1 {
-        return 0;
+/// Flows of the tunnel transport itself (the outer UDP of VXLAN/GENEVE),
+/// logged as Suricata logs them. Tracked by the reader, which sees every
+/// frame, so each outer flow is counted once whatever the worker count.
+struct TunnelFlows {
+    table: FlowTable,
+    cfg: Arc<EngineConfig>,
+    tx: Sender<Vec<u8>>,
+    lost: u64,
+}
+
+impl TunnelFlows {
+    fn new(cfg: &Arc<EngineConfig>, tx: Sender<Vec<u8>>) -> TunnelFlows {
+        TunnelFlows { table: FlowTable::new(&cfg.flow, (cfg.flow.max_flows / 4).max(1)), cfg: cfg.clone(), tx, lost: 0 }
     }
-    match decode(link, data, &cfg.decode, scratch) {
-        Ok(p) => (FlowKey::from_packet(&p).hash64() % n as u64) as usize,
-        Err(_) => 0,
+
+    fn log(&mut self, f: &Flow, reason: EndReason) {
+        if self.cfg.eve.flow {
+            let rec = flow_record(f, reason, &self.cfg.eve);
+            if self.tx.send(rec).is_err() {
+                self.lost += 1;
+            }
+        }
+    }
+
+    fn track(&mut self, p: &Packet<'_>, ts_ns: u64, wire_len: u64) {
+        if p.tunnel_count == 0 {
+            return;
+        }
+        let mut ended: Vec<(Flow, EndReason)> = Vec::new();
+        self.table.sweep(ts_ns, |f, r| ended.push((f.clone(), r)));
+        for (f, r) in ended {
+            self.log(&f, r);
+        }
+        let layers: [Option<TunnelLayer>; MAX_TUNNELS] = p.tunnels;
+        for t in layers.iter().flatten() {
+            let outer = Packet {
+                tunnels: [None; MAX_TUNNELS],
+                tunnel_count: 0,
+                vlan: [0; 2],
+                vlan_count: 0,
+                src: t.outer_src,
+                dst: t.outer_dst,
+                ip_proto: 17,
+                ttl: 0,
+                ip_id: 0,
+                is_fragment: false,
+                sport: t.outer_sport,
+                dport: t.outer_dport,
+                tcp: None,
+                icmp: None,
+                payload: &[],
+                truncated: false,
+                payload_missing: 0,
+                checksum_bad: false,
+            };
+            let idx = self.table.lookup(&outer, ts_ns);
+            if let Some((f, r)) = self.table.ended.take() {
+                self.log(&f, r);
+            }
+            if let Some(idx) = idx {
+                let f = self.table.get_mut(idx);
+                let to_server = f.is_to_server(&outer);
+                f.update(&outer, to_server, ts_ns, wire_len);
+            }
+        }
+    }
+
+    fn finish(mut self) -> (crate::flow::FlowCounters, u64) {
+        let mut ended: Vec<Flow> = Vec::new();
+        self.table.drain(|f, _| ended.push(f.clone()));
+        for f in ended {
+            self.log(&f, EndReason::Shutdown);
+        }
+        (self.table.counters.clone(), self.lost)
     }
 }
