@@ -322,7 +322,13 @@ fn truncated_session_decodes_and_is_counted() {
     assert_eq!(alerts.len(), 1);
     assert_eq!(alerts[0]["mirror"]["truncated"], true);
     let flows: Vec<&Value> = r.eve.iter().filter(|x| x["event_type"] == "flow").collect();
-    assert_eq!(flows.len(), 1);
+    // The inner TCP flow, and the mirror's outer UDP 4789 flow (logged as
+    // Suricata logs tunnel transports).
+    assert_eq!(flows.len(), 2);
+    let outer: Vec<&&Value> = flows.iter().filter(|f| f["dest_port"] == 4789).collect();
+    assert_eq!(outer.len(), 1);
+    assert_eq!(outer[0]["proto"], "UDP");
+    let flows: Vec<&Value> = flows.into_iter().filter(|f| f["proto"] == "TCP").collect();
     assert_eq!(
         flows[0]["flow"]["pkts_toserver"].as_u64().unwrap()
             + flows[0]["flow"]["pkts_toclient"].as_u64().unwrap(),
