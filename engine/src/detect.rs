@@ -150,74 +150,31 @@ impl Worker {
             Some(n) => (flow.stream[dir].window(), n, true),
             None => (p.payload, 0, false),
         };
-        let ctx = PacketCtx {
-            ip_proto: p.ip_proto,
-            src_ip: p.src,
-            dst_ip: p.dst,
-            src_port: p.sport,
-            dst_port: p.dport,
-            ttl: p.ttl,
-            tcp_flags: p.tcp.map(|t| t.flags),
-            icmp_type_code: p.icmp.map(|i| (i.itype, i.icode)),
-            dsize: p.payload.len(),
-            has_flow: true,
-            to_server,
-            established,
-            app_proto: None,
-            buffer,
-            new_from,
-            is_stream,
-        };
+        let ctx = packet_ctx(&p, true, to_server, established, buffer, new_from, is_stream);
         self.hits.clear();
         self.rules.match_packet(&ctx, &mut self.scratch, &mut self.hits);
-        if self.hits.is_empty() {
-            return;
+        if !self.hits.is_empty() {
+            self.flows.get_mut(idx).alerted = true;
+            self.raise_alerts(info, frame, &p, Some(idx), to_server);
         }
-        self.flows.get_mut(idx).alerted = true;
-        let hits = std::mem::take(&mut self.hits);
-        for &h in &hits {
-            self.stats.alerts += 1;
-            if let Some(c) = self.stats.alerts_by_rule.get_mut(h as usize) {
-                *c += 1;
-            }
-            if self.cfg.eve.alert {
-                let rec = alert_record(&AlertInput {
-                    ts_ns: ts,
-                    pcap_cnt: info.pcap_cnt,
-                    packet: &p,
-                    frame,
-                    flow: Some(self.flows.get(idx)),
-                    to_server,
-                    rule: self.rules.meta(h),
-                    cfg: &self.cfg.eve,
-                });
-                self.emit(rec);
-            }
-        }
-        self.hits = hits;
     }
 
     fn inspect_without_flow(&mut self, info: &FrameInfo, frame: &[u8], p: &Packet<'_>) {
-        let ctx = PacketCtx {
-            ip_proto: p.ip_proto,
-            src_ip: p.src,
-            dst_ip: p.dst,
-            src_port: p.sport,
-            dst_port: p.dport,
-            ttl: p.ttl,
-            tcp_flags: p.tcp.map(|t| t.flags),
-            icmp_type_code: p.icmp.map(|i| (i.itype, i.icode)),
-            dsize: p.payload.len(),
-            has_flow: false,
-            to_server: true,
-            established: false,
-            app_proto: None,
-            buffer: p.payload,
-            new_from: 0,
-            is_stream: false,
-        };
+        let ctx = packet_ctx(p, false, true, false, p.payload, 0, false);
         self.hits.clear();
         self.rules.match_packet(&ctx, &mut self.scratch, &mut self.hits);
+        self.raise_alerts(info, frame, p, None, true);
+    }
+
+    /// Count and log an alert for every rule in `self.hits`.
+    fn raise_alerts(
+        &mut self,
+        info: &FrameInfo,
+        frame: &[u8],
+        p: &Packet<'_>,
+        flow: Option<u32>,
+        to_server: bool,
+    ) {
         let hits = std::mem::take(&mut self.hits);
         for &h in &hits {
             self.stats.alerts += 1;
@@ -230,8 +187,8 @@ impl Worker {
                     pcap_cnt: info.pcap_cnt,
                     packet: p,
                     frame,
-                    flow: None,
-                    to_server: true,
+                    flow: flow.map(|i| self.flows.get(i)),
+                    to_server,
                     rule: self.rules.meta(h),
                     cfg: &self.cfg.eve,
                 });
@@ -250,5 +207,35 @@ impl Worker {
         }
         self.stats.flows = self.flows.counters.clone();
         (self.stats, self.output_lost)
+    }
+}
+
+/// What the rule engine sees of a packet.
+fn packet_ctx<'a>(
+    p: &'a Packet<'a>,
+    has_flow: bool,
+    to_server: bool,
+    established: bool,
+    buffer: &'a [u8],
+    new_from: usize,
+    is_stream: bool,
+) -> PacketCtx<'a> {
+    PacketCtx {
+        ip_proto: p.ip_proto,
+        src_ip: p.src,
+        dst_ip: p.dst,
+        src_port: p.sport,
+        dst_port: p.dport,
+        ttl: p.ttl,
+        tcp_flags: p.tcp.map(|t| t.flags),
+        icmp_type_code: p.icmp.map(|i| (i.itype, i.icode)),
+        dsize: p.payload.len(),
+        has_flow,
+        to_server,
+        established,
+        app_proto: None,
+        buffer,
+        new_from,
+        is_stream,
     }
 }
