@@ -130,8 +130,18 @@ pub fn replay(
         files: paths.len(),
         ..Default::default()
     };
-    let mut tunnels = cfg.tunnel_flows.then(|| TunnelFlows::new(&cfg, writer.tx.clone()));
-    let read = read_all(paths, &cfg, &txs, &recycle_rx, &mut summary, tunnels.as_mut(), progress);
+    let mut tunnels = cfg
+        .tunnel_flows
+        .then(|| TunnelFlows::new(&cfg, writer.tx.clone()));
+    let read = read_all(
+        paths,
+        &cfg,
+        &txs,
+        &recycle_rx,
+        &mut summary,
+        tunnels.as_mut(),
+        progress,
+    );
     drop(txs);
     let mut tunnel_counters = None;
     if let Some(t) = tunnels {
@@ -296,7 +306,12 @@ struct TunnelFlows {
 
 impl TunnelFlows {
     fn new(cfg: &Arc<EngineConfig>, tx: Sender<Vec<u8>>) -> TunnelFlows {
-        TunnelFlows { table: FlowTable::new(&cfg.flow, (cfg.flow.max_flows / 4).max(1)), cfg: cfg.clone(), tx, lost: 0 }
+        TunnelFlows {
+            table: FlowTable::new(&cfg.flow, (cfg.flow.max_flows / 4).max(1)),
+            cfg: cfg.clone(),
+            tx,
+            lost: 0,
+        }
     }
 
     fn log(&mut self, f: &Flow, reason: EndReason) {
