@@ -247,7 +247,7 @@ fn read_all(
                 match decode(frame.linktype, frame.data, &cfg.decode, &mut scratch) {
                     Ok(p) => {
                         if let Some(t) = tunnels.as_deref_mut() {
-                            t.track(&p, frame.ts_ns, frame.orig_len as u64);
+                            t.track(&p, frame.ts_ns, frame.data.len() as u64);
                         }
                         (FlowKey::from_packet(&p).hash64() % n as u64) as usize
                     }
@@ -335,24 +335,12 @@ impl TunnelFlows {
         let layers: [Option<TunnelLayer>; MAX_TUNNELS] = p.tunnels;
         for t in layers.iter().flatten() {
             let outer = Packet {
-                tunnels: [None; MAX_TUNNELS],
-                tunnel_count: 0,
-                vlan: [0; 2],
-                vlan_count: 0,
                 src: t.outer_src,
                 dst: t.outer_dst,
                 ip_proto: 17,
-                ttl: 0,
-                ip_id: 0,
-                is_fragment: false,
                 sport: t.outer_sport,
                 dport: t.outer_dport,
-                tcp: None,
-                icmp: None,
-                payload: &[],
-                truncated: false,
-                payload_missing: 0,
-                checksum_bad: false,
+                ..Packet::empty()
             };
             let idx = self.table.lookup(&outer, ts_ns);
             if let Some((f, r)) = self.table.ended.take() {
