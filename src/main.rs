@@ -1,6 +1,9 @@
 //! tapwatch: a streaming network IDS for mirrored traffic.
 
 mod config;
+mod http;
+mod run;
+mod send;
 
 use anyhow::{anyhow, bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
@@ -33,6 +36,10 @@ struct Cli {
 enum Command {
     /// Replay pcap/pcapng captures through the engine and write EVE JSON.
     Replay(ReplayArgs),
+    /// Receive mirrored traffic (VXLAN/GENEVE over UDP) and inspect it live.
+    Run(run::RunArgs),
+    /// Send a capture's packets as mirror datagrams (VXLAN over UDP).
+    Send(send::SendArgs),
 }
 
 #[derive(Args, Debug)]
@@ -88,6 +95,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let res = match cli.cmd {
         Command::Replay(a) => run_replay(a),
+        Command::Run(a) => run::run(a),
+        Command::Send(a) => send::send(a),
     };
     match res {
         Ok(code) => code,
@@ -98,18 +107,23 @@ fn main() -> ExitCode {
     }
 }
 
-struct Log {
-    quiet: bool,
-    verbose: u8,
+pub(crate) struct Log {
+    pub(crate) quiet: bool,
+    pub(crate) verbose: u8,
 }
 
 impl Log {
-    fn warn(&self, msg: impl AsRef<str>) {
+    pub(crate) fn info(&self, msg: impl AsRef<str>) {
+        if !self.quiet {
+            eprintln!("tapwatch: {}", msg.as_ref());
+        }
+    }
+    pub(crate) fn warn(&self, msg: impl AsRef<str>) {
         if !self.quiet {
             eprintln!("tapwatch: warning: {}", msg.as_ref());
         }
     }
-    fn debug(&self, msg: impl AsRef<str>) {
+    pub(crate) fn debug(&self, msg: impl AsRef<str>) {
         if self.verbose > 0 && !self.quiet {
             eprintln!("{}", msg.as_ref());
         }
@@ -170,7 +184,7 @@ fn run_replay(a: ReplayArgs) -> Result<ExitCode> {
 
     // Rules.
     let t0 = Instant::now();
-    let (rules, report) = load_rules(&a, &app)?;
+    let (rules, report) = load_rules(&a.rules, &app)?;
     let load_time = t0.elapsed();
     for e in &report.errors {
         log.warn(format!("rule skipped: {e}"));
@@ -241,7 +255,7 @@ fn run_replay(a: ReplayArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn load_rules(a: &ReplayArgs, app: &config::AppConfig) -> Result<(RuleSet, LoadReport)> {
+pub(crate) fn load_rules(cli_rules: &[PathBuf], app: &config::AppConfig) -> Result<(RuleSet, LoadReport)> {
     let mut vars = Vars::default();
     for (k, v) in &app.address_vars {
         vars.set_address(k, v);
@@ -259,8 +273,8 @@ fn load_rules(a: &ReplayArgs, app: &config::AppConfig) -> Result<(RuleSet, LoadR
         None => Classifications::bundled(),
     };
     let mut b = RuleSetBuilder::new(vars, classes);
-    let sources: &[PathBuf] = if !a.rules.is_empty() {
-        &a.rules
+    let sources: &[PathBuf] = if !cli_rules.is_empty() {
+        cli_rules
     } else {
         &app.rule_files
     };
