@@ -36,6 +36,7 @@ pub async fn serve(listener: tokio::net::TcpListener, state: Arc<State>) {
         tokio::spawn(async move {
             let svc = service_fn(move |req| handle(req, st.clone()));
             let conn = http1::Builder::new()
+                .timer(hyper_util::rt::TokioTimer::new())
                 .header_read_timeout(Duration::from_secs(10))
                 .serve_connection(TokioIo::new(stream), svc);
             let _ = tokio::time::timeout(Duration::from_secs(30), conn).await;
@@ -114,23 +115,39 @@ pub fn render(st: &State) -> String {
         .iter()
         .map(|p| {
             (
-                l(&[("listener", p.addr.to_string()), ("encap", p.encap.as_str().to_string())]),
+                l(&[
+                    ("listener", p.addr.to_string()),
+                    ("encap", p.encap.as_str().to_string()),
+                ]),
                 p.packets.load(Relaxed),
             )
         })
         .collect();
-    counter_family(&mut reg, "received_packets", "Datagrams received per listener", &ports);
+    counter_family(
+        &mut reg,
+        "received_packets",
+        "Datagrams received per listener",
+        &ports,
+    );
     let bytes: Vec<(Labels, u64)> = sh
         .ports
         .iter()
         .map(|p| {
             (
-                l(&[("listener", p.addr.to_string()), ("encap", p.encap.as_str().to_string())]),
+                l(&[
+                    ("listener", p.addr.to_string()),
+                    ("encap", p.encap.as_str().to_string()),
+                ]),
                 p.bytes.load(Relaxed),
             )
         })
         .collect();
-    counter_family(&mut reg, "received_bytes", "Datagram payload bytes received per listener", &bytes);
+    counter_family(
+        &mut reg,
+        "received_bytes",
+        "Datagram payload bytes received per listener",
+        &bytes,
+    );
 
     let vnis: BTreeMap<u32, (u64, u64)> = sh.vnis.lock().map(|m| m.clone()).unwrap_or_default();
     let vlabels = |vni: u32| {
@@ -143,7 +160,12 @@ pub fn render(st: &State) -> String {
     let vp: Vec<(Labels, u64)> = vnis.iter().map(|(k, (p, _))| (vlabels(*k), *p)).collect();
     let vb: Vec<(Labels, u64)> = vnis.iter().map(|(k, (_, b))| (vlabels(*k), *b)).collect();
     counter_family(&mut reg, "vni_packets", "Datagrams accepted per mirror VNI", &vp);
-    counter_family(&mut reg, "vni_bytes", "Datagram payload bytes accepted per mirror VNI", &vb);
+    counter_family(
+        &mut reg,
+        "vni_bytes",
+        "Datagram payload bytes accepted per mirror VNI",
+        &vb,
+    );
     counter(
         &mut reg,
         "vni_overflow_packets",
@@ -154,14 +176,22 @@ pub fn render(st: &State) -> String {
     let d = &sh.drops;
     let mut drops = vec![
         (l(&[("cause", "queue_full".into())]), d.queue_full.load(Relaxed)),
-        (l(&[("cause", "source_denied".into())]), d.source_denied.load(Relaxed)),
+        (
+            l(&[("cause", "source_denied".into())]),
+            d.source_denied.load(Relaxed),
+        ),
         (l(&[("cause", "vni_denied".into())]), d.vni_denied.load(Relaxed)),
         (l(&[("cause", "not_tunnel".into())]), d.not_tunnel.load(Relaxed)),
     ];
     if let Some(k) = sh.kernel_drops() {
         drops.push((l(&[("cause", "kernel".into())]), k));
     }
-    counter_family(&mut reg, "dropped_packets", "Datagrams dropped before detection, by cause", &drops);
+    counter_family(
+        &mut reg,
+        "dropped_packets",
+        "Datagrams dropped before detection, by cause",
+        &drops,
+    );
     counter(
         &mut reg,
         "processed_packets",
@@ -182,14 +212,24 @@ pub fn render(st: &State) -> String {
         .map(|(s, n)| (l(&[("severity", s.to_string())]), *n))
         .collect();
     counter_family(&mut reg, "alerts", "Alerts raised, by severity", &sev);
-    counter(&mut reg, "rule_reloads", "Rule reloads applied", sh.reloads.load(Relaxed));
+    counter(
+        &mut reg,
+        "rule_reloads",
+        "Rule reloads applied",
+        sh.reloads.load(Relaxed),
+    );
     counter(
         &mut reg,
         "rule_reload_failures",
         "Rule reloads refused (the running rules were kept)",
         sh.reload_failures.load(Relaxed),
     );
-    gauge(&mut reg, "rules_loaded", "Rules in the running set", sh.rules.load().len() as u64);
+    gauge(
+        &mut reg,
+        "rules_loaded",
+        "Rules in the running set",
+        sh.rules.load().len() as u64,
+    );
     gauge(
         &mut reg,
         "output_queue_depth",
@@ -208,8 +248,18 @@ pub fn render(st: &State) -> String {
         "Worker threads running",
         sh.workers_alive.load(Relaxed) as u64,
     );
-    gauge(&mut reg, "draining", "1 while shutting down", u64::from(sh.draining.load(Relaxed)));
-    gauge(&mut reg, "uptime_seconds", "Seconds since start", sh.started.elapsed().as_secs());
+    gauge(
+        &mut reg,
+        "draining",
+        "1 while shutting down",
+        u64::from(sh.draining.load(Relaxed)),
+    );
+    gauge(
+        &mut reg,
+        "uptime_seconds",
+        "Seconds since start",
+        sh.started.elapsed().as_secs(),
+    );
 
     let mut out = String::new();
     if encode(&mut out, &reg).is_err() {

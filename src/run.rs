@@ -57,6 +57,9 @@ pub struct Control {
     pub http: Option<SocketAddr>,
     pub health_tcp: Option<SocketAddr>,
     pub drain_timeout: Duration,
+    /// After SIGTERM, keep receiving this long while /healthz answers 503,
+    /// so the load balancer marks the target unhealthy and stops sending.
+    pub shutdown_grace: Duration,
 }
 
 /// Values given as a YAML list, or as a `--set` scalar `[a, b]` / `a,b`.
@@ -90,7 +93,11 @@ fn off(s: &str) -> bool {
 fn addr(s: &str, path: &str) -> Result<SocketAddr> {
     let s = s.trim();
     // ":8080" means every address, as Go and Prometheus write it.
-    let full = if s.starts_with(':') { format!("0.0.0.0{s}") } else { s.to_string() };
+    let full = if s.starts_with(':') {
+        format!("0.0.0.0{s}")
+    } else {
+        s.to_string()
+    };
     full.parse()
         .map_err(|_| anyhow!("{path}: '{s}' is not an address:port"))
 }
@@ -151,8 +158,10 @@ pub fn live_settings(root: &Node) -> Result<(LiveConfig, Control)> {
     let stats = secs_at(root, "live.stats-interval", 30)?;
     lc.stats_interval = (stats > 0).then(|| Duration::from_secs(stats));
     for c in list_at(root, "mirror.allow-sources").unwrap_or_default() {
-        lc.allow_sources
-            .push(c.parse::<Cidr>().map_err(|e| anyhow!("mirror.allow-sources: {e}"))?);
+        lc.allow_sources.push(
+            c.parse::<Cidr>()
+                .map_err(|e| anyhow!("mirror.allow-sources: {e}"))?,
+        );
     }
     for v in list_at(root, "mirror.allow-vnis").unwrap_or_default() {
         let vni = v
@@ -173,12 +182,14 @@ pub fn live_settings(root: &Node) -> Result<(LiveConfig, Control)> {
         Some(s) => Some(addr(s, "live.health-tcp-listen")?),
     };
     let drain_timeout = Duration::from_secs(secs_at(root, "live.drain-timeout", 30)?.max(1));
+    let shutdown_grace = Duration::from_secs(secs_at(root, "live.shutdown-grace", 0)?);
     Ok((
         lc,
         Control {
             http,
             health_tcp,
             drain_timeout,
+            shutdown_grace,
         },
     ))
 }
@@ -198,11 +209,7 @@ impl RuleSource {
     pub fn rebuild(&mut self) -> Result<tapwatch_rules::RuleSet> {
         let (rules, report) = load_rules(&self.cli, &self.app)?;
         if report.failed > self.failed {
-            let first = report
-                .errors
-                .first()
-                .map(|e| e.to_string())
-                .unwrap_or_default();
+            let first = report.errors.first().map(|e| e.to_string()).unwrap_or_default();
             bail!(
                 "{} rule(s) fail to load (running set: {}); first: {first}",
                 report.failed,
@@ -249,7 +256,10 @@ pub fn run(a: RunArgs) -> Result<ExitCode> {
     for e in &report.errors {
         log.warn(format!("rule skipped: {e}"));
     }
-    log.info(format!("{} rules loaded, {} failed", report.loaded, report.failed));
+    log.info(format!(
+        "{} rules loaded, {} failed",
+        report.loaded, report.failed
+    ));
     let rules = Arc::new(rules);
 
     let log_dir = a
@@ -366,6 +376,13 @@ async fn control_plane(
     shared.draining.store(true, Relaxed);
     if let Some(t) = tcp_health {
         t.abort();
+    }
+    if !control.shutdown_grace.is_zero() {
+        log.info(format!(
+            "unhealthy for {}s before stopping (live.shutdown-grace)",
+            control.shutdown_grace.as_secs()
+        ));
+        tokio::time::sleep(control.shutdown_grace).await;
     }
     let (done_tx, done_rx) = tokio::sync::oneshot::channel();
     std::thread::Builder::new()

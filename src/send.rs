@@ -166,7 +166,9 @@ pub fn send(a: SendArgs) -> Result<ExitCode> {
         .map(|_| UdpSocket::bind(SocketAddr::new(from, 0)))
         .collect::<std::io::Result<_>>()
         .with_context(|| format!("cannot bind a UDP socket on {from}"))?;
-    let deadline = a.duration.map(|d| Instant::now() + Duration::from_secs_f64(d.clamp(0.0, 1e7)));
+    let deadline = a
+        .duration
+        .map(|d| Instant::now() + Duration::from_secs_f64(d.clamp(0.0, 1e7)));
     let mut pacer = Pacer {
         start: Instant::now(),
         pps: a.pps,
@@ -185,7 +187,11 @@ pub fn send(a: SendArgs) -> Result<ExitCode> {
                 break 'outer;
             }
             let (payload, hash, inner_len): (&[u8], u64, usize) = match tunnel_payload(f.linktype, f.data) {
-                Some(p) => (p, inner_hash(p.get(8..).unwrap_or(&[])), p.len().saturating_sub(8)),
+                Some(p) => (
+                    p,
+                    inner_hash(p.get(8..).unwrap_or(&[])),
+                    p.len().saturating_sub(8),
+                ),
                 None => {
                     let Some(eth) = as_ethernet(f.linktype, f.data, &mut eth_buf) else {
                         sent.skipped += 1;
@@ -237,8 +243,15 @@ pub fn send(a: SendArgs) -> Result<ExitCode> {
             sent.errors
         );
     }
-    println!("sent={} bytes={} skipped={} errors={}", sent.packets, sent.bytes, sent.skipped, sent.errors);
-    Ok(if sent.errors > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    println!(
+        "sent={} bytes={} skipped={} errors={}",
+        sent.packets, sent.bytes, sent.skipped, sent.errors
+    );
+    Ok(if sent.errors > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 #[cfg(test)]
@@ -247,7 +260,12 @@ mod tests {
 
     #[test]
     fn raw_ip_gets_an_ethernet_header() {
-        let eth = tapwatch_gen::udp_frame("10.0.0.1:1000".parse().unwrap(), "10.0.0.2:53".parse().unwrap(), 1, b"x");
+        let eth = tapwatch_gen::udp_frame(
+            "10.0.0.1:1000".parse().unwrap(),
+            "10.0.0.2:53".parse().unwrap(),
+            1,
+            b"x",
+        );
         let ip = &eth.data[14..];
         let mut buf = Vec::new();
         let out = as_ethernet(LinkType::Raw, ip, &mut buf).unwrap().to_vec();
@@ -260,7 +278,12 @@ mod tests {
 
     #[test]
     fn wrapped_frames_are_sent_as_they_are() {
-        let inner = tapwatch_gen::udp_frame("10.0.0.1:1000".parse().unwrap(), "10.0.0.2:53".parse().unwrap(), 1, b"x");
+        let inner = tapwatch_gen::udp_frame(
+            "10.0.0.1:1000".parse().unwrap(),
+            "10.0.0.2:53".parse().unwrap(),
+            1,
+            b"x",
+        );
         let m = tapwatch_gen::Mirror {
             vni: 42,
             source_ip: "10.1.0.5".parse().unwrap(),
@@ -272,7 +295,12 @@ mod tests {
         assert_eq!(&p[8..], &inner.data[..]);
         assert!(tunnel_payload(LinkType::Ethernet, &inner.data).is_none());
         // Both directions of a flow leave through the same socket.
-        let back = tapwatch_gen::udp_frame("10.0.0.2:53".parse().unwrap(), "10.0.0.1:1000".parse().unwrap(), 2, b"y");
+        let back = tapwatch_gen::udp_frame(
+            "10.0.0.2:53".parse().unwrap(),
+            "10.0.0.1:1000".parse().unwrap(),
+            2,
+            b"y",
+        );
         assert_eq!(inner_hash(&inner.data), inner_hash(&back.data));
     }
 }

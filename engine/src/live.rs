@@ -433,7 +433,11 @@ impl Live {
         for (n, (i, sock)) in sockets.into_iter().enumerate() {
             let mut r = Reader {
                 sock,
-                port: shared.ports.get(i).cloned().ok_or_else(|| io::Error::other("listener"))?,
+                port: shared
+                    .ports
+                    .get(i)
+                    .cloned()
+                    .ok_or_else(|| io::Error::other("listener"))?,
                 shared: shared.clone(),
                 cfg: cfg.clone(),
                 allow_sources: live.allow_sources.clone(),
@@ -445,7 +449,9 @@ impl Live {
                 seq: 0,
                 vnis: BTreeMap::new(),
                 last_publish: Instant::now(),
-                tunnels: cfg.tunnel_flows.then(|| TunnelFlows::new(&cfg, writer.tx.clone())),
+                tunnels: cfg
+                    .tunnel_flows
+                    .then(|| TunnelFlows::new(&cfg, writer.tx.clone())),
             };
             let h = std::thread::Builder::new()
                 .name(format!("tapwatch-rx{n}"))
@@ -574,6 +580,16 @@ impl Reader {
                 self.publish_vnis();
             }
         }
+        // What the kernel already holds was sent before the stop: take it.
+        if self.sock.set_nonblocking(true).is_ok() {
+            for _ in 0..1_000_000 {
+                let Ok((n, from)) = self.sock.recv_from(&mut dgram) else {
+                    break;
+                };
+                let payload = dgram.get(..n).unwrap_or(&[]);
+                self.datagram(payload, from, local, &mut frame, &mut scratch);
+            }
+        }
         self.flush_all();
         self.publish_vnis();
         if let Some(t) = self.tunnels.take() {
@@ -621,7 +637,9 @@ impl Reader {
                     None => None,
                 }
             }
-            Err(_) => None,
+            // Not IP inside (ARP, ...) or malformed: the worker counts it
+            // in the decoder stats, as replay does.
+            Err(_) => header_vni(self.port.encap, payload).map(|vni| Seen { worker: 0, vni }),
         };
         let Some(seen) = seen else {
             self.shared.drops.not_tunnel.fetch_add(1, Relaxed);
@@ -673,7 +691,16 @@ impl Reader {
         }
         let fresh = self.recycle.try_recv().unwrap_or_else(|_| Batch::new(per_batch));
         let full = std::mem::replace(b, fresh);
-        match tx.try_send(full) {
+        let stopping = self.shared.stop.load(Relaxed);
+        let sent = if stopping {
+            // Draining: workers are emptying their queues, waiting is safe
+            // and loses nothing that was received.
+            tx.send(full)
+                .map_err(|e| TrySendError::Disconnected(e.into_inner()))
+        } else {
+            tx.try_send(full)
+        };
+        match sent {
             Ok(()) => {}
             Err(TrySendError::Full(mut back)) | Err(TrySendError::Disconnected(mut back)) => {
                 self.shared
@@ -714,10 +741,24 @@ impl Reader {
     }
 }
 
+/// The VNI of a VXLAN or GENEVE header at the start of a datagram.
+fn header_vni(encap: Encap, payload: &[u8]) -> Option<u32> {
+    match encap {
+        Encap::Vxlan => tapwatch_parsers::parse_vxlan(payload).ok().map(|(_, h)| h.vni),
+        Encap::Geneve => tapwatch_parsers::parse_geneve(payload).ok().map(|(_, h)| h.vni),
+    }
+}
+
 /// Put the outer IP and UDP headers the socket removed in front of the
 /// datagram, so the worker decodes it as a captured mirror packet would
 /// be. Returns the link type of `out`.
-pub fn outer_frame(out: &mut Vec<u8>, src: IpAddr, local: SocketAddr, sport: u16, payload: &[u8]) -> LinkType {
+pub fn outer_frame(
+    out: &mut Vec<u8>,
+    src: IpAddr,
+    local: SocketAddr,
+    sport: u16,
+    payload: &[u8],
+) -> LinkType {
     out.clear();
     let udp_len = payload.len().saturating_add(8);
     let dst = unmap(local.ip());
@@ -803,7 +844,10 @@ fn worker_loop(
                     worker.set_rules(sh.rules.load_full());
                 }
                 for m in &batch.frames {
-                    let frame = batch.data.get(m.start..m.start.saturating_add(m.len)).unwrap_or(&[]);
+                    let frame = batch
+                        .data
+                        .get(m.start..m.start.saturating_add(m.len))
+                        .unwrap_or(&[]);
                     worker.process(&m.info, frame);
                 }
                 batch.clear();
