@@ -494,3 +494,51 @@ fn sighup_reloads_rules_keeps_flows_and_refuses_broken_rules() {
         frames.len() as u64
     );
 }
+
+/// Load test, not part of the default run:
+/// `LOAD_SECS=20 cargo test --release --test live -- --ignored --nocapture load`
+/// Sends as fast as possible for LOAD_SECS seconds and checks that every
+/// datagram is either processed or counted as a drop.
+#[test]
+#[ignore]
+fn load_every_datagram_is_processed_or_counted() {
+    let secs: f64 = std::env::var("LOAD_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(20.0);
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("t.rules");
+    std::fs::write(&rules, RULES).unwrap();
+    let pcap = dir.path().join("t.pcap");
+    write_wrapped(&pcap, &traffic(2000, "EVIL", T0));
+    let d = Daemon::start(dir.path(), &rules, &["--set", "live.recv-buffer=64mb"]);
+    let to = format!("127.0.0.1:{}", d.udp);
+    let out = Command::new(bin())
+        .args([
+            "send",
+            "--loop",
+            "1000000",
+            "--duration",
+            &secs.to_string(),
+            "--to",
+            &to,
+        ])
+        .arg(&pcap)
+        .output()
+        .unwrap();
+    eprintln!("{}", String::from_utf8_lossy(&out.stderr));
+    let sent: f64 = String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("sent=").and_then(|n| n.parse().ok()))
+        .unwrap();
+    std::thread::sleep(Duration::from_secs(2));
+    let m = d.metrics();
+    let drops: f64 = m
+        .iter()
+        .filter(|(k, _)| k.starts_with("tapwatch_dropped_packets_total"))
+        .map(|(_, v)| v)
+        .sum();
+    let processed = m["tapwatch_processed_packets_total"];
+    eprintln!("sent {sent} processed {processed} drops {drops}: {m:?}");
+    assert_eq!(sent, processed + drops);
+}
