@@ -110,38 +110,22 @@ pub fn render(st: &State) -> String {
     let mut reg = Registry::with_prefix("tapwatch");
     let m = sh.merged();
 
-    let ports: Vec<(Labels, u64)> = sh
-        .ports
-        .iter()
-        .map(|p| {
-            (
-                l(&[
-                    ("listener", p.addr.to_string()),
-                    ("encap", p.encap.as_str().to_string()),
-                ]),
-                p.packets.load(Relaxed),
-            )
-        })
-        .collect();
+    let mut ports: Vec<(Labels, u64)> = Vec::new();
+    let mut bytes: Vec<(Labels, u64)> = Vec::new();
+    for p in &sh.ports {
+        let labels = l(&[
+            ("listener", p.addr.to_string()),
+            ("encap", p.encap.as_str().to_string()),
+        ]);
+        ports.push((labels.clone(), p.packets.load(Relaxed)));
+        bytes.push((labels, p.bytes.load(Relaxed)));
+    }
     counter_family(
         &mut reg,
         "received_packets",
         "Datagrams received per listener",
         &ports,
     );
-    let bytes: Vec<(Labels, u64)> = sh
-        .ports
-        .iter()
-        .map(|p| {
-            (
-                l(&[
-                    ("listener", p.addr.to_string()),
-                    ("encap", p.encap.as_str().to_string()),
-                ]),
-                p.bytes.load(Relaxed),
-            )
-        })
-        .collect();
     counter_family(
         &mut reg,
         "received_bytes",

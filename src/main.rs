@@ -192,24 +192,7 @@ fn run_replay(a: ReplayArgs) -> Result<ExitCode> {
     let rules = Arc::new(rules);
 
     // Output.
-    let log_dir = a
-        .log_dir
-        .clone()
-        .or(app.default_log_dir.clone())
-        .unwrap_or_else(|| PathBuf::from("."));
-    let eve = match a.eve.as_deref() {
-        Some("-") => EveTarget::Stdout,
-        Some(f) => EveTarget::File(log_dir.join(f)),
-        None => EveTarget::File(log_dir.join(app.eve.filename.as_deref().unwrap_or("eve.json"))),
-    };
-    if let EveTarget::File(p) = &eve {
-        if let Some(dir) = p.parent() {
-            if !dir.as_os_str().is_empty() && !dir.exists() {
-                std::fs::create_dir_all(dir)
-                    .with_context(|| format!("cannot create log directory {}", dir.display()))?;
-            }
-        }
-    }
+    let eve = eve_target(a.log_dir.as_ref(), a.eve.as_deref(), &app)?;
 
     let total_bytes: u64 = pcaps
         .iter()
@@ -253,6 +236,33 @@ fn run_replay(a: ReplayArgs) -> Result<ExitCode> {
         return Ok(ExitCode::from(1));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Where EVE goes: `--eve` (a file under the log dir, or `-`), else the
+/// config's eve-log filename; the log directory is created if missing.
+pub(crate) fn eve_target(
+    log_dir: Option<&PathBuf>,
+    eve: Option<&str>,
+    app: &config::AppConfig,
+) -> Result<EveTarget> {
+    let log_dir = log_dir
+        .cloned()
+        .or(app.default_log_dir.clone())
+        .unwrap_or_else(|| PathBuf::from("."));
+    let eve = match eve {
+        Some("-") => EveTarget::Stdout,
+        Some(f) => EveTarget::File(log_dir.join(f)),
+        None => EveTarget::File(log_dir.join(app.eve.filename.as_deref().unwrap_or("eve.json"))),
+    };
+    if let EveTarget::File(p) = &eve {
+        if let Some(dir) = p.parent() {
+            if !dir.as_os_str().is_empty() && !dir.exists() {
+                std::fs::create_dir_all(dir)
+                    .with_context(|| format!("cannot create log directory {}", dir.display()))?;
+            }
+        }
+    }
+    Ok(eve)
 }
 
 pub(crate) fn load_rules(cli_rules: &[PathBuf], app: &config::AppConfig) -> Result<(RuleSet, LoadReport)> {

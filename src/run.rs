@@ -17,7 +17,6 @@ use std::sync::Arc;
 use std::time::Duration;
 use tapwatch_engine::decode::Encap;
 use tapwatch_engine::live::{Cidr, Listener, Live, LiveConfig, LiveShared};
-use tapwatch_engine::output::EveTarget;
 use tapwatch_engine::EngineConfig;
 
 #[derive(Args, Debug)]
@@ -262,24 +261,7 @@ pub fn run(a: RunArgs) -> Result<ExitCode> {
     ));
     let rules = Arc::new(rules);
 
-    let log_dir = a
-        .log_dir
-        .clone()
-        .or(app.default_log_dir.clone())
-        .unwrap_or_else(|| PathBuf::from("."));
-    let eve = match a.eve.as_deref() {
-        Some("-") => EveTarget::Stdout,
-        Some(f) => EveTarget::File(log_dir.join(f)),
-        None => EveTarget::File(log_dir.join(app.eve.filename.as_deref().unwrap_or("eve.json"))),
-    };
-    if let EveTarget::File(p) = &eve {
-        if let Some(dir) = p.parent() {
-            if !dir.as_os_str().is_empty() && !dir.exists() {
-                std::fs::create_dir_all(dir)
-                    .with_context(|| format!("cannot create log directory {}", dir.display()))?;
-            }
-        }
-    }
+    let eve = crate::eve_target(a.log_dir.as_ref(), a.eve.as_deref(), &app)?;
     let sessions = ec.eve.sessions.clone();
     let live = Live::start(&ec, &lc, rules, &eve).context("cannot start live ingress")?;
     for w in &live.warnings {
