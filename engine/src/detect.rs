@@ -11,6 +11,8 @@ use crossbeam_channel::Sender;
 use std::sync::Arc;
 use tapwatch_rules::{PacketCtx, RuleSet, Scratch};
 
+mod live;
+
 /// One frame as the worker receives it.
 #[derive(Clone, Copy, Debug)]
 pub struct FrameInfo {

@@ -69,25 +69,25 @@ impl ReplaySummary {
 }
 
 #[derive(Clone, Copy)]
-struct Meta {
-    info: FrameInfo,
-    start: usize,
-    len: usize,
+pub(crate) struct Meta {
+    pub(crate) info: FrameInfo,
+    pub(crate) start: usize,
+    pub(crate) len: usize,
 }
 
-struct Batch {
-    data: Vec<u8>,
-    frames: Vec<Meta>,
+pub(crate) struct Batch {
+    pub(crate) data: Vec<u8>,
+    pub(crate) frames: Vec<Meta>,
 }
 
 impl Batch {
-    fn new(frames: usize) -> Batch {
+    pub(crate) fn new(frames: usize) -> Batch {
         Batch {
             data: Vec::with_capacity(frames * 512),
             frames: Vec::with_capacity(frames),
         }
     }
-    fn clear(&mut self) {
+    pub(crate) fn clear(&mut self) {
         self.data.clear();
         self.frames.clear();
     }
@@ -297,7 +297,7 @@ fn read_all(
 /// Flows of the tunnel transport itself (the outer UDP of VXLAN/GENEVE),
 /// logged as Suricata logs them. Tracked by the reader, which sees every
 /// frame, so each outer flow is counted once whatever the worker count.
-struct TunnelFlows {
+pub(crate) struct TunnelFlows {
     table: FlowTable,
     cfg: Arc<EngineConfig>,
     tx: Sender<Vec<u8>>,
@@ -305,7 +305,7 @@ struct TunnelFlows {
 }
 
 impl TunnelFlows {
-    fn new(cfg: &Arc<EngineConfig>, tx: Sender<Vec<u8>>) -> TunnelFlows {
+    pub(crate) fn new(cfg: &Arc<EngineConfig>, tx: Sender<Vec<u8>>) -> TunnelFlows {
         TunnelFlows {
             table: FlowTable::new(&cfg.flow, (cfg.flow.max_flows / 4).max(1)),
             cfg: cfg.clone(),
@@ -323,7 +323,7 @@ impl TunnelFlows {
         }
     }
 
-    fn track(&mut self, p: &Packet<'_>, ts_ns: u64, wire_len: u64) {
+    pub(crate) fn track(&mut self, p: &Packet<'_>, ts_ns: u64, wire_len: u64) {
         if p.tunnel_count == 0 {
             return;
         }
@@ -354,7 +354,7 @@ impl TunnelFlows {
         }
     }
 
-    fn finish(mut self) -> (crate::flow::FlowCounters, u64) {
+    pub(crate) fn finish(mut self) -> (crate::flow::FlowCounters, u64) {
         let mut ended: Vec<Flow> = Vec::new();
         self.table.drain(|f, _| ended.push(f.clone()));
         for f in ended {
