@@ -237,5 +237,7 @@ fn packet_ctx<'a>(
         buffer,
         new_from,
         is_stream,
+        app_buffers: &[],
+        fields: Default::default(),
     }
 }

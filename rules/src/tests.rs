@@ -93,6 +93,8 @@ impl Pkt {
             buffer: &self.data,
             new_from: self.new_from,
             is_stream: self.stream,
+            app_buffers: &[],
+            fields: Default::default(),
         }
     }
     fn data(mut self, d: &[u8]) -> Self {
@@ -478,21 +480,19 @@ fn duplicate_sids() {
 
 #[test]
 fn unsupported_and_unknown_keywords() {
-    let t = rule(r#"content:"a"; pcre:"/a/"; sid:1;"#);
+    let t = rule(r#"content:"a"; asn1:oversize_length 1; sid:1;"#);
     let e = error(&t);
-    assert_eq!((e.column, e.reason), (col_of(&t, "pcre"), "unsupported keyword"));
-    let t = rule(r#"http.uri; content:"a"; sid:1;"#);
+    assert_eq!((e.column, e.reason), (col_of(&t, "asn1"), "unsupported keyword"));
+    let t = rule(r#"http2.window; content:"a"; sid:1;"#);
     assert_eq!(pos(&t), (1, 31, "unsupported keyword"));
-    let t = rule(r#"content:"a"; http_uri; sid:1;"#);
-    assert_eq!(pos(&t), (1, col_of(&t, "http_uri"), "unsupported keyword"));
     let t = rule("sid:1; bogus_kw:3;");
     assert_eq!(pos(&t), (1, 38, "unknown keyword"));
     let (_, report) = build(&format!(
         "{}\n{}\n",
-        rule("flowbits:set,x; sid:1;"),
-        rule("flowbits:isset,x; sid:2;")
+        rule("xbits:set,x,track ip_src; sid:1;"),
+        rule("xbits:isset,x,track ip_src; sid:2;")
     ));
-    assert_eq!(report.by_keyword.get("flowbits"), Some(&2));
+    assert_eq!(report.by_keyword.get("xbits"), Some(&2));
     assert_eq!(report.by_reason.get("unsupported keyword"), Some(&2));
 }
 
@@ -697,11 +697,11 @@ fn multi_line_rules_and_positions() {
 fn report_counts_and_load_order() {
     let text = [
         rule("sid:3;"),
-        rule("sid:1; pcre:\"/x/\";"),
+        rule("sid:1; asn1:oversize_length 1;"),
         "# alert tcp any any -> any any (sid:4;)".to_string(),
         rule("sid:2;"),
         "alert foo any any -> any any (sid:5;)".to_string(),
-        rule("sid:6; content:\"a\"; http_uri;"),
+        rule("sid:6; content:\"a\"; xbits:set,x,track ip_src;"),
     ]
     .join("\n");
     let (set, report) = build(&text);
