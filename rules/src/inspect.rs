@@ -19,7 +19,7 @@
 //! (an absolute content not found, an absolute negated content found)
 //! ends the search at once.
 
-use crate::keywords::byte::{ByteExtract, ByteJump, ByteMath, ByteTest, VarSlots};
+use crate::keywords::byte::{ByteExtract, ByteJump, ByteMath, ByteTest, Val, VarSlots};
 use crate::keywords::content::Content;
 use crate::keywords::pcre::Pcre;
 
@@ -39,12 +39,15 @@ enum Outcome {
 /// `isdataat:[!]N[,relative]`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct IsDataAt {
-    pub n: u32,
+    pub n: Val,
     pub relative: bool,
     pub negated: bool,
 }
 
 /// One inspection step of a buffer's chain.
+// Contents are by far the most common item and are kept inline (no
+// pointer chase on the hot path); pcre, the other large one, is boxed.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug)]
 pub(crate) enum Item {
     Content(Content),
@@ -78,7 +81,7 @@ impl Item {
         match self {
             Item::Content(c) => c.is_relative(),
             Item::Pcre(p) => p.relative,
-            Item::IsDataAt(d) => d.relative,
+            Item::IsDataAt(d) => d.relative || matches!(d.n, Val::Var(_)),
             Item::ByteTest(b) => b.depends_on_earlier(),
             Item::ByteJump(b) => b.depends_on_earlier(),
             Item::ByteExtract(b) => b.relative,
@@ -217,12 +220,15 @@ impl State<'_> {
                 give_up
             }
             Item::IsDataAt(d) => {
-                let at = if d.relative {
-                    prev_end.saturating_add(d.n as usize)
+                // Relative: `n` more bytes after the previous match;
+                // absolute: a byte at offset `n`.
+                let n = usize::try_from(d.n.get(&vars)).unwrap_or(usize::MAX);
+                let present = if d.relative {
+                    prev_end.saturating_add(n) <= len
                 } else {
-                    d.n as usize
+                    n < len
                 };
-                if (at < len) != d.negated {
+                if present != d.negated {
                     self.step(i + 1, prev_end, vars, budget)
                 } else {
                     give_up

@@ -402,10 +402,11 @@ impl RuleSet {
             let Some(rule) = self.rules.get(r as usize) else {
                 continue;
             };
-            if rule.verify(ctx, new_from, tmp) && self.flowbits_apply(rule, flow.as_deref_mut()) {
-                if !self.metas.get(r as usize).is_some_and(|m| m.noalert) {
-                    hits.push(r);
-                }
+            if rule.verify(ctx, new_from, tmp)
+                && self.flowbits_apply(rule, flow.as_deref_mut())
+                && !self.metas.get(r as usize).is_some_and(|m| m.noalert)
+            {
+                hits.push(r);
             }
         }
         hits.sort_unstable();
@@ -413,7 +414,7 @@ impl RuleSet {
 
     /// Check a matched rule's flowbit conditions; when they hold, apply its
     /// set/unset/toggle and return true.
-    fn flowbits_apply(&self, rule: &crate::rule::Rule, mut flow: Option<&mut FlowVars>) -> bool {
+    fn flowbits_apply(&self, rule: &crate::rule::Rule, flow: Option<&mut FlowVars>) -> bool {
         if rule.flowbits.is_empty() {
             return true;
         }
@@ -430,7 +431,7 @@ impl RuleSet {
                 return false;
             }
         }
-        if let Some(f) = flow.as_deref_mut() {
+        if let Some(f) = flow {
             for op in &rule.flowbits {
                 for &i in &op.ids {
                     match op.cmd {

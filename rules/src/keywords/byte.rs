@@ -21,7 +21,7 @@ pub(crate) enum Val {
 }
 
 impl Val {
-    fn get(self, vars: &VarSlots) -> i64 {
+    pub fn get(self, vars: &VarSlots) -> i64 {
         match self {
             Val::Lit(v) => v,
             Val::Var(k) => vars.get(k as usize).map_or(0, |&v| v as i64),
@@ -51,7 +51,11 @@ impl Read {
         let base = if self.relative { prev_end as i64 } else { 0 };
         let start = base.checked_add(self.offset.get(vars))?;
         let start = usize::try_from(start).ok()?;
-        let end = start.checked_add(self.nbytes as usize)?;
+        // 0 bytes: the rest of the buffer (as a string), or nothing.
+        let end = match (self.nbytes, self.string) {
+            (0, Some(_)) => buf.len(),
+            _ => start.checked_add(self.nbytes as usize)?,
+        };
         let bytes = buf.get(start..end)?;
         let mut v: u64 = match self.string {
             Some(radix) => {
@@ -290,6 +294,14 @@ fn num(s: &str) -> Option<i64> {
     Some(if neg { -v } else { v })
 }
 
+/// A number or the name of a variable defined earlier in the rule.
+pub(crate) fn value_or_var(s: &str, names: &VarNames) -> Option<Val> {
+    if let Some(n) = num(s) {
+        return Some(Val::Lit(n));
+    }
+    names.iter().position(|n| n == s).map(|k| Val::Var(k as u8))
+}
+
 fn val(a: &Args<'_>, at: usize, s: &str, names: &VarNames) -> Result<Val, SpanError> {
     if let Some(n) = num(s) {
         return Ok(Val::Lit(n));
@@ -319,8 +331,8 @@ fn new_var(a: &Args<'_>, at: usize, s: &str, names: &mut VarNames) -> Result<u8,
 
 fn nbytes(a: &Args<'_>, at: usize, s: &str) -> Result<u8, SpanError> {
     match s.parse::<u8>() {
-        Ok(n @ 1..=10) => Ok(n),
-        _ => Err(a.err(at, format!("number of bytes '{s}' must be 1-10"))),
+        Ok(n @ 0..=10) => Ok(n),
+        _ => Err(a.err(at, format!("number of bytes '{s}' must be 0-10"))),
     }
 }
 

@@ -295,9 +295,9 @@ pub(crate) fn apply(opt: &Opt<'_>, d: &mut Draft, classes: &Classifications) -> 
                 Some(r) => (true, r.trim()),
                 None => (false, n),
             };
-            let n: u32 = n
-                .parse()
-                .map_err(|_| opt.err_value(0, reason::BAD_VALUE, format!("bad isdataat value '{v}'")))?;
+            let n = byte::value_or_var(n, &d.vars)
+                .filter(|n| !matches!(n, byte::Val::Lit(x) if *x < 0))
+                .ok_or_else(|| opt.err_value(0, reason::BAD_VALUE, format!("bad isdataat value '{v}'")))?;
             let relative = match rest {
                 None => false,
                 Some("relative") => true,

@@ -42,7 +42,7 @@ pub(crate) struct PacketDraft {
     pub mss: Option<UintMatch>,
     pub icmp_id: Option<UintMatch>,
     pub icmp_seq: Option<UintMatch>,
-    pub stream_size: Option<StreamSize>,
+    pub stream_size: Vec<StreamSize>,
 }
 
 impl PacketDraft {
@@ -57,7 +57,7 @@ impl PacketDraft {
             && self.mss.is_none()
             && self.icmp_id.is_none()
             && self.icmp_seq.is_none()
-            && self.stream_size.is_none()
+            && self.stream_size.is_empty()
     }
 
     pub fn matches(&self, ip_proto: u8, f: &PacketFields) -> bool {
@@ -81,7 +81,7 @@ impl PacketDraft {
                     FragMod::Not => x & bits == 0,
                 })
             })
-            && self.stream_size.is_none_or(|s| {
+            && self.stream_size.iter().all(|s| {
                 f.stream_bytes.is_some_and(|(srv, cli)| {
                     let m = |v: u64| s.cmp.matches(u32::try_from(v).unwrap_or(u32::MAX));
                     match s.side {
@@ -154,20 +154,20 @@ pub(crate) fn apply(opt: &Opt<'_>, d: &mut PacketDraft) -> Option<Result<(), Spa
         })(),
         "fragbits" => (|| {
             let v = opt.value()?.trim();
-            let (m, rest) = match v.as_bytes().first() {
-                Some(b'+') => (FragMod::Plus, v.get(1..).unwrap_or_default()),
-                Some(b'*') => (FragMod::Any, v.get(1..).unwrap_or_default()),
-                Some(b'!') => (FragMod::Not, v.get(1..).unwrap_or_default()),
-                _ => (FragMod::Exact, v),
-            };
+            // The modifier may come before or after the flags (`+M`, `M+`).
+            let mut m = FragMod::Exact;
             let mut bits = 0;
-            for c in rest.trim().chars() {
-                bits |= match c.to_ascii_uppercase() {
-                    'M' => FRAG_MF,
-                    'D' => FRAG_DF,
-                    'R' => FRAG_RB,
+            for c in v.chars() {
+                match c.to_ascii_uppercase() {
+                    'M' => bits |= FRAG_MF,
+                    'D' => bits |= FRAG_DF,
+                    'R' => bits |= FRAG_RB,
+                    '+' if m == FragMod::Exact => m = FragMod::Plus,
+                    '*' if m == FragMod::Exact => m = FragMod::Any,
+                    '!' if m == FragMod::Exact => m = FragMod::Not,
+                    ' ' => {}
                     _ => return Err(bad(opt, v)),
-                };
+                }
             }
             if bits == 0 {
                 return Err(bad(opt, v));
@@ -195,7 +195,8 @@ pub(crate) fn apply(opt: &Opt<'_>, d: &mut PacketDraft) -> Option<Result<(), Spa
                 op
             };
             let cmp = uint::parse(&format!("{op}{n}"), u32::MAX).map_err(|_| bad(opt, v))?;
-            set(opt, &mut d.stream_size, StreamSize { side, cmp })
+            d.stream_size.push(StreamSize { side, cmp });
+            Ok(())
         })(),
         _ => return None,
     };
