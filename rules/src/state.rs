@@ -40,6 +40,11 @@ impl FlowVars {
         }
     }
 
+    /// Clear every flowbit, keeping the allocation (flow slot reuse).
+    pub fn clear(&mut self) {
+        self.bits.fill(0);
+    }
+
     /// True when no flowbit is set.
     pub fn is_clear(&self) -> bool {
         self.bits.iter().all(|&w| w == 0)
