@@ -406,6 +406,19 @@ fn common<'a>(
     Ok(c)
 }
 
+impl Common {
+    fn read(&self, nbytes: u8, offset: Val) -> Read {
+        Read {
+            nbytes,
+            offset,
+            relative: self.relative,
+            little: self.little,
+            string: self.string,
+            bitmask: self.bitmask,
+        }
+    }
+}
+
 fn check_width(a: &Args<'_>, n: u8, c: &Common) -> Result<(), SpanError> {
     if c.string.is_none() && n > 8 {
         return Err(a.err(0, format!("{n} bytes is more than 8 without 'string'")));
@@ -441,14 +454,7 @@ pub(crate) fn byte_test(opt: &Opt<'_>, names: &VarNames) -> Result<ByteTest, Spa
     let c = common(&a, 4, |_, _| Ok(false))?;
     check_width(&a, n, &c)?;
     Ok(ByteTest {
-        read: Read {
-            nbytes: n,
-            offset,
-            relative: c.relative,
-            little: c.little,
-            string: c.string,
-            bitmask: c.bitmask,
-        },
+        read: c.read(n, offset),
         negated,
         op,
         value,
@@ -533,14 +539,7 @@ pub(crate) fn byte_extract(opt: &Opt<'_>, names: &mut VarNames) -> Result<ByteEx
     check_width(&a, n, &c)?;
     let slot = new_var(&a, name_at, name, names)?;
     Ok(ByteExtract {
-        read: Read {
-            nbytes: n,
-            offset,
-            relative: c.relative,
-            little: c.little,
-            string: c.string,
-            bitmask: c.bitmask,
-        },
+        read: c.read(n, offset),
         relative: c.relative,
         multiplier,
         align,
@@ -596,14 +595,7 @@ pub(crate) fn byte_math(opt: &Opt<'_>, names: &mut VarNames) -> Result<ByteMath,
     );
     let slot = new_var(&a, rat, rname, names)?;
     Ok(ByteMath {
-        read: Read {
-            nbytes: n,
-            offset,
-            relative: c.relative,
-            little: c.little,
-            string: c.string,
-            bitmask: c.bitmask,
-        },
+        read: c.read(n, offset),
         op,
         rvalue,
         slot,
