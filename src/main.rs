@@ -35,11 +35,32 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Replay pcap/pcapng captures through the engine and write EVE JSON.
-    Replay(ReplayArgs),
+    Replay(Box<ReplayArgs>),
     /// Receive mirrored traffic (VXLAN/GENEVE over UDP) and inspect it live.
-    Run(run::RunArgs),
+    Run(Box<run::RunArgs>),
     /// Send a capture's packets as mirror datagrams (VXLAN over UDP).
     Send(send::SendArgs),
+    /// Rule tools.
+    #[command(subcommand)]
+    Rules(RulesCommand),
+}
+
+#[derive(Subcommand, Debug)]
+enum RulesCommand {
+    /// Parse and compile rules without traffic: every error as
+    /// `file:line:col: message`, then a summary. Exit status 1 when a rule
+    /// has a syntax error.
+    Check(CheckArgs),
+}
+
+#[derive(Args, Debug)]
+struct CheckArgs {
+    /// Rule files, or directories whose *.rules are loaded.
+    #[arg(value_name = "FILE|DIR", required = true)]
+    paths: Vec<PathBuf>,
+    /// Machine-readable summary (one JSON object) instead of text.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Args, Debug)]
@@ -94,9 +115,10 @@ struct ReplayArgs {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let res = match cli.cmd {
-        Command::Replay(a) => run_replay(a),
-        Command::Run(a) => run::run(a),
+        Command::Replay(a) => run_replay(*a),
+        Command::Run(a) => run::run(*a),
         Command::Send(a) => send::send(a),
+        Command::Rules(RulesCommand::Check(a)) => run_rules_check(a),
     };
     match res {
         Ok(code) => code,
@@ -375,4 +397,106 @@ fn print_summary(
         s.gbit_per_sec()
     );
     eprintln!("  eve:      {} records -> {}", s.records_written, eve.describe());
+}
+
+/// Peak resident memory of this process in KiB (Linux `VmHWM`).
+fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+fn run_rules_check(a: CheckArgs) -> Result<ExitCode> {
+    let t0 = Instant::now();
+    let mut b = RuleSetBuilder::new(Vars::default(), Classifications::bundled());
+    for p in &a.paths {
+        b.add_path(p)
+            .with_context(|| format!("cannot read rules from {}", p.display()))?;
+    }
+    let parse_time = t0.elapsed();
+    let t1 = Instant::now();
+    let (set, report) = b.build();
+    let compile_time = t1.elapsed();
+    let peak = peak_rss_kib();
+    let syntax_errors = report.errors.iter().filter(|e| e.reason == "syntax").count();
+    let total = report.loaded + report.failed;
+    let backtracking: Vec<String> = report
+        .errors
+        .iter()
+        .filter(|e| e.reason == "pcre needs backtracking")
+        .map(|e| e.to_string())
+        .collect();
+    if a.json {
+        let errors: Vec<serde_json::Value> = report
+            .errors
+            .iter()
+            .map(|e| {
+                serde_json::json!({
+                    "file": e.file, "line": e.line, "column": e.column,
+                    "reason": e.reason, "message": e.message,
+                })
+            })
+            .collect();
+        let v = serde_json::json!({
+            "loaded": report.loaded,
+            "failed": report.failed,
+            "total": total,
+            "by_reason": report.by_reason,
+            "by_keyword": report.by_keyword,
+            "parse_ms": parse_time.as_secs_f64() * 1e3,
+            "compile_ms": compile_time.as_secs_f64() * 1e3,
+            "peak_rss_kib": peak,
+            "backtracking_fallback": 0,
+            "errors": errors,
+        });
+        println!("{v}");
+    } else {
+        for e in &report.errors {
+            println!("{e}");
+        }
+        let pct = if total == 0 {
+            100.0
+        } else {
+            report.loaded as f64 * 100.0 / total as f64
+        };
+        println!();
+        println!(
+            "rules: {} loaded, {} skipped, of {} ({pct:.2}% loaded); {} in the set",
+            report.loaded,
+            report.failed,
+            total,
+            set.len()
+        );
+        if !report.by_reason.is_empty() {
+            println!("skipped by reason:");
+            let mut r: Vec<_> = report.by_reason.iter().collect();
+            r.sort_by(|x, y| y.1.cmp(x.1));
+            for (k, n) in r {
+                println!("  {k:<28} {n:>7}");
+            }
+        }
+        if !report.by_keyword.is_empty() {
+            println!("skipped by keyword (unsupported/unknown):");
+            let mut r: Vec<_> = report.by_keyword.iter().collect();
+            r.sort_by(|x, y| y.1.cmp(x.1));
+            for (k, n) in r {
+                println!("  {k:<28} {n:>7}");
+            }
+        }
+        println!(
+            "pcre with backreferences/lookaround: {} rules skipped (no backtracking fallback in this build)",
+            backtracking.len()
+        );
+        println!(
+            "time: parse {:.0} ms, compile {:.0} ms; peak memory {}",
+            parse_time.as_secs_f64() * 1e3,
+            compile_time.as_secs_f64() * 1e3,
+            peak.map_or("unknown".to_string(), |k| format!("{:.1} MiB", k as f64 / 1024.0))
+        );
+    }
+    Ok(if syntax_errors > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }

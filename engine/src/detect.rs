@@ -9,7 +9,7 @@ use crate::stats::WorkerStats;
 use crate::stream::SegmentOutcome;
 use crossbeam_channel::Sender;
 use std::sync::Arc;
-use tapwatch_rules::{PacketCtx, RuleSet, Scratch};
+use tapwatch_rules::{PacketCtx, PacketFields, RuleSet, Scratch, ThresholdState};
 
 mod live;
 
@@ -27,6 +27,7 @@ pub struct Worker {
     cfg: Arc<EngineConfig>,
     rules: Arc<RuleSet>,
     scratch: Scratch,
+    thresholds: ThresholdState,
     hits: Vec<u32>,
     flows: FlowTable,
     out: Sender<Vec<u8>>,
@@ -45,6 +46,7 @@ impl Worker {
         };
         Worker {
             scratch: rules.new_scratch(),
+            thresholds: ThresholdState::new(),
             hits: Vec::with_capacity(64),
             flows,
             rules,
@@ -152,6 +154,8 @@ impl Worker {
             }
         }
 
+        // Flowbits leave the flow while the rules read and update them.
+        let mut vars = std::mem::take(&mut self.flows.get_mut(idx).vars);
         let flow = self.flows.get(idx);
         let established = flow.is_established();
         let (buffer, new_from, is_stream): (&[u8], usize, bool) = match stream_view {
@@ -161,7 +165,11 @@ impl Worker {
         };
         let ctx = packet_ctx(&p, true, to_server, established, buffer, new_from, is_stream);
         self.hits.clear();
-        self.rules.match_packet(&ctx, &mut self.scratch, &mut self.hits);
+        self.rules
+            .match_packet_flow(&ctx, &mut self.scratch, &mut self.hits, Some(&mut vars));
+        self.thresholds
+            .filter(&self.rules, &ctx, ts / 1_000_000_000, &mut self.hits);
+        self.flows.get_mut(idx).vars = vars;
         if !self.hits.is_empty() {
             self.flows.get_mut(idx).alerted = true;
             self.raise_alerts(info, frame, &p, Some(idx), to_server);
@@ -172,6 +180,8 @@ impl Worker {
         let ctx = packet_ctx(p, false, true, false, p.payload, 0, false);
         self.hits.clear();
         self.rules.match_packet(&ctx, &mut self.scratch, &mut self.hits);
+        self.thresholds
+            .filter(&self.rules, &ctx, info.ts_ns / 1_000_000_000, &mut self.hits);
         self.raise_alerts(info, frame, p, None, true);
     }
 
@@ -246,5 +256,15 @@ fn packet_ctx<'a>(
         buffer,
         new_from,
         is_stream,
+        app_buffers: &[],
+        fields: PacketFields {
+            ip_id: Some(p.ip_id).filter(|_| p.src.is_ipv4() || p.is_fragment),
+            tcp_seq: p.tcp.map(|t| t.seq),
+            tcp_ack: p.tcp.map(|t| t.ack),
+            tcp_window: p.tcp.map(|t| t.window),
+            icmp_id: p.icmp.and_then(|i| i.id),
+            icmp_seq: p.icmp.and_then(|i| i.seq),
+            ..PacketFields::default()
+        },
     }
 }
