@@ -335,7 +335,7 @@ fn type_names(e: &Node) -> (Option<Vec<String>>, Option<&Node>) {
 /// (or `file`), `unix_stream`, `unix_dgram`, `syslog`, `redis`, and
 /// tapwatch's `tcp`. Delivery settings per output: `queue-size`,
 /// `spool.max-size`, `flush-timeout` (seconds), `resend-window` (size),
-/// `reconnect-max` (seconds); files take `rotate-size` and `rotate-count`.
+/// `reconnect-max` and `write-timeout` (seconds); files take `rotate-size` and `rotate-count`.
 pub fn eve_sinks(root: &Node, log_dir: &Path) -> Result<Vec<SinkConfig>> {
     let mut out = Vec::new();
     let Some(Node::List(outs)) = root.get("outputs") else {
@@ -451,6 +451,16 @@ pub fn eve_sinks(root: &Node, log_dir: &Path) -> Result<Vec<SinkConfig>> {
         }
         if let Some(w) = e.str("resend-window") {
             d.resend_window = size(w).ok_or_else(|| anyhow!("{}: bad size '{w}'", at("resend-window")))?;
+        }
+        if let Some(t) = e.str("write-timeout") {
+            let secs: f64 = t
+                .trim()
+                .parse()
+                .ok()
+                .filter(|v: &f64| v.is_finite() && *v > 0.0 && *v <= 3600.0)
+                .ok_or_else(|| anyhow!("{}: expected seconds, got '{t}'", at("write-timeout")))?;
+            d.net.write_timeout = Duration::from_secs_f64(secs);
+            d.net.connect_timeout = Duration::from_secs_f64(secs);
         }
         if let Some(t) = u64_at(e, "reconnect-max")? {
             d.backoff_max = Duration::from_secs(t.clamp(1, 3600));

@@ -215,6 +215,8 @@ struct State {
 pub struct NetShared {
     state: Mutex<State>,
     counters: Arc<SinkCounters>,
+    /// The spooler is done: the sink's queue closed.
+    closed: AtomicBool,
 }
 
 impl NetShared {
@@ -227,6 +229,7 @@ impl NetShared {
                 spool,
             }),
             counters,
+            closed: AtomicBool::new(false),
         })
     }
 
@@ -269,6 +272,7 @@ pub fn spooler_loop(rx: Receiver<Record>, to_sender: Sender<Record>, shared: Arc
     }
     let mut st = shared.lock();
     let _ = st.spool.flush();
+    shared.closed.store(true, Relaxed);
 }
 
 /// Connects, sends, re-sends. Returns when everything was delivered after
@@ -303,11 +307,8 @@ pub fn sender_loop(
             let now = Instant::now();
             if now < next_try {
                 std::thread::sleep((next_try - now).min(Duration::from_millis(20)));
-                if closed_at.is_none() && rx.is_empty() {
-                    // Notice the close while waiting.
-                    if let Err(TryRecvError::Disconnected) = rx.try_recv().map(|r| pending.push_back(r)) {
-                        closed_at = Some(Instant::now());
-                    }
+                if closed_at.is_none() && shared.closed.load(Relaxed) {
+                    closed_at = Some(Instant::now());
                 }
                 continue;
             }
@@ -331,6 +332,9 @@ pub fn sender_loop(
                 Err(_) => {
                     next_try = Instant::now() + backoff;
                     backoff = (backoff * 2).min(d.backoff_max);
+                    if closed_at.is_none() && shared.closed.load(Relaxed) {
+                        closed_at = Some(Instant::now());
+                    }
                     continue;
                 }
             }
