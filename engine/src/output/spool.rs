@@ -208,14 +208,24 @@ impl Spool {
     /// Flush, record how far the oldest segment was read, and keep
     /// `older` (records older than everything spooled: those in memory when
     /// delivery stopped) in a segment of their own that the next start
-    /// reads first.
-    pub fn close(&mut self, older: &[Arc<[u8]>], first_seq: u64) -> io::Result<()> {
+    /// reads first, as many as fit. Returns how many did not fit.
+    pub fn close(&mut self, older: &[Arc<[u8]>], first_seq: u64) -> io::Result<u64> {
         if let Some(mut w) = self.writer.take() {
             w.flush()?;
         }
         self.save_cursor()?;
+        let mut room = self.max_bytes.saturating_sub(self.total);
+        let fit = older
+            .iter()
+            .take_while(|l| {
+                let ok = l.len() as u64 <= room;
+                room = room.saturating_sub(l.len() as u64);
+                ok
+            })
+            .count();
+        let (older, rest) = older.split_at(fit);
         if older.is_empty() {
-            return Ok(());
+            return Ok(rest.len() as u64);
         }
         let mut path = self.dir.join(seg_name(first_seq));
         if self.segs.iter().any(|s| s.path == path) {
@@ -225,8 +235,11 @@ impl Spool {
         let mut w = BufWriter::new(File::create(&path)?);
         for l in older {
             w.write_all(l)?;
+            self.total += l.len() as u64;
+            self.records += 1;
         }
-        w.flush()
+        w.flush()?;
+        Ok(rest.len() as u64)
     }
 
     pub fn flush(&mut self) -> io::Result<()> {
@@ -328,7 +341,7 @@ mod tests {
         sp.read_batch(30, &mut b).unwrap();
         // 5..9 were in memory when delivery stopped.
         let older: Vec<Arc<[u8]>> = (5..10).map(|i| Arc::from(&line(i)[..])).collect();
-        sp.close(&older, 5).unwrap();
+        assert_eq!(sp.close(&older, 5).unwrap(), 0);
         // A torn line from a crash is cut off.
         let seg = fs::read_dir(dir.path())
             .unwrap()
