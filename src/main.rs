@@ -1,6 +1,9 @@
 //! tapwatch: a streaming network IDS for mirrored traffic.
 
 mod config;
+mod http;
+mod run;
+mod send;
 
 use anyhow::{anyhow, bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
@@ -33,6 +36,10 @@ struct Cli {
 enum Command {
     /// Replay pcap/pcapng captures through the engine and write EVE JSON.
     Replay(ReplayArgs),
+    /// Receive mirrored traffic (VXLAN/GENEVE over UDP) and inspect it live.
+    Run(run::RunArgs),
+    /// Send a capture's packets as mirror datagrams (VXLAN over UDP).
+    Send(send::SendArgs),
 }
 
 #[derive(Args, Debug)]
@@ -88,6 +95,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let res = match cli.cmd {
         Command::Replay(a) => run_replay(a),
+        Command::Run(a) => run::run(a),
+        Command::Send(a) => send::send(a),
     };
     match res {
         Ok(code) => code,
@@ -98,18 +107,23 @@ fn main() -> ExitCode {
     }
 }
 
-struct Log {
-    quiet: bool,
-    verbose: u8,
+pub(crate) struct Log {
+    pub(crate) quiet: bool,
+    pub(crate) verbose: u8,
 }
 
 impl Log {
-    fn warn(&self, msg: impl AsRef<str>) {
+    pub(crate) fn info(&self, msg: impl AsRef<str>) {
+        if !self.quiet {
+            eprintln!("tapwatch: {}", msg.as_ref());
+        }
+    }
+    pub(crate) fn warn(&self, msg: impl AsRef<str>) {
         if !self.quiet {
             eprintln!("tapwatch: warning: {}", msg.as_ref());
         }
     }
-    fn debug(&self, msg: impl AsRef<str>) {
+    pub(crate) fn debug(&self, msg: impl AsRef<str>) {
         if self.verbose > 0 && !self.quiet {
             eprintln!("{}", msg.as_ref());
         }
@@ -170,7 +184,7 @@ fn run_replay(a: ReplayArgs) -> Result<ExitCode> {
 
     // Rules.
     let t0 = Instant::now();
-    let (rules, report) = load_rules(&a, &app)?;
+    let (rules, report) = load_rules(&a.rules, &app)?;
     let load_time = t0.elapsed();
     for e in &report.errors {
         log.warn(format!("rule skipped: {e}"));
@@ -178,44 +192,7 @@ fn run_replay(a: ReplayArgs) -> Result<ExitCode> {
     let rules = Arc::new(rules);
 
     // Output.
-    let log_dir = a
-        .log_dir
-        .clone()
-        .or(app.default_log_dir.clone())
-        .unwrap_or_else(|| PathBuf::from("."));
-    let eve = match a.eve.as_deref() {
-        Some("-") => OutputConfig::from(&EveTarget::Stdout),
-        Some(f) => OutputConfig::from(&EveTarget::File(log_dir.join(f))),
-        None => {
-            let sinks = config::eve_sinks(&tree, &log_dir)?;
-            if sinks.is_empty() {
-                OutputConfig::from(&EveTarget::File(
-                    log_dir.join(app.eve.filename.as_deref().unwrap_or("eve.json")),
-                ))
-            } else {
-                OutputConfig {
-                    sinks,
-                    ..Default::default()
-                }
-            }
-        }
-    };
-    let eve = OutputConfig {
-        spool_dir: log_dir.join("spool"),
-        ..eve
-    };
-    for s in &eve.sinks {
-        let path = match &s.kind {
-            SinkKind::File { path, .. } => path,
-            _ => continue,
-        };
-        if let Some(dir) = path.parent() {
-            if !dir.as_os_str().is_empty() && !dir.exists() {
-                std::fs::create_dir_all(dir)
-                    .with_context(|| format!("cannot create log directory {}", dir.display()))?;
-            }
-        }
-    }
+    let eve = eve_outputs(a.log_dir.as_ref(), a.eve.as_deref(), &app, &tree)?;
 
     let total_bytes: u64 = pcaps
         .iter()
@@ -278,7 +255,55 @@ fn run_replay(a: ReplayArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn load_rules(a: &ReplayArgs, app: &config::AppConfig) -> Result<(RuleSet, LoadReport)> {
+/// Where EVE goes: `--eve` (a file under the log dir, or `-`), else the
+/// config's eve-log outputs (one sink each), else `eve.json`. Network sinks
+/// spool under `<log dir>/spool`. Directories of file sinks are created.
+pub(crate) fn eve_outputs(
+    log_dir: Option<&PathBuf>,
+    eve: Option<&str>,
+    app: &config::AppConfig,
+    tree: &config::Node,
+) -> Result<OutputConfig> {
+    let log_dir = log_dir
+        .cloned()
+        .or(app.default_log_dir.clone())
+        .unwrap_or_else(|| PathBuf::from("."));
+    let out = match eve {
+        Some("-") => OutputConfig::from(&EveTarget::Stdout),
+        Some(f) => OutputConfig::from(&EveTarget::File(log_dir.join(f))),
+        None => {
+            let sinks = config::eve_sinks(tree, &log_dir)?;
+            if sinks.is_empty() {
+                OutputConfig::from(&EveTarget::File(
+                    log_dir.join(app.eve.filename.as_deref().unwrap_or("eve.json")),
+                ))
+            } else {
+                OutputConfig {
+                    sinks,
+                    ..Default::default()
+                }
+            }
+        }
+    };
+    for s in &out.sinks {
+        let path = match &s.kind {
+            SinkKind::File { path, .. } => path,
+            _ => continue,
+        };
+        if let Some(dir) = path.parent() {
+            if !dir.as_os_str().is_empty() && !dir.exists() {
+                std::fs::create_dir_all(dir)
+                    .with_context(|| format!("cannot create log directory {}", dir.display()))?;
+            }
+        }
+    }
+    Ok(OutputConfig {
+        spool_dir: log_dir.join("spool"),
+        ..out
+    })
+}
+
+pub(crate) fn load_rules(cli_rules: &[PathBuf], app: &config::AppConfig) -> Result<(RuleSet, LoadReport)> {
     let mut vars = Vars::default();
     for (k, v) in &app.address_vars {
         vars.set_address(k, v);
@@ -296,8 +321,8 @@ fn load_rules(a: &ReplayArgs, app: &config::AppConfig) -> Result<(RuleSet, LoadR
         None => Classifications::bundled(),
     };
     let mut b = RuleSetBuilder::new(vars, classes);
-    let sources: &[PathBuf] = if !a.rules.is_empty() {
-        &a.rules
+    let sources: &[PathBuf] = if !cli_rules.is_empty() {
+        cli_rules
     } else {
         &app.rule_files
     };

@@ -11,6 +11,8 @@ use crossbeam_channel::Sender;
 use std::sync::Arc;
 use tapwatch_rules::{PacketCtx, RuleSet, Scratch};
 
+mod live;
+
 /// One frame as the worker receives it.
 #[derive(Clone, Copy, Debug)]
 pub struct FrameInfo {
@@ -104,7 +106,14 @@ impl Worker {
         let keep = self.cfg.stream.window;
         let midstream = self.cfg.stream.midstream;
         let flow = self.flows.get_mut(idx);
-        flow.update(&p, to_server, ts, info.orig_len as u64);
+        // Bytes as Suricata counts them: the captured frame, or for a
+        // tunnelled packet the inner IP packet.
+        let wire_len = if p.tunnel_count > 0 {
+            p.ip_len as u64
+        } else {
+            frame.len() as u64
+        };
+        flow.update(&p, to_server, ts, wire_len);
 
         // TCP: follow the stream of this direction.
         let dir = if to_server { 0 } else { 1 };
