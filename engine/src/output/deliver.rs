@@ -63,7 +63,7 @@ impl Default for Delivery {
             spool_dir: PathBuf::from("spool"),
             spool_max: 1 << 30,
             flush_timeout: Duration::from_secs(5),
-            resend_window: 16 << 20,
+            resend_window: 8 << 20,
             backoff_min: Duration::from_millis(50),
             backoff_max: Duration::from_secs(2),
             net: NetOpts {
@@ -299,7 +299,9 @@ pub fn sender_loop(
     let mut lines: Vec<Arc<[u8]>> = Vec::with_capacity(BATCH);
     loop {
         if let Some(t) = closed_at {
-            if t.elapsed() >= d.flush_timeout && (conn.is_none() || !pending.is_empty()) {
+            // Past the shutdown deadline whatever the connection's state:
+            // a sink that accepts but does not read must not hold us.
+            if t.elapsed() >= d.flush_timeout {
                 break;
             }
         }
@@ -318,7 +320,6 @@ pub fn sender_loop(
                         c.reconnects.fetch_add(1, Relaxed);
                     }
                     connected_once = true;
-                    backoff = d.backoff_min;
                     if !cn.acked() {
                         // What the broken connection may have swallowed.
                         while let Some(r) = window.pop_back() {
@@ -342,7 +343,8 @@ pub fn sender_loop(
         // Oldest first: pending, then what was handed over, then the spool.
         batch.clear();
         let mut resend = false;
-        if !pending.is_empty() {
+        let from_pending = !pending.is_empty();
+        if from_pending {
             let n = pending.len().min(BATCH);
             batch.extend(pending.drain(..n));
             resend = true;
@@ -404,6 +406,10 @@ pub fn sender_loop(
         };
         match cn.send(&batch) {
             Ok(()) => {
+                if !from_pending {
+                    // New records went through: the peer is reading.
+                    backoff = d.backoff_min;
+                }
                 let n = batch.len() as u64;
                 c.written.fetch_add(n, Relaxed);
                 if resend {
@@ -428,13 +434,19 @@ pub fn sender_loop(
                 for r in batch.drain(..).rev() {
                     pending.push_front(r);
                 }
-                next_try = Instant::now();
+                // Back off, doubling until new records go through: a peer
+                // that accepts and stalls must not cause a reconnect storm.
+                next_try = Instant::now() + backoff;
+                backoff = (backoff * 2).min(d.backoff_max);
             }
         }
     }
-    // Out of time: keep what was not delivered for the next start.
+    // Out of time, or done: keep what was not delivered for the next start.
+    // When work was left, what the connection took without proof of
+    // arrival is kept too (at-least-once).
     let mut older: Vec<Record> = Vec::new();
-    if conn.is_none() {
+    let unfinished = !pending.is_empty() || !rx.is_empty() || !shared.lock().spool.is_empty();
+    if conn.is_none() || unfinished {
         older.extend(window.drain(..));
     }
     older.extend(pending.drain(..));
