@@ -462,3 +462,117 @@ fn dispatch(rx: Receiver<Vec<u8>>, routes: Vec<Route>, mut seq: Option<SeqGen>) 
     }
     Ok(n)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file_sink(name: &str, path: &std::path::Path, types: Option<&[&str]>) -> SinkConfig {
+        let mut s = SinkConfig::new(
+            name,
+            SinkKind::File {
+                path: path.to_path_buf(),
+                rotate_size: None,
+                rotate_count: 0,
+            },
+        );
+        s.types = types.map(|t| t.iter().map(|x| x.to_string()).collect());
+        s
+    }
+
+    fn send_all(w: &EveWriter, n: usize) {
+        for i in 0..n {
+            let kind = if i % 3 == 0 { "alert" } else { "flow" };
+            let line = format!("{{\"event_type\":\"{kind}\",\"n\":{i}}}\n");
+            w.tx.send(line.into_bytes()).unwrap();
+        }
+    }
+
+    #[test]
+    fn fans_out_by_type_without_seq_for_local_sinks() {
+        let dir = tempfile::tempdir().unwrap();
+        let (all, alerts) = (dir.path().join("all.json"), dir.path().join("alerts.json"));
+        let cfg = OutputConfig {
+            sinks: vec![
+                file_sink("all", &all, None),
+                file_sink("alerts", &alerts, Some(&["alert"])),
+            ],
+            spool_dir: dir.path().join("spool"),
+            seq: None,
+        };
+        let w = EveWriter::start(&cfg, 16).unwrap();
+        assert!(!w.has_network());
+        send_all(&w, 300);
+        let rep = w.finish().unwrap();
+        assert_eq!(rep.records, 300);
+        assert_eq!(rep.sinks[0].written, 300);
+        assert_eq!(rep.sinks[1].written, 100);
+        let a = std::fs::read_to_string(&alerts).unwrap();
+        assert_eq!(a.lines().count(), 100);
+        assert!(a
+            .lines()
+            .all(|l| l.contains("\"alert\"") && !l.contains("mirror")));
+        assert!(
+            !dir.path().join("spool").exists(),
+            "no spool without a network sink"
+        );
+    }
+
+    #[test]
+    fn network_sink_spools_when_down_and_seq_persists_across_runs() {
+        let dir = tempfile::tempdir().unwrap();
+        // A port nobody listens on.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut net = SinkConfig::new("tcp", SinkKind::Tcp(format!("127.0.0.1:{port}")));
+        net.delivery.flush_timeout = std::time::Duration::ZERO;
+        let cfg = OutputConfig {
+            sinks: vec![file_sink("f", &dir.path().join("eve.json"), None), net],
+            spool_dir: dir.path().join("spool"),
+            seq: None,
+        };
+        let w = EveWriter::start(&cfg, 16).unwrap();
+        assert!(w.has_network());
+        send_all(&w, 50);
+        let rep = w.finish().unwrap();
+        let tcp = &rep.sinks[1];
+        assert_eq!(tcp.written, 0);
+        assert_eq!(tcp.spooled, 50, "{tcp:?}");
+        assert_eq!(tcp.spool_records, 50);
+        let text = std::fs::read_to_string(dir.path().join("eve.json")).unwrap();
+        let seqs: Vec<u64> = text
+            .lines()
+            .filter_map(|l| record::scan_seq(l.as_bytes()))
+            .collect();
+        assert_eq!(seqs.len(), 50);
+        assert!(seqs.windows(2).all(|p| p[1] == p[0] + 1));
+        // A second run continues the numbering and keeps the spool.
+        let w = EveWriter::start(&cfg, 16).unwrap();
+        send_all(&w, 1);
+        let rep = w.finish().unwrap();
+        assert_eq!(rep.sinks[1].spool_records, 51);
+        let text = std::fs::read_to_string(dir.path().join("eve.json")).unwrap();
+        let last = text.lines().last().and_then(|l| record::scan_seq(l.as_bytes()));
+        assert!(last > seqs.last().copied());
+    }
+
+    #[test]
+    fn stats_carry_sink_counters_in_the_extension() {
+        let rec = b"{\"event_type\":\"stats\",\"stats\":{\"uptime\":1}}\n".to_vec();
+        let r = SinkReport {
+            name: "0-redis".into(),
+            written: 5,
+            dropped: 1,
+            ..Default::default()
+        };
+        let out = stats_with_outputs(rec, &[r]);
+        let v: Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(v["mirror"]["outputs"][0]["written"], 5);
+        assert_eq!(v["mirror"]["outputs"][0]["dropped"], 1);
+        assert_eq!(v["stats"]["uptime"], 1);
+        assert!(out.ends_with(b"}\n"));
+    }
+}
