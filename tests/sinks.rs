@@ -64,12 +64,17 @@ fn free_port() -> u16 {
         .port()
 }
 
-fn have(cmd: &str) -> bool {
-    Command::new("sh")
+/// Whether the server binary a test needs is installed; says why not.
+fn need(cmd: &str, package: &str) -> bool {
+    let ok = Command::new("sh")
         .args(["-c", &format!("command -v {cmd}")])
         .output()
         .map(|o| o.status.success())
-        .unwrap_or(false)
+        .unwrap_or(false);
+    if !ok {
+        println!("skipping: {cmd} is not installed (apt-get install {package})");
+    }
+    ok
 }
 
 /// Config with a reference file sink (`ref.json`) plus `extra` outputs.
@@ -98,6 +103,13 @@ fn spawn_replay(dir: &Path, pcap: &Path, cfg: &Path) -> Child {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap()
+}
+
+/// A replay of `flows` flows run to its end; the reference records.
+fn replay_to_end(dir: &Path, flows: u32, extra: &str) -> Vec<String> {
+    let pcap = capture(dir, flows);
+    finish(spawn_replay(dir, &pcap, &config(dir, extra)));
+    read_lines(&dir.join("ref.json"))
 }
 
 fn finish(child: Child) -> Output {
@@ -486,20 +498,14 @@ impl Redis {
         s.write_all(req.as_bytes()).ok()?;
         s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
         let mut r = BufReader::new(s);
-        let mut first = Vec::new();
-        r.read_until(b'\n', &mut first).ok()?;
-        if first.first() != Some(&b'*') {
-            return (!first.is_empty()).then_some(first);
+        if r.fill_buf().ok()?.first() != Some(&b'*') {
+            let mut line = Vec::new();
+            r.read_until(b'\n', &mut line).ok()?;
+            return (!line.is_empty()).then_some(line);
         }
-        let n: usize = String::from_utf8_lossy(&first[1..]).trim().parse().ok()?;
         let mut out = Vec::new();
-        for _ in 0..n {
-            let mut h = Vec::new();
-            r.read_until(b'\n', &mut h).ok()?;
-            let len: usize = String::from_utf8_lossy(&h[1..]).trim().parse().ok()?;
-            let mut v = vec![0u8; len + 2];
-            r.read_exact(&mut v).ok()?;
-            out.extend_from_slice(&v[..len]);
+        for item in read_array(&mut r)? {
+            out.extend_from_slice(item.as_bytes());
             out.push(b'\n');
         }
         Some(out)
@@ -522,8 +528,7 @@ impl Drop for Redis {
 
 #[test]
 fn redis_list_outage_exactly_once_in_order() {
-    if !have("redis-server") {
-        println!("skipping: redis-server is not installed (apt-get install redis-server)");
+    if !need("redis-server", "redis-server") {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -587,8 +592,7 @@ fn read_array(r: &mut impl BufRead) -> Option<Vec<String>> {
 
 #[test]
 fn redis_lpush_and_publish() {
-    if !have("redis-server") {
-        println!("skipping: redis-server is not installed (apt-get install redis-server)");
+    if !need("redis-server", "redis-server") {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -612,13 +616,11 @@ fn redis_lpush_and_publish() {
             }
         }
     });
-    let pcap = capture(dir.path(), 300);
-    let cfg = config(
+    let reference = replay_to_end(
         dir.path(),
+        300,
         &format!("  - eve-log:\n      filetype: redis\n      server: 127.0.0.1\n      port: {port}\n      redis:\n        mode: list\n  - eve-log:\n      filetype: redis\n      port: {port}\n      redis:\n        mode: channel\n        key: evechan\n      types: [alert]\n"),
     );
-    finish(spawn_replay(dir.path(), &pcap, &cfg));
-    let reference = read_lines(&dir.path().join("ref.json"));
     let mut listed = redis.list("suricata");
     listed.reverse(); // LPUSH puts the newest first
     check_exactly_once(&reference, &parse_all(&listed));
@@ -721,8 +723,7 @@ fn syslog_records(dir: &Path) -> Vec<(u32, u32, String, u64, String)> {
 
 #[test]
 fn syslog_tcp_outage_and_udp_delivery() {
-    if !have("rsyslogd") {
-        println!("skipping: rsyslogd is not installed (apt-get install rsyslog)");
+    if !need("rsyslogd", "rsyslog") {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -775,13 +776,11 @@ fn syslog_tcp_outage_and_udp_delivery() {
     // has no delivery guarantee: a small run that fits socket buffers.
     std::thread::sleep(Duration::from_secs(1));
     let small = tempfile::tempdir().unwrap();
-    let pcap = capture(small.path(), 60);
-    let cfg = config(
+    let reference = replay_to_end(
         small.path(),
+        60,
         &format!("  - eve-log:\n      filetype: syslog\n      server: 127.0.0.1\n      port: {udp}\n      level: notice\n"),
     );
-    finish(spawn_replay(small.path(), &pcap, &cfg));
-    let reference = read_lines(&small.path().join("ref.json"));
     assert!(wait_until(Duration::from_secs(10), || syslog_records(dir.path())
         .len()
         >= reference.len()));
