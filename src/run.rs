@@ -261,7 +261,7 @@ pub fn run(a: RunArgs) -> Result<ExitCode> {
     ));
     let rules = Arc::new(rules);
 
-    let eve = crate::eve_target(a.log_dir.as_ref(), a.eve.as_deref(), &app)?;
+    let eve = crate::eve_outputs(a.log_dir.as_ref(), a.eve.as_deref(), &app, &tree)?;
     let sessions = ec.eve.sessions.clone();
     let live = Live::start(&ec, &lc, rules, &eve).context("cannot start live ingress")?;
     for w in &live.warnings {

@@ -18,7 +18,7 @@ use crate::config::EngineConfig;
 use crate::decode::{decode, DecodeStats, Encap, LinkType};
 use crate::detect::{FrameInfo, Worker};
 use crate::flow::FlowKey;
-use crate::output::{stats_record, EveTarget, EveWriter, StatsInput};
+use crate::output::{stats_record, EveWriter, OutputConfig, StatsInput};
 use crate::pipeline::{Batch, Meta, TunnelFlows};
 use crate::stats::WorkerStats;
 use arc_swap::ArcSwap;
@@ -338,7 +338,7 @@ impl Live {
         cfg: &EngineConfig,
         live: &LiveConfig,
         rules: Arc<RuleSet>,
-        eve: &EveTarget,
+        eve: impl Into<OutputConfig>,
     ) -> io::Result<Live> {
         let mut cfg = cfg.clone();
         let mut warnings = Vec::new();
@@ -409,7 +409,7 @@ impl Live {
             started: Instant::now(),
         });
 
-        let writer = EveWriter::start(eve, 4096)?;
+        let writer = EveWriter::start(&eve.into(), 4096)?;
         let queue = live.queue_depth.max(1);
         let per_batch = cfg.batch_frames.max(1);
         let (recycle_tx, recycle_rx) = bounded::<Batch>(nworkers * (queue + 2) + 16);
@@ -524,7 +524,7 @@ impl Live {
                 summary.records_lost += 1;
             }
         }
-        summary.records_written = self.writer.finish()?;
+        summary.records_written = self.writer.finish()?.records;
         summary.stats = total;
         Ok(summary)
     }

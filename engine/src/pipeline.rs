@@ -10,7 +10,9 @@ use crate::decode::{decode, DecodeStats, Packet, TunnelLayer, MAX_TUNNELS};
 use crate::detect::{FrameInfo, Worker};
 use crate::flow::{EndReason, Flow, FlowKey, FlowTable};
 use crate::ingress::{IngressError, PcapReader};
-use crate::output::{flow_record, stats_record, EveTarget, EveWriter, StatsInput};
+use crate::output::{
+    flow_record, stats_record, stats_with_outputs, EveWriter, OutputConfig, SinkReport, StatsInput,
+};
 use crate::stats::WorkerStats;
 use crossbeam_channel::{bounded, Receiver, Sender};
 use std::path::PathBuf;
@@ -39,6 +41,8 @@ pub struct ReplaySummary {
     pub records_written: u64,
     /// Records a worker could not hand to the writer (writer failed).
     pub records_lost: u64,
+    /// What each EVE sink did (written, spooled, resent, dropped, ...).
+    pub sinks: Vec<SinkReport>,
     /// Time spent on packets: from the first frame read to the last record
     /// written (rule loading excluded).
     pub elapsed: Duration,
@@ -97,18 +101,20 @@ impl Batch {
 pub type Progress<'a> = &'a (dyn Fn(u64, u64) + Sync);
 
 /// Replay `paths` in order as one stream through the engine, writing EVE
-/// to `eve`. Returns after every accepted frame has been processed and
-/// every record written.
+/// to the sinks of `eve` (an [`OutputConfig`], or an
+/// [`EveTarget`](crate::output::EveTarget) for one file or stdout). Returns
+/// after every accepted frame has been processed and every record
+/// delivered, flushed or spooled.
 pub fn replay(
     paths: &[PathBuf],
     cfg: &EngineConfig,
     rules: Arc<RuleSet>,
-    eve: &EveTarget,
+    eve: impl Into<OutputConfig>,
     progress: Option<Progress<'_>>,
 ) -> Result<ReplaySummary, ReplayError> {
     let cfg = Arc::new(cfg.clone());
     let nworkers = cfg.workers.max(1);
-    let writer = EveWriter::start(eve, 4096)?;
+    let writer = EveWriter::start(&eve.into(), 4096)?;
     let started = Instant::now();
 
     let mut txs: Vec<Sender<Batch>> = Vec::with_capacity(nworkers);
@@ -174,12 +180,20 @@ pub fn replay(
             tcp: &total.tcp,
             alerts: total.alerts,
         });
+        // Per-sink counters when there is a network sink to watch.
+        let rec = if writer.has_network() {
+            stats_with_outputs(rec, &writer.reports())
+        } else {
+            rec
+        };
         total.records += 1;
         if writer.tx.send(rec).is_err() {
             summary.records_lost += 1;
         }
     }
-    summary.records_written = writer.finish()?;
+    let out = writer.finish()?;
+    summary.records_written = out.records;
+    summary.sinks = out.sinks;
     summary.elapsed = started.elapsed();
     summary.stats = total;
     if let Some(e) = failure {
