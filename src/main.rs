@@ -329,7 +329,7 @@ fn print_summary(
     );
     eprintln!(
         "  tcp:      sessions {} syn {} synack {} rst {} gaps {} midstream {}",
-        st.tcp.sessions, st.tcp.syn, st.tcp.synack, st.tcp.rst, st.tcp.gaps, st.tcp.midstream_pickups
+        st.tcp.sessions, st.tcp.syn, st.tcp.synack, st.tcp.rst, st.tcp.stream.gaps, st.tcp.midstream_pickups
     );
     eprintln!("  alerts:   {}", st.alerts);
     let mut by: Vec<(u64, u32)> = st

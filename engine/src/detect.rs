@@ -3,10 +3,10 @@
 
 use crate::config::EngineConfig;
 use crate::decode::{decode, LinkType, Packet};
-use crate::flow::{EndReason, Flow, FlowTable, TH_ACK, TH_RST, TH_SYN};
+use crate::flow::{EndReason, Flow, FlowTable, TH_ACK, TH_FIN, TH_RST, TH_SYN};
 use crate::output::{alert_record, flow_record, AlertInput};
 use crate::stats::WorkerStats;
-use crate::stream::SegmentOutcome;
+use crate::stream::{Chunk, Segment, StreamCtx, StreamMem};
 use crossbeam_channel::Sender;
 use std::sync::Arc;
 use tapwatch_rules::{PacketCtx, RuleSet, Scratch};
@@ -26,7 +26,11 @@ pub struct Worker {
     rules: Arc<RuleSet>,
     scratch: Scratch,
     hits: Vec<u32>,
+    /// Hits of one stream run, merged into `hits`.
+    run_hits: Vec<u32>,
     flows: FlowTable,
+    /// Reassembly memory, shared by all workers.
+    mem: Arc<StreamMem>,
     out: Sender<Vec<u8>>,
     pub stats: WorkerStats,
     /// Set when the EVE writer is gone; records are then counted, not sent.
@@ -34,7 +38,19 @@ pub struct Worker {
 }
 
 impl Worker {
+    /// A worker with its own reassembly memcap.
     pub fn new(cfg: Arc<EngineConfig>, rules: Arc<RuleSet>, out: Sender<Vec<u8>>) -> Worker {
+        let mem = StreamMem::new(cfg.stream.memcap);
+        Worker::with_mem(cfg, rules, out, mem)
+    }
+
+    /// A worker sharing the reassembly memcap `mem` with others.
+    pub fn with_mem(
+        cfg: Arc<EngineConfig>,
+        rules: Arc<RuleSet>,
+        out: Sender<Vec<u8>>,
+        mem: Arc<StreamMem>,
+    ) -> Worker {
         let per_worker = (cfg.flow.max_flows / cfg.workers.max(1)).max(1);
         let flows = FlowTable::new(&cfg.flow, per_worker);
         let stats = WorkerStats {
@@ -44,7 +60,9 @@ impl Worker {
         Worker {
             scratch: rules.new_scratch(),
             hits: Vec::with_capacity(64),
+            run_hits: Vec::with_capacity(64),
             flows,
+            mem,
             rules,
             cfg,
             out,
@@ -101,14 +119,16 @@ impl Worker {
         };
 
         let to_server = self.flows.get(idx).is_to_server(&p);
-        let keep = self.cfg.stream.window;
-        let midstream = self.cfg.stream.midstream;
+        let dir = if to_server { 0 } else { 1 };
+        let scfg = &self.cfg.stream;
         let flow = self.flows.get_mut(idx);
         flow.update(&p, to_server, ts, info.orig_len as u64);
+        flow.pickup(&p, to_server, scfg.midstream, scfg.async_oneside);
+        let established = flow.is_established();
 
         // TCP: follow the stream of this direction.
-        let dir = if to_server { 0 } else { 1 };
-        let mut stream_view: Option<usize> = None; // new_from within the window
+        let mut stream = false;
+        self.hits.clear();
         if let Some(tcp) = p.tcp {
             let f = tcp.flags;
             if f & TH_RST != 0 {
@@ -124,35 +144,52 @@ impl Worker {
                     }
                 }
                 flow.stream[dir].on_syn(tcp.seq);
-            } else if !flow.stream[dir].tracking && midstream && !p.payload.is_empty() {
+            } else if !flow.stream[dir].tracking && scfg.midstream && !p.payload.is_empty() {
                 flow.stream[dir].pickup(tcp.seq);
                 self.stats.tcp.midstream_pickups += 1;
             }
+            if f & TH_ACK != 0 {
+                flow.stream[1 - dir].on_peer_ack(tcp.ack, ts);
+            }
             if flow.stream[dir].tracking && f & TH_SYN == 0 {
-                match flow.stream[dir].on_segment(tcp.seq, p.payload, p.payload_missing, keep) {
-                    SegmentOutcome::Data { new_from } => stream_view = Some(new_from),
-                    SegmentOutcome::GapThenData { .. } => {
-                        self.stats.tcp.gaps += 1;
-                        stream_view = Some(0);
+                stream = true;
+                let seg = Segment {
+                    seq: tcp.seq,
+                    data: p.payload,
+                    missing: p.payload_missing,
+                    fin: f & TH_FIN != 0,
+                    rst: f & TH_RST != 0,
+                };
+                let mut sctx = StreamCtx {
+                    cfg: scfg,
+                    mem: &self.mem,
+                    now_ns: ts,
+                    counters: &mut self.stats.tcp.stream,
+                };
+                let (rules, scratch, hits, run_hits) =
+                    (&self.rules, &mut self.scratch, &mut self.hits, &mut self.run_hits);
+                let mut inspected = false;
+                flow.stream[dir].on_segment(&seg, &mut sctx, &mut |c| {
+                    if let Chunk::Data { window, new_from } = c {
+                        inspected = true;
+                        let ctx = packet_ctx(&p, true, to_server, established, window, new_from, true);
+                        rules.match_packet(&ctx, scratch, run_hits);
+                        hits.extend_from_slice(run_hits);
                     }
-                    SegmentOutcome::Nothing => stream_view = Some(usize::MAX),
+                });
+                if !inspected {
+                    // Nothing new in order: header-only rules still see the packet.
+                    let ctx = packet_ctx(&p, true, to_server, established, &[], 0, true);
+                    rules.match_packet(&ctx, scratch, hits);
                 }
-                if p.payload_missing > 0 {
-                    self.stats.tcp.gaps += 1;
-                }
+                hits.sort_unstable();
+                hits.dedup();
             }
         }
-
-        let flow = self.flows.get(idx);
-        let established = flow.is_established();
-        let (buffer, new_from, is_stream): (&[u8], usize, bool) = match stream_view {
-            Some(usize::MAX) => (&[], 0, true),
-            Some(n) => (flow.stream[dir].window(), n, true),
-            None => (p.payload, 0, false),
-        };
-        let ctx = packet_ctx(&p, true, to_server, established, buffer, new_from, is_stream);
-        self.hits.clear();
-        self.rules.match_packet(&ctx, &mut self.scratch, &mut self.hits);
+        if !stream {
+            let ctx = packet_ctx(&p, true, to_server, established, p.payload, 0, false);
+            self.rules.match_packet(&ctx, &mut self.scratch, &mut self.hits);
+        }
         if !self.hits.is_empty() {
             self.flows.get_mut(idx).alerted = true;
             self.raise_alerts(info, frame, &p, Some(idx), to_server);

@@ -114,10 +114,11 @@ pub fn replay(
     let mut txs: Vec<Sender<Batch>> = Vec::with_capacity(nworkers);
     let (recycle_tx, recycle_rx) = bounded::<Batch>(nworkers * (cfg.queue_depth + 2));
     let mut handles = Vec::with_capacity(nworkers);
+    let mem = crate::stream::StreamMem::new(cfg.stream.memcap);
     for i in 0..nworkers {
         let (tx, rx) = bounded::<Batch>(cfg.queue_depth.max(1));
         txs.push(tx);
-        let mut worker = Worker::new(cfg.clone(), rules.clone(), writer.tx.clone());
+        let mut worker = Worker::with_mem(cfg.clone(), rules.clone(), writer.tx.clone(), mem.clone());
         let recycle = recycle_tx.clone();
         let h = std::thread::Builder::new()
             .name(format!("tapwatch-w{i}"))
@@ -165,6 +166,7 @@ pub fn replay(
     if let Some(c) = tunnel_counters {
         total.flows.merge(&c);
     }
+    total.tcp.reassembly_memuse_peak = mem.peak();
     if cfg.eve.stats {
         let rec = stats_record(&StatsInput {
             ts_ns: summary.last_ts_ns,

@@ -11,9 +11,11 @@ pub struct TcpCounters {
     pub synack: u64,
     pub rst: u64,
     pub midstream_pickups: u64,
-    /// Holes in stream data (lost, reordered or truncated segments).
-    pub gaps: u64,
     pub invalid_checksum: u64,
+    /// Reassembly: gaps, overlaps, memcap drops, depth.
+    pub stream: crate::stream::StreamCounters,
+    /// Most reassembly memory held at once (all workers).
+    pub reassembly_memuse_peak: u64,
 }
 
 impl TcpCounters {
@@ -23,8 +25,9 @@ impl TcpCounters {
         self.synack += o.synack;
         self.rst += o.rst;
         self.midstream_pickups += o.midstream_pickups;
-        self.gaps += o.gaps;
         self.invalid_checksum += o.invalid_checksum;
+        self.stream.merge(&o.stream);
+        self.reassembly_memuse_peak = self.reassembly_memuse_peak.max(o.reassembly_memuse_peak);
     }
 }
 
