@@ -364,9 +364,7 @@ pub fn extract(root: &Node, ec: &mut EngineConfig) -> Result<AppConfig> {
         ec.stream.memcap = size(m).ok_or_else(|| anyhow!("stream.reassembly.memcap: bad size '{m}'"))?;
     }
     if let Some(p) = root.str("stream.reassembly.policy") {
-        ec.stream.policy = p
-            .parse()
-            .map_err(|e| anyhow!("stream.reassembly.policy: {e}"))?;
+        ec.stream.policy = p.parse().map_err(|e| anyhow!("stream.reassembly.policy: {e}"))?;
     }
     if let Some(n) = u64_at(root, "stream.reassembly.max-held-segments")? {
         ec.stream.max_held_segments = n.clamp(1, 1 << 16) as usize;
