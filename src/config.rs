@@ -204,6 +204,7 @@ const IMPLEMENTED: &[&str] = &[
     "vars",
     "decoder",
     "stream",
+    "defrag",
     "flow",
     "flow-timeouts",
     "outputs",
@@ -373,6 +374,26 @@ pub fn extract(root: &Node, ec: &mut EngineConfig) -> Result<AppConfig> {
         let b = size(m).ok_or_else(|| anyhow!("stream.reassembly.max-held-bytes: bad size '{m}'"))?;
         ec.stream.max_held_bytes = b.clamp(1, 1 << 30) as usize;
     }
+    // Defragmentation.
+    if let Some(b) = bool_at(root, "defrag.enabled")? {
+        ec.defrag.enabled = b;
+    }
+    if let Some(m) = root.str("defrag.memcap") {
+        let b = size(m).ok_or_else(|| anyhow!("defrag.memcap: bad size '{m}'"))?;
+        ec.defrag.memcap = b.min(1 << 34) as usize;
+    }
+    if let Some(n) = u64_at(root, "defrag.trackers")? {
+        ec.defrag.max_trackers = n.clamp(1, 1 << 24) as usize;
+    }
+    if let Some(n) = u64_at(root, "defrag.max-frags")? {
+        ec.defrag.max_frags = n.clamp(1, 1 << 16) as usize;
+    }
+    if let Some(n) = u64_at(root, "defrag.timeout")? {
+        ec.defrag.timeout_secs = n;
+    }
+    if let Some(p) = root.str("defrag.policy") {
+        ec.defrag.policy = p.parse().map_err(|e| anyhow!("defrag.policy: {e}"))?;
+    }
     // Flow table size: Suricata gives a memcap in bytes; one flow costs
     // about 1 KiB here with its stream windows.
     if let Some(m) = root.str("flow.memcap") {
@@ -481,6 +502,8 @@ mod tests {
         apply_set(&mut root, "stream.async-oneside=yes").unwrap();
         apply_set(&mut root, "stream.reassembly.policy=linux").unwrap();
         apply_set(&mut root, "stream.reassembly.depth=2mb").unwrap();
+        apply_set(&mut root, "defrag.policy=first").unwrap();
+        apply_set(&mut root, "defrag.timeout=30").unwrap();
         apply_set(&mut root, "vars.address-groups.HOME_NET=[192.168.0.0/16]").unwrap();
         apply_set(&mut root, "outputs.0.eve-log.filename=x.json").unwrap();
         let mut ec = EngineConfig::default();
@@ -489,6 +512,8 @@ mod tests {
         assert!(ec.stream.async_oneside);
         assert_eq!(ec.stream.policy, tapwatch_engine::stream::OverlapPolicy::Linux);
         assert_eq!(ec.stream.depth, 2 << 20);
+        assert_eq!(ec.defrag.policy, tapwatch_engine::stream::OverlapPolicy::First);
+        assert_eq!(ec.defrag.timeout_secs, 30);
         assert!(ec.eve.payload && ec.eve.alert && ec.eve.flow && !ec.eve.stats);
         assert_eq!(app.eve.filename.as_deref(), Some("x.json"));
         assert_eq!(

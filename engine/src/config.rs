@@ -131,6 +131,7 @@ pub struct EngineConfig {
     pub decode: DecodeConfig,
     pub flow: FlowConfig,
     pub stream: StreamConfig,
+    pub defrag: crate::defrag::DefragConfig,
     pub eve: EveConfig,
     pub workers: usize,
     /// Frames per batch handed to a worker.
@@ -148,6 +149,7 @@ impl Default for EngineConfig {
             decode: DecodeConfig::default(),
             flow: FlowConfig::default(),
             stream: StreamConfig::default(),
+            defrag: crate::defrag::DefragConfig::default(),
             eve: EveConfig::default(),
             workers: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
             batch_frames: 128,

@@ -96,6 +96,10 @@ impl Worker {
             }
             return;
         }
+        if p.is_fragment && self.cfg.defrag.enabled {
+            // The reader reassembles fragments and sends the whole datagram.
+            return;
+        }
         let ts = info.ts_ns;
         // End idle flows on packet time.
         let mut ended: Vec<(Flow, EndReason)> = Vec::new();

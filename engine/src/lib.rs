@@ -10,6 +10,7 @@
 
 pub mod config;
 pub mod decode;
+pub mod defrag;
 pub mod detect;
 pub mod flow;
 pub mod ingress;

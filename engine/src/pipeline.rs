@@ -6,7 +6,8 @@
 //! whatever the number of workers.
 
 use crate::config::EngineConfig;
-use crate::decode::{decode, DecodeStats, Packet, TunnelLayer, MAX_TUNNELS};
+use crate::decode::{decode, DecodeStats, LinkType, Packet, TunnelLayer, MAX_TUNNELS};
+use crate::defrag::Defrag;
 use crate::detect::{FrameInfo, Worker};
 use crate::flow::{EndReason, Flow, FlowKey, FlowTable};
 use crate::ingress::{IngressError, PcapReader};
@@ -151,7 +152,10 @@ pub fn replay(
         tunnel_counters = Some(c);
     }
 
-    let mut total = WorkerStats::default();
+    let mut total = WorkerStats {
+        defrag: std::mem::take(&mut summary.stats.defrag),
+        ..WorkerStats::default()
+    };
     let mut failure = None;
     for h in handles {
         match h.join() {
@@ -174,6 +178,7 @@ pub fn replay(
             decoder: &total.decode,
             flows: &total.flows,
             tcp: &total.tcp,
+            defrag: &total.defrag,
             alerts: total.alerts,
         });
         total.records += 1;
@@ -219,6 +224,7 @@ fn read_all(
     let per_batch = cfg.batch_frames.max(1);
     let mut pending: Vec<Batch> = (0..n).map(|_| Batch::new(per_batch)).collect();
     let mut scratch = DecodeStats::default();
+    let mut defrag = cfg.defrag.enabled.then(|| Defrag::new(&cfg.defrag));
     let mut pcap_cnt = 0u64;
     let mut result = Ok(());
     'files: for path in paths {
@@ -245,11 +251,27 @@ fn read_all(
                 summary.first_ts_ns = frame.ts_ns;
             }
             summary.last_ts_ns = summary.last_ts_ns.max(frame.ts_ns);
-            let w = if n > 1 || tunnels.is_some() {
+            let info = FrameInfo {
+                ts_ns: frame.ts_ns,
+                pcap_cnt,
+                link: frame.linktype,
+                orig_len: frame.orig_len,
+            };
+            let mut whole: Option<(usize, &[u8])> = None;
+            let w = if n > 1 || tunnels.is_some() || defrag.is_some() {
                 match decode(frame.linktype, frame.data, &cfg.decode, &mut scratch) {
                     Ok(p) => {
                         if let Some(t) = tunnels.as_deref_mut() {
                             t.track(&p, frame.ts_ns, frame.orig_len as u64);
+                        }
+                        if let (true, Some(d)) = (p.is_fragment, defrag.as_mut()) {
+                            if let Some(dgram) = d.insert(&p, frame.ts_ns) {
+                                let w = match decode(LinkType::Raw, dgram, &cfg.decode, &mut scratch) {
+                                    Ok(q) => (FlowKey::from_packet(&q).hash64() % n as u64) as usize,
+                                    Err(_) => 0,
+                                };
+                                whole = Some((w, dgram));
+                            }
                         }
                         (FlowKey::from_packet(&p).hash64() % n as u64) as usize
                     }
@@ -258,25 +280,14 @@ fn read_all(
             } else {
                 0
             };
-            let b = &mut pending[w];
-            let start = b.data.len();
-            b.data.extend_from_slice(frame.data);
-            b.frames.push(Meta {
-                info: FrameInfo {
-                    ts_ns: frame.ts_ns,
-                    pcap_cnt,
-                    link: frame.linktype,
-                    orig_len: frame.orig_len,
-                },
-                start,
-                len: frame.data.len(),
-            });
-            if b.frames.len() >= per_batch || b.data.len() >= 1 << 20 {
-                let fresh = recycle.try_recv().unwrap_or_else(|_| Batch::new(per_batch));
-                let full = std::mem::replace(b, fresh);
-                // A worker that died has closed its queue; its error is
-                // reported when it is joined.
-                let _ = txs[w].send(full);
+            dispatch(&mut pending, txs, recycle, per_batch, w, info, frame.data);
+            if let Some((w, dgram)) = whole {
+                let info = FrameInfo {
+                    link: LinkType::Raw,
+                    orig_len: dgram.len() as u32,
+                    ..info
+                };
+                dispatch(&mut pending, txs, recycle, per_batch, w, info, dgram);
             }
             if let Some(p) = progress {
                 if pcap_cnt.is_multiple_of(4096) {
@@ -293,7 +304,40 @@ fn read_all(
     if let Some(p) = progress {
         p(summary.packets, summary.bytes);
     }
+    if let Some(d) = defrag {
+        summary.stats.defrag = d.stats;
+    }
     result
+}
+
+/// Queue one frame for worker `w`, handing the batch over when full.
+#[allow(clippy::too_many_arguments)]
+fn dispatch(
+    pending: &mut [Batch],
+    txs: &[Sender<Batch>],
+    recycle: &Receiver<Batch>,
+    per_batch: usize,
+    w: usize,
+    info: FrameInfo,
+    data: &[u8],
+) {
+    let Some(b) = pending.get_mut(w) else { return };
+    let start = b.data.len();
+    b.data.extend_from_slice(data);
+    b.frames.push(Meta {
+        info,
+        start,
+        len: data.len(),
+    });
+    if b.frames.len() >= per_batch || b.data.len() >= 1 << 20 {
+        let fresh = recycle.try_recv().unwrap_or_else(|_| Batch::new(per_batch));
+        let full = std::mem::replace(b, fresh);
+        // A worker that died has closed its queue; its error is reported
+        // when it is joined.
+        if let Some(tx) = txs.get(w) {
+            let _ = tx.send(full);
+        }
+    }
 }
 
 /// Flows of the tunnel transport itself (the outer UDP of VXLAN/GENEVE),
@@ -351,6 +395,7 @@ impl TunnelFlows {
                 dport: t.outer_dport,
                 tcp: None,
                 icmp: None,
+                ip: &[],
                 payload: &[],
                 truncated: false,
                 payload_missing: 0,

@@ -37,6 +37,8 @@ pub struct WorkerStats {
     pub decode: DecodeStats,
     pub flows: FlowCounters,
     pub tcp: TcpCounters,
+    /// IP defragmentation (done by the reader).
+    pub defrag: crate::defrag::DefragStats,
     pub alerts: u64,
     /// Alerts per rule index (sized to the ruleset).
     pub alerts_by_rule: Vec<u64>,
@@ -51,6 +53,7 @@ impl WorkerStats {
         self.decode.merge(&o.decode);
         self.flows.merge(&o.flows);
         self.tcp.merge(&o.tcp);
+        self.defrag.merge(&o.defrag);
         self.alerts += o.alerts;
         if self.alerts_by_rule.len() < o.alerts_by_rule.len() {
             self.alerts_by_rule.resize(o.alerts_by_rule.len(), 0);
