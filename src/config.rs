@@ -424,6 +424,12 @@ pub fn extract(root: &Node, ec: &mut EngineConfig) -> Result<AppConfig> {
     if let Some(b) = bool_at(root, "mirror.tunnel-flows")? {
         ec.tunnel_flows = b;
     }
+    if let Some(b) = bool_at(root, "mirror.dedup")? {
+        ec.dedup.enabled = b;
+    }
+    if let Some(ms) = u64_at(root, "mirror.dedup-window")? {
+        ec.dedup.window_ms = ms;
+    }
     // Mirror sessions: VNI → name.
     if let Some(Node::Map(m)) = root.get("mirror.sessions") {
         for (k, v) in m {

@@ -363,3 +363,49 @@ fn overlapping_fragments_with_other_bytes_follow_the_policy() {
     let stats = &last.eve.iter().find(|x| x["event_type"] == "stats").unwrap()["stats"];
     assert_eq!(stats["decoder"]["event"]["ipv4"]["frag_overlap"], 1);
 }
+
+#[test]
+fn both_ends_mirrored_alerts_once_with_dedup() {
+    use std::net::Ipv4Addr;
+    use tapwatch_gen::{vxlan_wrap, Mirror};
+    let dir = workdir("dedup");
+    let rules = "\
+alert tcp any any -> any 80 (msg:\"syn\"; flags:S; sid:30; rev:1;)
+alert tcp any any -> any 80 (msg:\"content\"; flow:to_server,established; content:\"../../etc/passwd\"; sid:31; rev:1;)
+";
+    let mut c = TcpConn::new(sa("10.1.0.5:40020"), sa("10.2.0.9:80"), T0);
+    c.handshake()
+        .client_send(b"GET /a/../../etc/passwd HTTP/1.1\r\nHost: a\r\n\r\n")
+        .server_send(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")
+        .close();
+    let client_end = Mirror {
+        vni: 1001,
+        source_ip: Ipv4Addr::new(10, 0, 1, 5),
+        target_ip: Ipv4Addr::new(10, 0, 0, 100),
+    };
+    let server_end = Mirror {
+        vni: 1002,
+        source_ip: Ipv4Addr::new(10, 0, 2, 9),
+        target_ip: Ipv4Addr::new(10, 0, 0, 100),
+    };
+    let mut frames = Vec::new();
+    for f in c.frames() {
+        frames.push(vxlan_wrap(&f, &client_end));
+        let mut copy = vxlan_wrap(&f, &server_end);
+        copy.ts_ns += 3_000; // the other end's copy, 3 µs later
+        frames.push(copy);
+    }
+    let p = pcap(&dir.path, "both-ends.pcap", &frames);
+    let off = replay(&dir.path, &p, rules, &[]);
+    let on = replay(&dir.path, &p, rules, &["mirror.dedup=yes"]);
+    assert_eq!(off.sids(), vec![30, 30, 31]);
+    assert_eq!(on.sids(), vec![30, 31]);
+    let pkts = |r: &Run| {
+        r.eve
+            .iter()
+            .find(|x| x["event_type"] == "flow" && x["dest_port"] == 80)
+            .map(|x| x["flow"]["pkts_toserver"].as_u64().unwrap())
+            .unwrap()
+    };
+    assert_eq!(pkts(&off), 2 * pkts(&on));
+}

@@ -132,6 +132,8 @@ pub struct EngineConfig {
     pub flow: FlowConfig,
     pub stream: StreamConfig,
     pub defrag: crate::defrag::DefragConfig,
+    /// Both-ends mirroring duplicate suppression (`mirror.dedup`).
+    pub dedup: crate::dedup::DedupConfig,
     pub eve: EveConfig,
     pub workers: usize,
     /// Frames per batch handed to a worker.
@@ -150,6 +152,7 @@ impl Default for EngineConfig {
             flow: FlowConfig::default(),
             stream: StreamConfig::default(),
             defrag: crate::defrag::DefragConfig::default(),
+            dedup: crate::dedup::DedupConfig::default(),
             eve: EveConfig::default(),
             workers: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
             batch_frames: 128,

@@ -10,6 +10,7 @@
 
 pub mod config;
 pub mod decode;
+pub mod dedup;
 pub mod defrag;
 pub mod detect;
 pub mod flow;

@@ -7,6 +7,7 @@
 
 use crate::config::EngineConfig;
 use crate::decode::{decode, DecodeStats, LinkType, Packet, TunnelLayer, MAX_TUNNELS};
+use crate::dedup::Dedup;
 use crate::defrag::Defrag;
 use crate::detect::{FrameInfo, Worker};
 use crate::flow::{EndReason, Flow, FlowKey, FlowTable};
@@ -154,6 +155,7 @@ pub fn replay(
 
     let mut total = WorkerStats {
         defrag: std::mem::take(&mut summary.stats.defrag),
+        mirror_duplicates: summary.stats.mirror_duplicates,
         ..WorkerStats::default()
     };
     let mut failure = None;
@@ -225,6 +227,7 @@ fn read_all(
     let mut pending: Vec<Batch> = (0..n).map(|_| Batch::new(per_batch)).collect();
     let mut scratch = DecodeStats::default();
     let mut defrag = cfg.defrag.enabled.then(|| Defrag::new(&cfg.defrag));
+    let mut dedup = cfg.dedup.enabled.then(|| Dedup::new(&cfg.dedup));
     let mut pcap_cnt = 0u64;
     let mut result = Ok(());
     'files: for path in paths {
@@ -258,9 +261,13 @@ fn read_all(
                 orig_len: frame.orig_len,
             };
             let mut whole: Option<(usize, &[u8])> = None;
-            let w = if n > 1 || tunnels.is_some() || defrag.is_some() {
+            let mut duplicate = false;
+            let w = if n > 1 || tunnels.is_some() || defrag.is_some() || dedup.is_some() {
                 match decode(frame.linktype, frame.data, &cfg.decode, &mut scratch) {
                     Ok(p) => {
+                        if let Some(d) = dedup.as_mut() {
+                            duplicate = d.is_duplicate(&p, frame.ts_ns);
+                        }
                         if let Some(t) = tunnels.as_deref_mut() {
                             t.track(&p, frame.ts_ns, frame.orig_len as u64);
                         }
@@ -280,7 +287,9 @@ fn read_all(
             } else {
                 0
             };
-            dispatch(&mut pending, txs, recycle, per_batch, w, info, frame.data);
+            if !duplicate {
+                dispatch(&mut pending, txs, recycle, per_batch, w, info, frame.data);
+            }
             if let Some((w, dgram)) = whole {
                 let info = FrameInfo {
                     link: LinkType::Raw,
@@ -306,6 +315,9 @@ fn read_all(
     }
     if let Some(d) = defrag {
         summary.stats.defrag = d.stats;
+    }
+    if let Some(d) = dedup {
+        summary.stats.mirror_duplicates = d.dropped;
     }
     result
 }

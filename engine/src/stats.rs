@@ -39,6 +39,8 @@ pub struct WorkerStats {
     pub tcp: TcpCounters,
     /// IP defragmentation (done by the reader).
     pub defrag: crate::defrag::DefragStats,
+    /// Copies of segments mirrored at both ends, dropped (`mirror.dedup`).
+    pub mirror_duplicates: u64,
     pub alerts: u64,
     /// Alerts per rule index (sized to the ruleset).
     pub alerts_by_rule: Vec<u64>,
@@ -54,6 +56,7 @@ impl WorkerStats {
         self.flows.merge(&o.flows);
         self.tcp.merge(&o.tcp);
         self.defrag.merge(&o.defrag);
+        self.mirror_duplicates += o.mirror_duplicates;
         self.alerts += o.alerts;
         if self.alerts_by_rule.len() < o.alerts_by_rule.len() {
             self.alerts_by_rule.resize(o.alerts_by_rule.len(), 0);
