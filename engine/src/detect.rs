@@ -280,3 +280,88 @@ fn packet_ctx<'a>(
         is_stream,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{FlowConfig, StreamConfig};
+
+    /// A raw IPv4/TCP packet (checksums not filled: not validated here).
+    fn tcp(src: [u8; 4], sport: u16, seq: u32, flags: u8, payload: &[u8]) -> Vec<u8> {
+        let mut p = vec![0u8; 40];
+        p[0] = 0x45;
+        p[2..4].copy_from_slice(&((40 + payload.len()) as u16).to_be_bytes());
+        p[8] = 64;
+        p[9] = 6;
+        p[12..16].copy_from_slice(&src);
+        p[16..20].copy_from_slice(&[10, 2, 0, 9]);
+        p[20..22].copy_from_slice(&sport.to_be_bytes());
+        p[22..24].copy_from_slice(&80u16.to_be_bytes());
+        p[24..28].copy_from_slice(&seq.to_be_bytes());
+        p[32] = 5 << 4;
+        p[33] = flags;
+        p[34..36].copy_from_slice(&1000u16.to_be_bytes());
+        p.extend_from_slice(payload);
+        p
+    }
+
+    /// 200k half-open connections, each with an out-of-order segment: the
+    /// engine's own accounting stays under the memcaps and the drops are
+    /// counted.
+    #[test]
+    fn flood_of_half_open_connections_stays_bounded() {
+        let rules = tapwatch_rules::RuleSetBuilder::new(
+            tapwatch_rules::Vars::default(),
+            tapwatch_rules::Classifications::bundled(),
+        );
+        let (rules, _) = rules.build();
+        let cap = 256 << 10;
+        let cfg = EngineConfig {
+            workers: 1,
+            flow: FlowConfig {
+                max_flows: 50_000,
+                ..FlowConfig::default()
+            },
+            stream: StreamConfig {
+                memcap: cap,
+                ..StreamConfig::default()
+            },
+            eve: crate::config::EveConfig {
+                flow: false,
+                ..Default::default()
+            },
+            ..EngineConfig::default()
+        };
+        let (tx, rx) = crossbeam_channel::bounded(1);
+        drop(rx);
+        let mem = StreamMem::new(cap);
+        let mut w = Worker::with_mem(Arc::new(cfg), Arc::new(rules), tx, mem.clone());
+        let body = vec![b'x'; 200];
+        for i in 0..200_000u32 {
+            let src = [10, 1, (i >> 16) as u8, (i >> 8) as u8];
+            let sport = 1024 + (i & 0xff) as u16;
+            let info = FrameInfo {
+                // 2 ms apart: half-open flows time out after 60 s, so
+                // about 30k are live at once.
+                ts_ns: 1_000_000_000 + u64::from(i) * 2_000_000,
+                pcap_cnt: u64::from(i),
+                link: LinkType::Raw,
+                orig_len: 40,
+            };
+            w.process(&info, &tcp(src, sport, 1000, TH_SYN, &[]));
+            // A segment 200 bytes ahead of the next expected byte.
+            w.process(&info, &tcp(src, sport, 1201, TH_ACK, &body));
+            assert!(mem.used() <= cap);
+        }
+        assert!(mem.peak() <= cap && mem.peak() > cap / 2, "peak {}", mem.peak());
+        assert!(
+            w.stats.tcp.stream.memcap_drops > 100_000,
+            "{:?}",
+            w.stats.tcp.stream
+        );
+        assert!(w.flows.counters.timed_out > 100_000);
+        assert!(w.flows.len() <= 50_000);
+        let (_, _) = w.finish();
+        assert_eq!(mem.used(), 0);
+    }
+}
