@@ -217,6 +217,7 @@ const IMPLEMENTED: &[&str] = &[
     "include",
     "reference-config-file",
     "threading",
+    "live",
 ];
 
 /// Keys that are present but not acted on, for the one warning.

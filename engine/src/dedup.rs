@@ -130,6 +130,7 @@ mod tests {
             }),
             icmp: None,
             ip: &[],
+            ip_len: 0,
             payload: b"data",
             truncated: false,
             payload_missing: 0,

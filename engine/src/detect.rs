@@ -9,7 +9,9 @@ use crate::stats::WorkerStats;
 use crate::stream::{Chunk, Segment, StreamCtx, StreamMem};
 use crossbeam_channel::Sender;
 use std::sync::Arc;
-use tapwatch_rules::{PacketCtx, RuleSet, Scratch};
+use tapwatch_rules::{PacketCtx, PacketFields, RuleSet, Scratch, ThresholdState};
+
+mod live;
 
 /// One frame as the worker receives it.
 #[derive(Clone, Copy, Debug)]
@@ -25,12 +27,16 @@ pub struct Worker {
     cfg: Arc<EngineConfig>,
     rules: Arc<RuleSet>,
     scratch: Scratch,
+    thresholds: ThresholdState,
     hits: Vec<u32>,
     /// Hits of one stream run, merged into `hits`.
     run_hits: Vec<u32>,
     flows: FlowTable,
     /// Reassembly memory, shared by all workers.
     mem: Arc<StreamMem>,
+    /// The reader feeding this worker reassembles IP fragments (and sends
+    /// the whole datagram), so fragments themselves are only counted.
+    reader_defrags: bool,
     out: Sender<Vec<u8>>,
     pub stats: WorkerStats,
     /// Set when the EVE writer is gone; records are then counted, not sent.
@@ -59,16 +65,23 @@ impl Worker {
         };
         Worker {
             scratch: rules.new_scratch(),
+            thresholds: ThresholdState::new(),
             hits: Vec::with_capacity(64),
             run_hits: Vec::with_capacity(64),
             flows,
             mem,
+            reader_defrags: false,
             rules,
             cfg,
             out,
             stats,
             output_lost: 0,
         }
+    }
+
+    /// Tell the worker its reader reassembles IP fragments.
+    pub fn set_reader_defrags(&mut self, on: bool) {
+        self.reader_defrags = on;
     }
 
     fn emit(&mut self, rec: Vec<u8>) {
@@ -96,7 +109,7 @@ impl Worker {
             }
             return;
         }
-        if p.is_fragment && self.cfg.defrag.enabled {
+        if p.is_fragment && self.reader_defrags {
             // The reader reassembles fragments and sends the whole datagram.
             return;
         }
@@ -126,9 +139,18 @@ impl Worker {
         let dir = if to_server { 0 } else { 1 };
         let scfg = &self.cfg.stream;
         let flow = self.flows.get_mut(idx);
-        flow.update(&p, to_server, ts, info.orig_len as u64);
+        // Bytes as Suricata counts them: the captured frame, or for a
+        // tunnelled packet the inner IP packet.
+        let wire_len = if p.tunnel_count > 0 {
+            p.ip_len as u64
+        } else {
+            frame.len() as u64
+        };
+        flow.update(&p, to_server, ts, wire_len);
         flow.pickup(&p, to_server, scfg.midstream, scfg.async_oneside);
         let established = flow.is_established();
+        // Flowbits leave the flow while the rules read and update them.
+        let mut vars = std::mem::take(&mut flow.vars);
 
         // TCP: follow the stream of this direction.
         let mut stream = false;
@@ -177,14 +199,14 @@ impl Worker {
                     if let Chunk::Data { window, new_from } = c {
                         inspected = true;
                         let ctx = packet_ctx(&p, true, to_server, established, window, new_from, true);
-                        rules.match_packet(&ctx, scratch, run_hits);
+                        rules.match_packet_flow(&ctx, scratch, run_hits, Some(&mut vars));
                         hits.extend_from_slice(run_hits);
                     }
                 });
                 if !inspected {
                     // Nothing new in order: header-only rules still see the packet.
                     let ctx = packet_ctx(&p, true, to_server, established, &[], 0, true);
-                    rules.match_packet(&ctx, scratch, hits);
+                    rules.match_packet_flow(&ctx, scratch, hits, Some(&mut vars));
                 }
                 hits.sort_unstable();
                 hits.dedup();
@@ -192,8 +214,13 @@ impl Worker {
         }
         if !stream {
             let ctx = packet_ctx(&p, true, to_server, established, p.payload, 0, false);
-            self.rules.match_packet(&ctx, &mut self.scratch, &mut self.hits);
+            self.rules
+                .match_packet_flow(&ctx, &mut self.scratch, &mut self.hits, Some(&mut vars));
         }
+        let ctx = packet_ctx(&p, true, to_server, established, &[], 0, stream);
+        self.thresholds
+            .filter(&self.rules, &ctx, ts / 1_000_000_000, &mut self.hits);
+        self.flows.get_mut(idx).vars = vars;
         if !self.hits.is_empty() {
             self.flows.get_mut(idx).alerted = true;
             self.raise_alerts(info, frame, &p, Some(idx), to_server);
@@ -204,6 +231,8 @@ impl Worker {
         let ctx = packet_ctx(p, false, true, false, p.payload, 0, false);
         self.hits.clear();
         self.rules.match_packet(&ctx, &mut self.scratch, &mut self.hits);
+        self.thresholds
+            .filter(&self.rules, &ctx, info.ts_ns / 1_000_000_000, &mut self.hits);
         self.raise_alerts(info, frame, p, None, true);
     }
 
@@ -278,6 +307,16 @@ fn packet_ctx<'a>(
         buffer,
         new_from,
         is_stream,
+        app_buffers: &[],
+        fields: PacketFields {
+            ip_id: Some(p.ip_id).filter(|_| p.src.is_ipv4() || p.is_fragment),
+            tcp_seq: p.tcp.map(|t| t.seq),
+            tcp_ack: p.tcp.map(|t| t.ack),
+            tcp_window: p.tcp.map(|t| t.window),
+            icmp_id: p.icmp.and_then(|i| i.id),
+            icmp_seq: p.icmp.and_then(|i| i.seq),
+            ..PacketFields::default()
+        },
     }
 }
 

@@ -171,6 +171,8 @@ pub struct Flow {
     /// Tunnel of the first packet (for the flow record).
     pub tunnel: Option<TunnelLayer>,
     pub in_use: bool,
+    /// Flowbits of the rules.
+    pub vars: tapwatch_rules::FlowVars,
 }
 
 impl Flow {
@@ -198,6 +200,7 @@ impl Flow {
             stream: [StreamDir::default(), StreamDir::default()],
             tunnel: None,
             in_use: false,
+            vars: tapwatch_rules::FlowVars::default(),
         }
     }
 
@@ -232,6 +235,7 @@ impl Flow {
         self.stream[0].reset();
         self.stream[1].reset();
         self.tunnel = p.innermost_tunnel().copied();
+        self.vars.clear();
         self.in_use = true;
     }
 

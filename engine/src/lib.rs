@@ -15,6 +15,7 @@ pub mod defrag;
 pub mod detect;
 pub mod flow;
 pub mod ingress;
+pub mod live;
 pub mod output;
 pub mod pipeline;
 pub mod stats;
