@@ -10,7 +10,7 @@ use serde_json::Value;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use tapwatch_gen::{truncate, write_pcap, Frame, TcpConn};
+use tapwatch_gen::{fragment_frame, truncate, write_pcap, Frame, TcpConn};
 
 const T0: u64 = 1_768_471_200_000_000_000; // 2026-01-15T10:00:00Z
 
@@ -222,69 +222,6 @@ fn one_sided_session_alerts_only_with_async_oneside() {
     assert_eq!(off.sids(), Vec::<u64>::new());
 }
 
-/// Cut the IP payload of an Ethernet frame into fragments of `size` bytes
-/// (a multiple of 8). `extra` adds fragments `(offset, bytes)` before the
-/// last one.
-fn fragment(f: &Frame, size: usize, extra: &[(usize, Vec<u8>)], order_rev: bool) -> Vec<Frame> {
-    let d = &f.data;
-    let eth = &d[..14];
-    let v6 = d[12..14] == [0x86, 0xdd];
-    let (hdr, payload, nh) = if v6 {
-        (d[14..54].to_vec(), d[54..].to_vec(), d[20])
-    } else {
-        let ihl = usize::from(d[14] & 0x0f) * 4;
-        (d[14..14 + ihl].to_vec(), d[14 + ihl..].to_vec(), d[23])
-    };
-    let mut pieces: Vec<(usize, Vec<u8>, bool)> = payload
-        .chunks(size)
-        .enumerate()
-        .map(|(i, c)| (i * size, c.to_vec(), (i + 1) * size < payload.len()))
-        .collect();
-    if order_rev {
-        pieces.reverse();
-    }
-    // Extra fragments go before the last one, while the datagram is open.
-    let last = pieces.pop();
-    for (off, bytes) in extra {
-        pieces.push((*off, bytes.clone(), off + bytes.len() < payload.len()));
-    }
-    pieces.extend(last);
-    pieces
-        .into_iter()
-        .enumerate()
-        .map(|(i, (off, bytes, more))| {
-            let mut out = eth.to_vec();
-            let mut h = hdr.clone();
-            if v6 {
-                h[4..6].copy_from_slice(&((8 + bytes.len()) as u16).to_be_bytes());
-                h[6] = 44;
-                out.extend_from_slice(&h);
-                let fo = (off as u16 & 0xfff8) | u16::from(more);
-                out.extend_from_slice(&[nh, 0]);
-                out.extend_from_slice(&fo.to_be_bytes());
-                out.extend_from_slice(&0x1234_5678u32.to_be_bytes());
-            } else {
-                let total = (h.len() + bytes.len()) as u16;
-                h[2..4].copy_from_slice(&total.to_be_bytes());
-                let fo = ((off / 8) as u16) | if more { 0x2000 } else { 0 };
-                h[6..8].copy_from_slice(&fo.to_be_bytes());
-                h[10..12].copy_from_slice(&[0, 0]);
-                let mut sum: u32 = h
-                    .chunks(2)
-                    .map(|c| u32::from(u16::from_be_bytes([c[0], c[1]])))
-                    .sum();
-                while sum > 0xffff {
-                    sum = (sum & 0xffff) + (sum >> 16);
-                }
-                h[10..12].copy_from_slice(&(!(sum as u16)).to_be_bytes());
-                out.extend_from_slice(&h);
-            }
-            out.extend_from_slice(&bytes);
-            Frame::new(f.ts_ns + i as u64 * 1_000, out)
-        })
-        .collect()
-}
-
 /// A session whose request is sent fragmented, the fragments given by `frag`.
 fn fragmented_session(client: &str, server: &str, frag: impl Fn(&Frame) -> Vec<Frame>) -> Vec<Frame> {
     let mut c = TcpConn::new(sa(client), sa(server), T0);
@@ -304,15 +241,17 @@ const FRAG_RULE: &str = "alert tcp any any -> any 80 (msg:\"frag\"; flow:to_serv
 #[test]
 fn fragmented_ipv4_and_ipv6_reassemble_and_alert() {
     let dir = workdir("frag");
-    let v4 = fragmented_session("10.1.0.5:40010", "10.2.0.9:80", |f| fragment(f, 24, &[], true));
+    let v4 = fragmented_session("10.1.0.5:40010", "10.2.0.9:80", |f| {
+        fragment_frame(f, 24, &[], true)
+    });
     let v6 = fragmented_session("[2001:db8::5]:40011", "[2001:db8::9]:80", |f| {
-        fragment(f, 32, &[], false)
+        fragment_frame(f, 32, &[], false)
     });
     // Overlapping fragments carrying the same bytes.
     let dup = fragmented_session("10.1.0.5:40012", "10.2.0.9:80", |f| {
         let ihl = usize::from(f.data[14] & 0x0f) * 4;
         let payload = f.data[14 + ihl..].to_vec();
-        fragment(f, 24, &[(16, payload[16..56].to_vec())], false)
+        fragment_frame(f, 24, &[(16, payload[16..56].to_vec())], false)
     });
     for (name, frames, family) in [
         ("frag4", v4, "ipv4"),
@@ -353,7 +292,7 @@ fn overlapping_fragments_with_other_bytes_follow_the_policy() {
             .unwrap()
             / 8
             * 8;
-        fragment(f, 8, &[(at, vec![b'z'; 8])], false)
+        fragment_frame(f, 8, &[(at, vec![b'z'; 8])], false)
     });
     let p = pcap(&dir.path, "fragpolicy.pcap", &frames);
     let bsd = replay(&dir.path, &p, FRAG_RULE, &[]);
