@@ -207,6 +207,7 @@ const IMPLEMENTED: &[&str] = &[
     "vars",
     "decoder",
     "stream",
+    "defrag",
     "flow",
     "flow-timeouts",
     "outputs",
@@ -522,6 +523,45 @@ pub fn extract(root: &Node, ec: &mut EngineConfig) -> Result<AppConfig> {
     if let Some(b) = bool_at(root, "stream.midstream")? {
         ec.stream.midstream = b;
     }
+    if let Some(b) = bool_at(root, "stream.async-oneside")? {
+        ec.stream.async_oneside = b;
+    }
+    if let Some(d) = root.str("stream.reassembly.depth") {
+        ec.stream.depth = size(d).ok_or_else(|| anyhow!("stream.reassembly.depth: bad size '{d}'"))?;
+    }
+    if let Some(m) = root.str("stream.reassembly.memcap") {
+        ec.stream.memcap = size(m).ok_or_else(|| anyhow!("stream.reassembly.memcap: bad size '{m}'"))?;
+    }
+    if let Some(p) = root.str("stream.reassembly.policy") {
+        ec.stream.policy = p.parse().map_err(|e| anyhow!("stream.reassembly.policy: {e}"))?;
+    }
+    if let Some(n) = u64_at(root, "stream.reassembly.max-held-segments")? {
+        ec.stream.max_held_segments = n.clamp(1, 1 << 16) as usize;
+    }
+    if let Some(m) = root.str("stream.reassembly.max-held-bytes") {
+        let b = size(m).ok_or_else(|| anyhow!("stream.reassembly.max-held-bytes: bad size '{m}'"))?;
+        ec.stream.max_held_bytes = b.clamp(1, 1 << 30) as usize;
+    }
+    // Defragmentation.
+    if let Some(b) = bool_at(root, "defrag.enabled")? {
+        ec.defrag.enabled = b;
+    }
+    if let Some(m) = root.str("defrag.memcap") {
+        let b = size(m).ok_or_else(|| anyhow!("defrag.memcap: bad size '{m}'"))?;
+        ec.defrag.memcap = b.min(1 << 34) as usize;
+    }
+    if let Some(n) = u64_at(root, "defrag.trackers")? {
+        ec.defrag.max_trackers = n.clamp(1, 1 << 24) as usize;
+    }
+    if let Some(n) = u64_at(root, "defrag.max-frags")? {
+        ec.defrag.max_frags = n.clamp(1, 1 << 16) as usize;
+    }
+    if let Some(n) = u64_at(root, "defrag.timeout")? {
+        ec.defrag.timeout_secs = n;
+    }
+    if let Some(p) = root.str("defrag.policy") {
+        ec.defrag.policy = p.parse().map_err(|e| anyhow!("defrag.policy: {e}"))?;
+    }
     // Flow table size: Suricata gives a memcap in bytes; one flow costs
     // about 1 KiB here with its stream windows.
     if let Some(m) = root.str("flow.memcap") {
@@ -551,6 +591,12 @@ pub fn extract(root: &Node, ec: &mut EngineConfig) -> Result<AppConfig> {
     }
     if let Some(b) = bool_at(root, "mirror.tunnel-flows")? {
         ec.tunnel_flows = b;
+    }
+    if let Some(b) = bool_at(root, "mirror.dedup")? {
+        ec.dedup.enabled = b;
+    }
+    if let Some(ms) = u64_at(root, "mirror.dedup-window")? {
+        ec.dedup.window_ms = ms;
     }
     // Mirror sessions: VNI → name.
     if let Some(Node::Map(m)) = root.get("mirror.sessions") {
@@ -624,11 +670,21 @@ mod tests {
         let mut root = parse_text(text, "t.yaml").unwrap();
         assert_eq!(root.str("vars.address-groups.HOME_NET"), Some("[10.0.0.0/8]"));
         apply_set(&mut root, "stream.midstream=true").unwrap();
+        apply_set(&mut root, "stream.async-oneside=yes").unwrap();
+        apply_set(&mut root, "stream.reassembly.policy=linux").unwrap();
+        apply_set(&mut root, "stream.reassembly.depth=2mb").unwrap();
+        apply_set(&mut root, "defrag.policy=first").unwrap();
+        apply_set(&mut root, "defrag.timeout=30").unwrap();
         apply_set(&mut root, "vars.address-groups.HOME_NET=[192.168.0.0/16]").unwrap();
         apply_set(&mut root, "outputs.0.eve-log.filename=x.json").unwrap();
         let mut ec = EngineConfig::default();
         let app = extract(&root, &mut ec).unwrap();
         assert!(ec.stream.midstream);
+        assert!(ec.stream.async_oneside);
+        assert_eq!(ec.stream.policy, tapwatch_engine::stream::OverlapPolicy::Linux);
+        assert_eq!(ec.stream.depth, 2 << 20);
+        assert_eq!(ec.defrag.policy, tapwatch_engine::stream::OverlapPolicy::First);
+        assert_eq!(ec.defrag.timeout_secs, 30);
         assert!(ec.eve.payload && ec.eve.alert && ec.eve.flow && !ec.eve.stats);
         assert_eq!(app.eve.filename.as_deref(), Some("x.json"));
         assert_eq!(

@@ -413,8 +413,31 @@ fn print_summary(
     );
     eprintln!(
         "  tcp:      sessions {} syn {} synack {} rst {} gaps {} midstream {}",
-        st.tcp.sessions, st.tcp.syn, st.tcp.synack, st.tcp.rst, st.tcp.gaps, st.tcp.midstream_pickups
+        st.tcp.sessions, st.tcp.syn, st.tcp.synack, st.tcp.rst, st.tcp.stream.gaps, st.tcp.midstream_pickups
     );
+    let r = &st.tcp.stream;
+    eprintln!(
+        "  stream:   overlaps {} (different data {}) gap bytes {} not held {} depth {} memory peak {}",
+        r.overlaps,
+        r.overlap_diff_data,
+        r.gap_bytes,
+        r.memcap_drops,
+        r.depth_reached,
+        st.tcp.reassembly_memuse_peak
+    );
+    let d = &st.defrag;
+    if d.ipv4_fragments + d.ipv6_fragments > 0 {
+        eprintln!(
+            "  defrag:   fragments {} reassembled {} timeouts {} overlaps {}",
+            d.ipv4_fragments + d.ipv6_fragments,
+            d.ipv4_reassembled + d.ipv6_reassembled,
+            d.ipv4_timeouts + d.ipv6_timeouts,
+            d.ipv4_overlap + d.ipv6_overlap
+        );
+    }
+    if st.mirror_duplicates > 0 {
+        eprintln!("  mirror:   duplicate copies dropped {}", st.mirror_duplicates);
+    }
     eprintln!("  alerts:   {}", st.alerts);
     let mut by: Vec<(u64, u32)> = st
         .alerts_by_rule

@@ -234,8 +234,10 @@ pub fn run(a: RunArgs) -> Result<ExitCode> {
     }
     let mut ec = EngineConfig::default();
     // Live defaults: sessions already open when tapwatch starts (or when a
-    // mirror session is created) must still be inspected.
+    // mirror session is created) must still be inspected, and behind an NLB
+    // a target may see only one direction of a connection.
     ec.stream.midstream = true;
+    ec.stream.async_oneside = true;
     let app = config::extract(&tree, &mut ec)?;
     for k in config::unimplemented_keys(&tree) {
         log.warn(format!("config key not implemented yet, ignored: {k}"));

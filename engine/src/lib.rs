@@ -10,6 +10,8 @@
 
 pub mod config;
 pub mod decode;
+pub mod dedup;
+pub mod defrag;
 pub mod detect;
 pub mod flow;
 pub mod ingress;
