@@ -145,6 +145,21 @@ impl Log {
             eprintln!("tapwatch: warning: {}", msg.as_ref());
         }
     }
+    /// Report skipped rules: every one with -v, else the first few and a
+    /// pointer to `tapwatch rules check` (a large ruleset skips hundreds).
+    pub(crate) fn skipped_rules(&self, errors: &[tapwatch_rules::LoadError]) {
+        const SHOWN: usize = 20;
+        let limit = if self.verbose > 0 { usize::MAX } else { SHOWN };
+        for e in errors.iter().take(limit) {
+            self.warn(format!("rule skipped: {e}"));
+        }
+        if errors.len() > limit {
+            self.warn(format!(
+                "... and {} more skipped rules (all of them with -v or `tapwatch rules check`)",
+                errors.len() - limit
+            ));
+        }
+    }
     pub(crate) fn debug(&self, msg: impl AsRef<str>) {
         if self.verbose > 0 && !self.quiet {
             eprintln!("{}", msg.as_ref());
@@ -208,9 +223,7 @@ fn run_replay(a: ReplayArgs) -> Result<ExitCode> {
     let t0 = Instant::now();
     let (rules, report) = load_rules(&a.rules, &app)?;
     let load_time = t0.elapsed();
-    for e in &report.errors {
-        log.warn(format!("rule skipped: {e}"));
-    }
+    log.skipped_rules(&report.errors);
     let rules = Arc::new(rules);
 
     // Output.

@@ -254,9 +254,7 @@ pub fn run(a: RunArgs) -> Result<ExitCode> {
     let (lc, control) = live_settings(&tree)?;
 
     let (rules, report) = load_rules(&a.rules, &app)?;
-    for e in &report.errors {
-        log.warn(format!("rule skipped: {e}"));
-    }
+    log.skipped_rules(&report.errors);
     log.info(format!(
         "{} rules loaded, {} failed",
         report.loaded, report.failed
