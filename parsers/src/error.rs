@@ -20,9 +20,7 @@ impl ParseError {
     /// Maps a nom error from a complete-input parser into a [`ParseError`].
     pub(crate) fn from_nom(e: nom::Err<nom::error::Error<&[u8]>>, what: &'static str) -> Self {
         match e {
-            nom::Err::Incomplete(nom::Needed::Size(n)) => {
-                ParseError::Incomplete { needed: n.get() }
-            }
+            nom::Err::Incomplete(nom::Needed::Size(n)) => ParseError::Incomplete { needed: n.get() },
             nom::Err::Incomplete(nom::Needed::Unknown) => ParseError::Incomplete { needed: 1 },
             nom::Err::Error(_) | nom::Err::Failure(_) => ParseError::Invalid(what),
         }

@@ -139,16 +139,15 @@ fn parse_option(input: &[u8]) -> Result<(&[u8], GeneveOption<'_>), ParseError> {
             needed: GENEVE_OPTION_HEADER_LEN - input.len(),
         });
     }
-    let (i, (class, option_type, len)) = tuple((be_u16, be_u8, be_u8))(input)
-        .map_err(|e| ParseError::from_nom(e, "geneve option"))?;
+    let (i, (class, option_type, len)) =
+        tuple((be_u16, be_u8, be_u8))(input).map_err(|e| ParseError::from_nom(e, "geneve option"))?;
     let data_len = usize::from(len & 0x1f) * 4;
     if i.len() < data_len {
         return Err(ParseError::Incomplete {
             needed: data_len - i.len(),
         });
     }
-    let (rest, data) =
-        take(data_len)(i).map_err(|e| ParseError::from_nom(e, "geneve option data"))?;
+    let (rest, data) = take(data_len)(i).map_err(|e| ParseError::from_nom(e, "geneve option data"))?;
     Ok((
         rest,
         GeneveOption {
@@ -191,8 +190,7 @@ pub fn parse_geneve(input: &[u8]) -> Result<(&[u8], GeneveHeader<'_>), ParseErro
             needed: opt_len_bytes - i.len(),
         });
     }
-    let (rest, options) =
-        take(opt_len_bytes)(i).map_err(|e| ParseError::from_nom(e, "geneve options"))?;
+    let (rest, options) = take(opt_len_bytes)(i).map_err(|e| ParseError::from_nom(e, "geneve options"))?;
     Ok((
         rest,
         GeneveHeader {
@@ -260,10 +258,7 @@ mod tests {
     #[test]
     fn unknown_version_is_invalid() {
         let bytes = [0x40, 0x00, 0x65, 0x58, 0, 0, 1, 0];
-        assert_eq!(
-            parse_geneve(&bytes),
-            Err(ParseError::Invalid("geneve version"))
-        );
+        assert_eq!(parse_geneve(&bytes), Err(ParseError::Invalid("geneve version")));
     }
 
     #[test]

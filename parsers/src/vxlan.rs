@@ -62,9 +62,8 @@ pub fn parse_vxlan(input: &[u8]) -> Result<(&[u8], VxlanHeader), ParseError> {
             needed: VXLAN_HEADER_LEN - input.len(),
         });
     }
-    let (rest, (flags, _reserved, vni, _reserved2)) =
-        tuple((be_u8, take(3usize), be_u24, be_u8))(input)
-            .map_err(|e| ParseError::from_nom(e, "vxlan header"))?;
+    let (rest, (flags, _reserved, vni, _reserved2)) = tuple((be_u8, take(3usize), be_u24, be_u8))(input)
+        .map_err(|e| ParseError::from_nom(e, "vxlan header"))?;
     if flags & FLAG_I == 0 {
         return Err(ParseError::Invalid("vxlan flags: I flag not set"));
     }
