@@ -11,6 +11,8 @@ use crossbeam_channel::Sender;
 use std::sync::Arc;
 use tapwatch_rules::{PacketCtx, RuleSet, Scratch};
 
+mod app;
+
 /// One frame as the worker receives it.
 #[derive(Clone, Copy, Debug)]
 pub struct FrameInfo {
@@ -61,6 +63,7 @@ impl Worker {
     }
 
     fn log_flow(&mut self, f: &Flow, reason: EndReason) {
+        self.app_flow_end(f); // app layer hook
         if self.cfg.eve.flow {
             let rec = flow_record(f, reason, &self.cfg.eve);
             self.emit(rec);
@@ -109,6 +112,7 @@ impl Worker {
         // TCP: follow the stream of this direction.
         let dir = if to_server { 0 } else { 1 };
         let mut stream_view: Option<usize> = None; // new_from within the window
+        let mut gap_before = false;
         if let Some(tcp) = p.tcp {
             let f = tcp.flags;
             if f & TH_RST != 0 {
@@ -134,6 +138,7 @@ impl Worker {
                     SegmentOutcome::GapThenData { .. } => {
                         self.stats.tcp.gaps += 1;
                         stream_view = Some(0);
+                        gap_before = true;
                     }
                     SegmentOutcome::Nothing => stream_view = Some(usize::MAX),
                 }
@@ -143,6 +148,10 @@ impl Worker {
             }
         }
 
+        // ---- app layer hook (engine/src/detect/app.rs) ----
+        self.app_feed(idx, to_server, &p, stream_view, gap_before, info);
+        // ---- end app layer hook ----
+
         let flow = self.flows.get(idx);
         let established = flow.is_established();
         let (buffer, new_from, is_stream): (&[u8], usize, bool) = match stream_view {
@@ -150,13 +159,15 @@ impl Worker {
             Some(n) => (flow.stream[dir].window(), n, true),
             None => (p.payload, 0, false),
         };
-        let ctx = packet_ctx(&p, true, to_server, established, buffer, new_from, is_stream);
+        let mut ctx = packet_ctx(&p, true, to_server, established, buffer, new_from, is_stream);
+        ctx.app_proto = flow.app.proto.as_str(); // app layer hook
         self.hits.clear();
         self.rules.match_packet(&ctx, &mut self.scratch, &mut self.hits);
         if !self.hits.is_empty() {
             self.flows.get_mut(idx).alerted = true;
             self.raise_alerts(info, frame, &p, Some(idx), to_server);
         }
+        self.app_log(idx); // app layer hook
     }
 
     fn inspect_without_flow(&mut self, info: &FrameInfo, frame: &[u8], p: &Packet<'_>) {

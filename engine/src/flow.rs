@@ -171,6 +171,8 @@ pub struct Flow {
     /// Tunnel of the first packet (for the flow record).
     pub tunnel: Option<TunnelLayer>,
     pub in_use: bool,
+    /// Application-layer protocol and state.
+    pub app: crate::applayer::AppLayer,
 }
 
 impl Flow {
@@ -198,6 +200,7 @@ impl Flow {
             stream: [StreamDir::default(), StreamDir::default()],
             tunnel: None,
             in_use: false,
+            app: crate::applayer::AppLayer::default(),
         }
     }
 
@@ -231,6 +234,7 @@ impl Flow {
         self.truncated = false;
         self.stream[0].reset();
         self.stream[1].reset();
+        self.app.reset();
         self.tunnel = p.innermost_tunnel().copied();
         self.in_use = true;
     }

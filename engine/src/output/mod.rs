@@ -4,8 +4,10 @@
 //! and send the finished line to the writer over a bounded channel. In
 //! replay the channel back-pressures workers, so no record is lost.
 
+mod applayer;
 mod eve;
 
+pub use applayer::{app_object, tx_index, tx_record};
 pub use eve::{alert_record, flow_record, stats_record, AlertInput, StatsInput};
 
 use crossbeam_channel::{bounded, Receiver, Sender};
