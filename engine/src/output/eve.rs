@@ -163,7 +163,11 @@ pub fn alert_record(a: &AlertInput<'_>) -> Vec<u8> {
     if let Some(m) = mirror_obj(p, a.cfg) {
         v.insert("mirror".into(), m);
     }
-    let app_tx = a.flow.and_then(|f| f.app.current_tx());
+    // Packet rules on UDP carry no transaction in Suricata's alerts.
+    let app_tx = a
+        .flow
+        .and_then(|f| f.app.current_tx())
+        .filter(|t| !matches!(t, crate::applayer::buffers::TxRef::Dns(_)));
     if let Some(tx) = app_tx.and_then(super::applayer::tx_index) {
         v.insert("tx_id".into(), Value::from(tx));
         v.insert("tx_guessed".into(), Value::from(true));
