@@ -418,6 +418,10 @@ pub fn extract(root: &Node, ec: &mut EngineConfig) -> Result<AppConfig> {
             ec.eve.alert = names.iter().any(|n| n == "alert");
             ec.eve.flow = names.iter().any(|n| n == "flow");
             ec.eve.stats = names.iter().any(|n| n == "stats");
+            ec.eve.http = names.iter().any(|n| n == "http");
+            ec.eve.tls = names.iter().any(|n| n == "tls");
+            ec.eve.dns = names.iter().any(|n| n == "dns");
+            ec.eve.pgsql = names.iter().any(|n| n == "pgsql");
             if let Some(o) = alert_opts {
                 let flag = |k: &str| o.str(k).and_then(truthy);
                 ec.eve.payload = flag("payload").unwrap_or(false);

@@ -5,6 +5,7 @@
 
 use super::{Direction, DoneTx, Progress, Tx};
 use tapwatch_parsers::dns::{self, Rdata};
+use tapwatch_parsers::ParseError;
 
 /// Most answers kept per response.
 pub const MAX_ANSWERS: usize = 64;
@@ -100,8 +101,8 @@ impl DnsState {
     }
 
     /// Handles one message; `Err` when it is not valid DNS.
-    fn on_message(&mut self, msg: &[u8], now: (u64, u64), done: &mut Vec<DoneTx>) -> Result<(), ()> {
-        let m = dns::parse_message(msg).map_err(|_| ())?;
+    fn on_message(&mut self, msg: &[u8], now: (u64, u64), done: &mut Vec<DoneTx>) -> Result<(), ParseError> {
+        let m = dns::parse_message(msg)?;
         let mut tx = DnsTx {
             id: m.header.id,
             flags: m.header.flags,
@@ -159,7 +160,7 @@ impl DnsState {
         data: &[u8],
         now: (u64, u64),
         done: &mut Vec<DoneTx>,
-    ) -> Result<(), ()> {
+    ) -> Result<(), ParseError> {
         self.on_message(data, now, done)
     }
 

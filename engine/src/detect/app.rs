@@ -9,7 +9,7 @@ use super::{FrameInfo, Worker};
 use crate::applayer::Direction;
 use crate::decode::Packet;
 use crate::flow::Flow;
-use crate::output::tx_record;
+use crate::output::{tx_enabled, tx_record};
 
 impl Worker {
     /// Feeds the app layer of flow `idx`. `stream_view` is the detection
@@ -58,7 +58,11 @@ impl Worker {
         }
         let done = std::mem::take(&mut flow.app.done);
         let flow = self.flows.get(idx);
-        let recs: Vec<Vec<u8>> = done.iter().map(|d| tx_record(d, flow, &self.cfg.eve)).collect();
+        let recs: Vec<Vec<u8>> = done
+            .iter()
+            .filter(|d| tx_enabled(&d.tx, &self.cfg.eve))
+            .map(|d| tx_record(d, flow, &self.cfg.eve))
+            .collect();
         let mut done = done;
         done.clear();
         self.flows.get_mut(idx).app.done = done;
@@ -75,6 +79,9 @@ impl Worker {
         let mut app = f.app.clone();
         app.on_flow_end();
         for d in app.done.drain(..) {
+            if !tx_enabled(&d.tx, &self.cfg.eve) {
+                continue;
+            }
             let rec = tx_record(&d, f, &self.cfg.eve);
             self.emit(rec);
         }

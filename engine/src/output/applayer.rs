@@ -332,6 +332,16 @@ fn truncated(tx: &Tx) -> bool {
     }
 }
 
+/// Whether the EVE configuration asks for this transaction's records.
+pub fn tx_enabled(tx: &Tx, cfg: &EveConfig) -> bool {
+    match tx {
+        Tx::Http(_) => cfg.http,
+        Tx::Tls(_) => cfg.tls,
+        Tx::Dns(_) => cfg.dns,
+        Tx::Pgsql(_) => cfg.pgsql,
+    }
+}
+
 /// The EVE record of a finished transaction (`event_type` `http`, `tls`,
 /// `dns` or `pgsql`), oriented client → server as Suricata logs them.
 pub fn tx_record(d: &DoneTx, f: &Flow, cfg: &EveConfig) -> Vec<u8> {

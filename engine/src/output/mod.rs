@@ -7,7 +7,7 @@
 mod applayer;
 mod eve;
 
-pub use applayer::{app_object, tx_index, tx_record};
+pub use applayer::{app_object, tx_enabled, tx_index, tx_record};
 pub use eve::{alert_record, flow_record, stats_record, AlertInput, StatsInput};
 
 use crossbeam_channel::{bounded, Receiver, Sender};
