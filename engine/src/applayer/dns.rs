@@ -47,17 +47,27 @@ pub struct DnsTx {
 }
 
 impl DnsTx {
+    fn header(&self) -> dns::Header {
+        dns::Header {
+            id: self.id,
+            flags: self.flags,
+            qdcount: 0,
+            ancount: 0,
+            nscount: 0,
+            arcount: 0,
+        }
+    }
     /// QR bit.
     pub fn is_response(&self) -> bool {
-        self.flags & 0x8000 != 0
+        self.header().is_response()
     }
     /// Opcode.
     pub fn opcode(&self) -> u8 {
-        ((self.flags >> 11) & 0xf) as u8
+        self.header().opcode()
     }
     /// Rcode.
     pub fn rcode(&self) -> u8 {
-        (self.flags & 0xf) as u8
+        self.header().rcode()
     }
 }
 

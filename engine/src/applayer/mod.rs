@@ -426,3 +426,54 @@ impl AppLayer {
         self.stopped[d] = false;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn seeds() -> Vec<Vec<u8>> {
+        vec![
+            b"GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabc".to_vec(),
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n".to_vec(),
+            vec![22, 3, 1, 0, 8, 1, 0, 0, 4, 3, 3, 0, 0],
+            vec![0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f],
+            b"Q\0\0\0\x0eSELECT 1;\0".to_vec(),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+        /// Arbitrary bytes after a valid start, cut anywhere, with gaps,
+        /// in both directions: never a panic, pending stays bounded.
+        #[test]
+        fn never_panics_on_streams(
+            seed in 0usize..5,
+            tail in proptest::collection::vec(any::<u8>(), 0..400),
+            cuts in proptest::collection::vec((1usize..64, any::<bool>(), any::<bool>()), 1..12),
+        ) {
+            let mut data = seeds()[seed].clone();
+            data.extend_from_slice(&tail);
+            let mut app = AppLayer::default();
+            let mut off = 0;
+            for (n, to_server, gap) in cuts {
+                let end = (off + n).min(data.len());
+                let dir = if to_server { Direction::ToServer } else { Direction::ToClient };
+                app.on_stream(dir, &data[off..end], gap, false, 80);
+                off = end;
+                prop_assert!(app.pending.iter().all(|p| p.len() <= MAX_PENDING));
+            }
+            app.on_flow_end();
+            let _ = app.current_tx();
+            prop_assert!(app.done.len() <= MAX_DONE + 64);
+        }
+
+        #[test]
+        fn never_panics_on_datagrams(data in proptest::collection::vec(any::<u8>(), 0..300)) {
+            let mut app = AppLayer::default();
+            app.on_datagram(Direction::ToServer, &data, 53);
+            app.on_datagram(Direction::ToClient, &data, 53);
+            app.on_flow_end();
+        }
+    }
+}
