@@ -61,8 +61,8 @@ pub struct HttpTx {
     pub response_body: Vec<u8>,
     /// Response body bytes seen, dechunked.
     pub response_body_len: u64,
-    /// Response message body bytes as sent, chunk framing included (EVE
-    /// `length`, libhtp's message length).
+    /// Response message body bytes as sent, chunk framing included up to
+    /// the last chunk's size line (EVE `length`, libhtp's message length).
     pub response_message_len: u64,
     /// The request has been read entirely.
     pub request_done: bool,
@@ -323,8 +323,11 @@ impl HttpState {
             },
             Phase::Resync => self.resync(Direction::ToClient, buf),
             _ => {
+                // The message length stops at the last chunk's size line:
+                // the trailer and its empty line are not counted (libhtp).
+                let trailer = self.phase[d] == Phase::Trailer;
                 let p = self.parse_body(Direction::ToClient, buf);
-                if let Progress::Done { consumed } = p {
+                if let (Progress::Done { consumed }, false) = (p, trailer) {
                     let id = self
                         .resp_id
                         .saturating_sub(u64::from(self.phase[d] == Phase::Line));

@@ -49,7 +49,7 @@ fn pipelined_requests_pair_with_responses() {
     assert_eq!(t[1].status, Some(201));
     assert_eq!(t[1].response_body, b"xyz");
     // Chunk framing is part of the message length.
-    assert_eq!(t[1].response_message_len, 3 + 2 + 2 + 3 + 1 + 2 + 3 + 2);
+    assert_eq!(t[1].response_message_len, 3 + 2 + 2 + 3 + 1 + 2 + 3);
     assert_eq!(t[2].status, Some(404));
     assert!(t.iter().all(|t| !t.truncated));
 }
