@@ -216,6 +216,7 @@ const IMPLEMENTED: &[&str] = &[
     "include",
     "reference-config-file",
     "threading",
+    "live",
 ];
 
 /// Keys that are present but not acted on, for the one warning.

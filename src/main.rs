@@ -1,6 +1,9 @@
 //! tapwatch: a streaming network IDS for mirrored traffic.
 
 mod config;
+mod http;
+mod run;
+mod send;
 
 use anyhow::{anyhow, bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
@@ -32,7 +35,32 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Replay pcap/pcapng captures through the engine and write EVE JSON.
-    Replay(ReplayArgs),
+    Replay(Box<ReplayArgs>),
+    /// Receive mirrored traffic (VXLAN/GENEVE over UDP) and inspect it live.
+    Run(Box<run::RunArgs>),
+    /// Send a capture's packets as mirror datagrams (VXLAN over UDP).
+    Send(send::SendArgs),
+    /// Rule tools.
+    #[command(subcommand)]
+    Rules(RulesCommand),
+}
+
+#[derive(Subcommand, Debug)]
+enum RulesCommand {
+    /// Parse and compile rules without traffic: every error as
+    /// `file:line:col: message`, then a summary. Exit status 1 when a rule
+    /// has a syntax error.
+    Check(CheckArgs),
+}
+
+#[derive(Args, Debug)]
+struct CheckArgs {
+    /// Rule files, or directories whose *.rules are loaded.
+    #[arg(value_name = "FILE|DIR", required = true)]
+    paths: Vec<PathBuf>,
+    /// Machine-readable summary (one JSON object) instead of text.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Args, Debug)]
@@ -87,7 +115,10 @@ struct ReplayArgs {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let res = match cli.cmd {
-        Command::Replay(a) => run_replay(a),
+        Command::Replay(a) => run_replay(*a),
+        Command::Run(a) => run::run(*a),
+        Command::Send(a) => send::send(a),
+        Command::Rules(RulesCommand::Check(a)) => run_rules_check(a),
     };
     match res {
         Ok(code) => code,
@@ -98,18 +129,23 @@ fn main() -> ExitCode {
     }
 }
 
-struct Log {
-    quiet: bool,
-    verbose: u8,
+pub(crate) struct Log {
+    pub(crate) quiet: bool,
+    pub(crate) verbose: u8,
 }
 
 impl Log {
-    fn warn(&self, msg: impl AsRef<str>) {
+    pub(crate) fn info(&self, msg: impl AsRef<str>) {
+        if !self.quiet {
+            eprintln!("tapwatch: {}", msg.as_ref());
+        }
+    }
+    pub(crate) fn warn(&self, msg: impl AsRef<str>) {
         if !self.quiet {
             eprintln!("tapwatch: warning: {}", msg.as_ref());
         }
     }
-    fn debug(&self, msg: impl AsRef<str>) {
+    pub(crate) fn debug(&self, msg: impl AsRef<str>) {
         if self.verbose > 0 && !self.quiet {
             eprintln!("{}", msg.as_ref());
         }
@@ -170,7 +206,7 @@ fn run_replay(a: ReplayArgs) -> Result<ExitCode> {
 
     // Rules.
     let t0 = Instant::now();
-    let (rules, report) = load_rules(&a, &app)?;
+    let (rules, report) = load_rules(&a.rules, &app)?;
     let load_time = t0.elapsed();
     for e in &report.errors {
         log.warn(format!("rule skipped: {e}"));
@@ -178,24 +214,7 @@ fn run_replay(a: ReplayArgs) -> Result<ExitCode> {
     let rules = Arc::new(rules);
 
     // Output.
-    let log_dir = a
-        .log_dir
-        .clone()
-        .or(app.default_log_dir.clone())
-        .unwrap_or_else(|| PathBuf::from("."));
-    let eve = match a.eve.as_deref() {
-        Some("-") => EveTarget::Stdout,
-        Some(f) => EveTarget::File(log_dir.join(f)),
-        None => EveTarget::File(log_dir.join(app.eve.filename.as_deref().unwrap_or("eve.json"))),
-    };
-    if let EveTarget::File(p) = &eve {
-        if let Some(dir) = p.parent() {
-            if !dir.as_os_str().is_empty() && !dir.exists() {
-                std::fs::create_dir_all(dir)
-                    .with_context(|| format!("cannot create log directory {}", dir.display()))?;
-            }
-        }
-    }
+    let eve = eve_target(a.log_dir.as_ref(), a.eve.as_deref(), &app)?;
 
     let total_bytes: u64 = pcaps
         .iter()
@@ -241,7 +260,34 @@ fn run_replay(a: ReplayArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn load_rules(a: &ReplayArgs, app: &config::AppConfig) -> Result<(RuleSet, LoadReport)> {
+/// Where EVE goes: `--eve` (a file under the log dir, or `-`), else the
+/// config's eve-log filename; the log directory is created if missing.
+pub(crate) fn eve_target(
+    log_dir: Option<&PathBuf>,
+    eve: Option<&str>,
+    app: &config::AppConfig,
+) -> Result<EveTarget> {
+    let log_dir = log_dir
+        .cloned()
+        .or(app.default_log_dir.clone())
+        .unwrap_or_else(|| PathBuf::from("."));
+    let eve = match eve {
+        Some("-") => EveTarget::Stdout,
+        Some(f) => EveTarget::File(log_dir.join(f)),
+        None => EveTarget::File(log_dir.join(app.eve.filename.as_deref().unwrap_or("eve.json"))),
+    };
+    if let EveTarget::File(p) = &eve {
+        if let Some(dir) = p.parent() {
+            if !dir.as_os_str().is_empty() && !dir.exists() {
+                std::fs::create_dir_all(dir)
+                    .with_context(|| format!("cannot create log directory {}", dir.display()))?;
+            }
+        }
+    }
+    Ok(eve)
+}
+
+pub(crate) fn load_rules(cli_rules: &[PathBuf], app: &config::AppConfig) -> Result<(RuleSet, LoadReport)> {
     let mut vars = Vars::default();
     for (k, v) in &app.address_vars {
         vars.set_address(k, v);
@@ -259,8 +305,8 @@ fn load_rules(a: &ReplayArgs, app: &config::AppConfig) -> Result<(RuleSet, LoadR
         None => Classifications::bundled(),
     };
     let mut b = RuleSetBuilder::new(vars, classes);
-    let sources: &[PathBuf] = if !a.rules.is_empty() {
-        &a.rules
+    let sources: &[PathBuf] = if !cli_rules.is_empty() {
+        cli_rules
     } else {
         &app.rule_files
     };
@@ -351,4 +397,106 @@ fn print_summary(
         s.gbit_per_sec()
     );
     eprintln!("  eve:      {} records -> {}", s.records_written, eve.describe());
+}
+
+/// Peak resident memory of this process in KiB (Linux `VmHWM`).
+fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+fn run_rules_check(a: CheckArgs) -> Result<ExitCode> {
+    let t0 = Instant::now();
+    let mut b = RuleSetBuilder::new(Vars::default(), Classifications::bundled());
+    for p in &a.paths {
+        b.add_path(p)
+            .with_context(|| format!("cannot read rules from {}", p.display()))?;
+    }
+    let parse_time = t0.elapsed();
+    let t1 = Instant::now();
+    let (set, report) = b.build();
+    let compile_time = t1.elapsed();
+    let peak = peak_rss_kib();
+    let syntax_errors = report.errors.iter().filter(|e| e.reason == "syntax").count();
+    let total = report.loaded + report.failed;
+    let backtracking: Vec<String> = report
+        .errors
+        .iter()
+        .filter(|e| e.reason == "pcre needs backtracking")
+        .map(|e| e.to_string())
+        .collect();
+    if a.json {
+        let errors: Vec<serde_json::Value> = report
+            .errors
+            .iter()
+            .map(|e| {
+                serde_json::json!({
+                    "file": e.file, "line": e.line, "column": e.column,
+                    "reason": e.reason, "message": e.message,
+                })
+            })
+            .collect();
+        let v = serde_json::json!({
+            "loaded": report.loaded,
+            "failed": report.failed,
+            "total": total,
+            "by_reason": report.by_reason,
+            "by_keyword": report.by_keyword,
+            "parse_ms": parse_time.as_secs_f64() * 1e3,
+            "compile_ms": compile_time.as_secs_f64() * 1e3,
+            "peak_rss_kib": peak,
+            "backtracking_fallback": 0,
+            "errors": errors,
+        });
+        println!("{v}");
+    } else {
+        for e in &report.errors {
+            println!("{e}");
+        }
+        let pct = if total == 0 {
+            100.0
+        } else {
+            report.loaded as f64 * 100.0 / total as f64
+        };
+        println!();
+        println!(
+            "rules: {} loaded, {} skipped, of {} ({pct:.2}% loaded); {} in the set",
+            report.loaded,
+            report.failed,
+            total,
+            set.len()
+        );
+        if !report.by_reason.is_empty() {
+            println!("skipped by reason:");
+            let mut r: Vec<_> = report.by_reason.iter().collect();
+            r.sort_by(|x, y| y.1.cmp(x.1));
+            for (k, n) in r {
+                println!("  {k:<28} {n:>7}");
+            }
+        }
+        if !report.by_keyword.is_empty() {
+            println!("skipped by keyword (unsupported/unknown):");
+            let mut r: Vec<_> = report.by_keyword.iter().collect();
+            r.sort_by(|x, y| y.1.cmp(x.1));
+            for (k, n) in r {
+                println!("  {k:<28} {n:>7}");
+            }
+        }
+        println!(
+            "pcre with backreferences/lookaround: {} rules skipped (no backtracking fallback in this build)",
+            backtracking.len()
+        );
+        println!(
+            "time: parse {:.0} ms, compile {:.0} ms; peak memory {}",
+            parse_time.as_secs_f64() * 1e3,
+            compile_time.as_secs_f64() * 1e3,
+            peak.map_or("unknown".to_string(), |k| format!("{:.1} MiB", k as f64 / 1024.0))
+        );
+    }
+    Ok(if syntax_errors > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }

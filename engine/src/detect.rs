@@ -9,7 +9,9 @@ use crate::stats::WorkerStats;
 use crate::stream::SegmentOutcome;
 use crossbeam_channel::Sender;
 use std::sync::Arc;
-use tapwatch_rules::{PacketCtx, RuleSet, Scratch};
+use tapwatch_rules::{PacketCtx, PacketFields, RuleSet, Scratch, ThresholdState};
+
+mod live;
 
 mod app;
 
@@ -27,6 +29,7 @@ pub struct Worker {
     cfg: Arc<EngineConfig>,
     rules: Arc<RuleSet>,
     scratch: Scratch,
+    thresholds: ThresholdState,
     hits: Vec<u32>,
     flows: FlowTable,
     out: Sender<Vec<u8>>,
@@ -45,6 +48,7 @@ impl Worker {
         };
         Worker {
             scratch: rules.new_scratch(),
+            thresholds: ThresholdState::new(),
             hits: Vec::with_capacity(64),
             flows,
             rules,
@@ -107,7 +111,14 @@ impl Worker {
         let keep = self.cfg.stream.window;
         let midstream = self.cfg.stream.midstream;
         let flow = self.flows.get_mut(idx);
-        flow.update(&p, to_server, ts, info.orig_len as u64);
+        // Bytes as Suricata counts them: the captured frame, or for a
+        // tunnelled packet the inner IP packet.
+        let wire_len = if p.tunnel_count > 0 {
+            p.ip_len as u64
+        } else {
+            frame.len() as u64
+        };
+        flow.update(&p, to_server, ts, wire_len);
 
         // TCP: follow the stream of this direction.
         let dir = if to_server { 0 } else { 1 };
@@ -152,6 +163,8 @@ impl Worker {
         self.app_feed(idx, to_server, &p, stream_view, gap_before, info);
         // ---- end app layer hook ----
 
+        // Flowbits leave the flow while the rules read and update them.
+        let mut vars = std::mem::take(&mut self.flows.get_mut(idx).vars);
         let flow = self.flows.get(idx);
         let established = flow.is_established();
         let (buffer, new_from, is_stream): (&[u8], usize, bool) = match stream_view {
@@ -162,7 +175,11 @@ impl Worker {
         let mut ctx = packet_ctx(&p, true, to_server, established, buffer, new_from, is_stream);
         ctx.app_proto = flow.app.proto.as_str(); // app layer hook
         self.hits.clear();
-        self.rules.match_packet(&ctx, &mut self.scratch, &mut self.hits);
+        self.rules
+            .match_packet_flow(&ctx, &mut self.scratch, &mut self.hits, Some(&mut vars));
+        self.thresholds
+            .filter(&self.rules, &ctx, ts / 1_000_000_000, &mut self.hits);
+        self.flows.get_mut(idx).vars = vars;
         if !self.hits.is_empty() {
             self.flows.get_mut(idx).alerted = true;
             self.raise_alerts(info, frame, &p, Some(idx), to_server);
@@ -174,6 +191,8 @@ impl Worker {
         let ctx = packet_ctx(p, false, true, false, p.payload, 0, false);
         self.hits.clear();
         self.rules.match_packet(&ctx, &mut self.scratch, &mut self.hits);
+        self.thresholds
+            .filter(&self.rules, &ctx, info.ts_ns / 1_000_000_000, &mut self.hits);
         self.raise_alerts(info, frame, p, None, true);
     }
 
@@ -248,5 +267,15 @@ fn packet_ctx<'a>(
         buffer,
         new_from,
         is_stream,
+        app_buffers: &[],
+        fields: PacketFields {
+            ip_id: Some(p.ip_id).filter(|_| p.src.is_ipv4() || p.is_fragment),
+            tcp_seq: p.tcp.map(|t| t.seq),
+            tcp_ack: p.tcp.map(|t| t.ack),
+            tcp_window: p.tcp.map(|t| t.window),
+            icmp_id: p.icmp.and_then(|i| i.id),
+            icmp_seq: p.icmp.and_then(|i| i.seq),
+            ..PacketFields::default()
+        },
     }
 }

@@ -173,6 +173,8 @@ pub struct Flow {
     pub in_use: bool,
     /// Application-layer protocol and state.
     pub app: crate::applayer::AppLayer,
+    /// Flowbits of the rules.
+    pub vars: tapwatch_rules::FlowVars,
 }
 
 impl Flow {
@@ -201,6 +203,7 @@ impl Flow {
             tunnel: None,
             in_use: false,
             app: crate::applayer::AppLayer::default(),
+            vars: tapwatch_rules::FlowVars::default(),
         }
     }
 
@@ -236,6 +239,7 @@ impl Flow {
         self.stream[1].reset();
         self.app.reset();
         self.tunnel = p.innermost_tunnel().copied();
+        self.vars.clear();
         self.in_use = true;
     }
 

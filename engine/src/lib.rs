@@ -14,6 +14,7 @@ pub mod decode;
 pub mod detect;
 pub mod flow;
 pub mod ingress;
+pub mod live;
 pub mod output;
 pub mod pipeline;
 pub mod stats;

@@ -69,25 +69,25 @@ impl ReplaySummary {
 }
 
 #[derive(Clone, Copy)]
-struct Meta {
-    info: FrameInfo,
-    start: usize,
-    len: usize,
+pub(crate) struct Meta {
+    pub(crate) info: FrameInfo,
+    pub(crate) start: usize,
+    pub(crate) len: usize,
 }
 
-struct Batch {
-    data: Vec<u8>,
-    frames: Vec<Meta>,
+pub(crate) struct Batch {
+    pub(crate) data: Vec<u8>,
+    pub(crate) frames: Vec<Meta>,
 }
 
 impl Batch {
-    fn new(frames: usize) -> Batch {
+    pub(crate) fn new(frames: usize) -> Batch {
         Batch {
             data: Vec::with_capacity(frames * 512),
             frames: Vec::with_capacity(frames),
         }
     }
-    fn clear(&mut self) {
+    pub(crate) fn clear(&mut self) {
         self.data.clear();
         self.frames.clear();
     }
@@ -247,7 +247,7 @@ fn read_all(
                 match decode(frame.linktype, frame.data, &cfg.decode, &mut scratch) {
                     Ok(p) => {
                         if let Some(t) = tunnels.as_deref_mut() {
-                            t.track(&p, frame.ts_ns, frame.orig_len as u64);
+                            t.track(&p, frame.ts_ns, frame.data.len() as u64);
                         }
                         (FlowKey::from_packet(&p).hash64() % n as u64) as usize
                     }
@@ -297,7 +297,7 @@ fn read_all(
 /// Flows of the tunnel transport itself (the outer UDP of VXLAN/GENEVE),
 /// logged as Suricata logs them. Tracked by the reader, which sees every
 /// frame, so each outer flow is counted once whatever the worker count.
-struct TunnelFlows {
+pub(crate) struct TunnelFlows {
     table: FlowTable,
     cfg: Arc<EngineConfig>,
     tx: Sender<Vec<u8>>,
@@ -305,7 +305,7 @@ struct TunnelFlows {
 }
 
 impl TunnelFlows {
-    fn new(cfg: &Arc<EngineConfig>, tx: Sender<Vec<u8>>) -> TunnelFlows {
+    pub(crate) fn new(cfg: &Arc<EngineConfig>, tx: Sender<Vec<u8>>) -> TunnelFlows {
         TunnelFlows {
             table: FlowTable::new(&cfg.flow, (cfg.flow.max_flows / 4).max(1)),
             cfg: cfg.clone(),
@@ -323,7 +323,7 @@ impl TunnelFlows {
         }
     }
 
-    fn track(&mut self, p: &Packet<'_>, ts_ns: u64, wire_len: u64) {
+    pub(crate) fn track(&mut self, p: &Packet<'_>, ts_ns: u64, wire_len: u64) {
         if p.tunnel_count == 0 {
             return;
         }
@@ -335,24 +335,12 @@ impl TunnelFlows {
         let layers: [Option<TunnelLayer>; MAX_TUNNELS] = p.tunnels;
         for t in layers.iter().flatten() {
             let outer = Packet {
-                tunnels: [None; MAX_TUNNELS],
-                tunnel_count: 0,
-                vlan: [0; 2],
-                vlan_count: 0,
                 src: t.outer_src,
                 dst: t.outer_dst,
                 ip_proto: 17,
-                ttl: 0,
-                ip_id: 0,
-                is_fragment: false,
                 sport: t.outer_sport,
                 dport: t.outer_dport,
-                tcp: None,
-                icmp: None,
-                payload: &[],
-                truncated: false,
-                payload_missing: 0,
-                checksum_bad: false,
+                ..Packet::empty()
             };
             let idx = self.table.lookup(&outer, ts_ns);
             if let Some((f, r)) = self.table.ended.take() {
@@ -366,7 +354,7 @@ impl TunnelFlows {
         }
     }
 
-    fn finish(mut self) -> (crate::flow::FlowCounters, u64) {
+    pub(crate) fn finish(mut self) -> (crate::flow::FlowCounters, u64) {
         let mut ended: Vec<Flow> = Vec::new();
         self.table.drain(|f, _| ended.push(f.clone()));
         for f in ended {

@@ -7,8 +7,7 @@ use tapwatch_engine::ingress::PcapReader;
 
 fuzz_target!(|data: &[u8]| {
     let len = data.len();
-    let Ok(mut reader) = PcapReader::from_reader("fuzz", std::io::Cursor::new(data.to_vec()))
-    else {
+    let Ok(mut reader) = PcapReader::from_reader("fuzz", std::io::Cursor::new(data.to_vec())) else {
         return;
     };
     // Each frame or recoverable error consumes at least 12 bytes.

@@ -19,6 +19,7 @@
 //!     src_port: 40000, dst_port: 80, ttl: 64, tcp_flags: Some(0x18), icmp_type_code: None,
 //!     dsize: 18, has_flow: true, to_server: true, established: true, app_proto: None,
 //!     buffer: b"GET / HTTP/1.1\r\n\r\n", new_from: 0, is_stream: false,
+//!     app_buffers: &[], fields: Default::default(),
 //! };
 //! let mut scratch = rules.new_scratch();
 //! let mut hits = Vec::new();
@@ -52,6 +53,7 @@
 #![deny(missing_docs)]
 
 mod address;
+mod buffer;
 mod classification;
 mod error;
 mod group;
@@ -65,13 +67,16 @@ mod rule;
 mod ruleset;
 mod set;
 mod source;
+mod state;
 mod vars;
 
+pub use buffer::BufferId;
 pub use classification::{Classification, Classifications};
 pub use error::{LoadError, LoadReport};
 pub use header::Action;
+pub use keywords::state::Track;
 pub use rule::RuleMeta;
-pub use ruleset::{PacketCtx, RuleSet, RuleSetBuilder, Scratch};
+pub use ruleset::{FlowVars, PacketCtx, PacketFields, RuleSet, RuleSetBuilder, Scratch, ThresholdState};
 pub use vars::Vars;
 
 #[cfg(test)]

@@ -10,6 +10,7 @@
 //! Groups: TCP, UDP, ICMP (v4 and v6) and other IP protocols. An `ip` rule
 //! sits in every group; an app-layer rule in TCP and UDP.
 
+use crate::buffer::BufferId;
 use crate::header::IpProto;
 use crate::rule::Rule;
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
@@ -62,6 +63,8 @@ pub(crate) struct Group {
     pub always: Vec<u32>,
     /// Longest pattern, for the stream overlap.
     pub max_len: usize,
+    /// Offset of this group's variants in the per-match stamps.
+    pub variant_base: usize,
 }
 
 impl Group {
@@ -162,32 +165,58 @@ impl Collect {
     }
 }
 
-/// All groups.
+/// All groups: one per (protocol group, buffer).
 #[derive(Debug, Default)]
 pub(crate) struct Prefilter {
-    pub groups: [Group; GROUPS],
+    groups: Vec<Group>,
+    total_variants: usize,
+}
+
+fn slot(g: usize, buf: BufferId) -> usize {
+    g * BufferId::COUNT + buf.index()
 }
 
 impl Prefilter {
     pub fn build(rules: &[Rule]) -> Prefilter {
-        let mut collect: [Collect; GROUPS] = Default::default();
+        let mut collect: Vec<Collect> = (0..GROUPS * BufferId::COUNT)
+            .map(|_| Collect::default())
+            .collect();
         for (i, rule) in rules.iter().enumerate() {
             let Ok(id) = u32::try_from(i) else { break };
             for &g in groups_of(rule) {
-                let Some(c) = collect.get_mut(g) else { continue };
                 match &rule.fast {
-                    Some(fp) => c.add(&fp.bytes, fp.nocase, id),
-                    None => c.always.push(id),
+                    Some(fp) => {
+                        if let Some(c) = collect.get_mut(slot(g, fp.buf)) {
+                            c.add(&fp.bytes, fp.nocase, id);
+                        }
+                    }
+                    None => {
+                        if let Some(c) = collect.get_mut(slot(g, BufferId::Payload)) {
+                            c.always.push(id);
+                        }
+                    }
                 }
             }
         }
+        let mut groups: Vec<Group> = collect.into_iter().map(Collect::build).collect();
+        let mut base = 0;
+        for g in &mut groups {
+            g.variant_base = base;
+            base += g.variants.len();
+        }
         Prefilter {
-            groups: collect.map(Collect::build),
+            groups,
+            total_variants: base,
         }
     }
 
-    /// Most variants in one group (sizes the per-worker stamps).
-    pub fn max_variants(&self) -> usize {
-        self.groups.iter().map(|g| g.variants.len()).max().unwrap_or(0)
+    /// The group for protocol group `g` and buffer `buf`.
+    pub fn group(&self, g: usize, buf: BufferId) -> Option<&Group> {
+        self.groups.get(slot(g, buf))
+    }
+
+    /// Variants of all groups (sizes the per-worker stamps).
+    pub fn total_variants(&self) -> usize {
+        self.total_variants
     }
 }

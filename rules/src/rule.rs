@@ -1,12 +1,18 @@
-//! A compiled rule: header, packet checks, content chain and the pattern
-//! the prefilter looks for; plus [`RuleMeta`], what outputs report.
+//! A compiled rule: header, packet checks, one inspection chain per buffer
+//! and the pattern the prefilter looks for; plus [`RuleMeta`], what
+//! outputs report.
 
+use crate::buffer::BufferId;
 use crate::header::{Action, Header};
 use crate::inspect::Chain;
 use crate::keywords::content::find_nocase;
 use crate::keywords::flow::FlowMatch;
+use crate::keywords::packet::PacketDraft;
+use crate::keywords::state::{BitCmd, Threshold};
 use crate::keywords::tcp::FlagsMatch;
+use crate::keywords::transform::Transform;
 use crate::keywords::uint::UintMatch;
+use crate::keywords::BufList;
 use crate::parse::Parsed;
 use crate::PacketCtx;
 
@@ -39,6 +45,9 @@ pub struct RuleMeta {
     pub line: usize,
     /// The rule text (continuation lines joined).
     pub text: String,
+    /// The rule never alerts (`noalert`, `flowbits:noalert`); it still
+    /// sets flowbits when it matches.
+    pub noalert: bool,
 }
 
 /// The prefilter pattern of a rule.
@@ -47,6 +56,70 @@ pub(crate) struct FastPattern {
     /// Lowercase when `nocase`.
     pub bytes: Vec<u8>,
     pub nocase: bool,
+    /// The buffer the pattern is searched in.
+    pub buf: BufferId,
+}
+
+/// One buffer's chain (other than the untransformed payload).
+#[derive(Clone, Debug)]
+pub(crate) struct BufChain {
+    pub id: BufferId,
+    pub transforms: Vec<Transform>,
+    pub sizes: Vec<UintMatch>,
+    pub chain: Chain,
+}
+
+/// Reusable buffers for transforms.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct TransformBufs {
+    a: Vec<u8>,
+    b: Vec<u8>,
+}
+
+fn sizes_ok(sizes: &[UintMatch], len: usize) -> bool {
+    sizes
+        .iter()
+        .all(|m| m.matches(u32::try_from(len).unwrap_or(u32::MAX)))
+}
+
+impl BufChain {
+    fn matches_data(&self, data: &[u8], tmp: &mut TransformBufs) -> bool {
+        let data = if self.transforms.is_empty() {
+            data
+        } else {
+            let TransformBufs { a, b } = tmp;
+            let mut first = true;
+            for t in &self.transforms {
+                if first {
+                    t.apply(data, a);
+                    first = false;
+                } else {
+                    std::mem::swap(a, b);
+                    t.apply(b, a);
+                }
+            }
+            a.as_slice()
+        };
+        sizes_ok(&self.sizes, data.len()) && self.chain.matches(data, 0)
+    }
+
+    /// Does any instance of the buffer in `ctx` match?
+    fn matches(&self, ctx: &PacketCtx<'_>, tmp: &mut TransformBufs) -> bool {
+        if self.id == BufferId::Payload {
+            return self.matches_data(ctx.buffer, tmp);
+        }
+        ctx.app_buffers
+            .iter()
+            .any(|&(id, data)| id == self.id && self.matches_data(data, tmp))
+    }
+}
+
+/// A compiled flowbits operation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct FlowbitOp {
+    pub cmd: BitCmd,
+    pub ids: Vec<u32>,
+    pub all: bool,
 }
 
 /// A rule ready to verify against a packet.
@@ -60,16 +133,27 @@ pub(crate) struct Rule {
     pub icode: Option<UintMatch>,
     pub flags: Option<FlagsMatch>,
     pub sameip: bool,
+    pub packet: Option<Box<PacketDraft>>,
+    /// The untransformed payload chain.
     pub chain: Chain,
+    pub payload_sizes: Vec<UintMatch>,
+    /// Every other buffer's chain.
+    pub bufs: Vec<BufChain>,
     pub fast: Option<FastPattern>,
+    pub flowbits: Vec<FlowbitOp>,
+    pub thresholds: Vec<Threshold>,
 }
 
 impl Rule {
-    /// Compile a parsed rule; returns the rule and its metadata.
-    pub fn compile(p: Parsed, source: &str, line: usize, text: &str) -> (Rule, RuleMeta) {
+    /// Compile a parsed rule; `bit_id` numbers flowbit names.
+    pub fn compile(
+        p: Parsed,
+        source: &str,
+        line: usize,
+        text: &str,
+        bit_id: &mut dyn FnMut(&str) -> u32,
+    ) -> (Rule, RuleMeta) {
         let d = p.draft;
-        let chain = Chain::new(d.contents);
-        let fast = pick_fast_pattern(&chain);
         let priority = d
             .priority
             .or(d.classtype.as_ref().map(|c| c.priority))
@@ -88,7 +172,40 @@ impl Rule {
             source: source.to_string(),
             line,
             text: text.trim().to_string(),
+            noalert: d.noalert,
         };
+        let mut chain = Chain::default();
+        let mut payload_sizes = Vec::new();
+        let mut bufs = Vec::new();
+        for BufList {
+            id,
+            transforms,
+            items,
+            sizes,
+        } in d.lists
+        {
+            if id == BufferId::Payload && transforms.is_empty() {
+                chain = Chain::new(items);
+                payload_sizes = sizes;
+            } else {
+                bufs.push(BufChain {
+                    id,
+                    transforms,
+                    sizes,
+                    chain: Chain::new(items),
+                });
+            }
+        }
+        let fast = pick_fast_pattern(&chain, &bufs);
+        let flowbits = d
+            .flowbits
+            .into_iter()
+            .map(|f| FlowbitOp {
+                cmd: f.cmd,
+                ids: f.names.iter().map(|n| bit_id(n)).collect(),
+                all: f.all,
+            })
+            .collect();
         let rule = Rule {
             header: p.header,
             flow: d.flow,
@@ -98,16 +215,22 @@ impl Rule {
             icode: d.icode,
             flags: d.flags,
             sameip: d.sameip,
+            packet: (!d.packet.is_empty()).then(|| Box::new(d.packet)),
             chain,
+            payload_sizes,
+            bufs,
             fast,
+            flowbits,
+            thresholds: d.thresholds,
         };
         (rule, meta)
     }
 
-    /// Full verification, assuming the prefilter has seen the rule's fast
-    /// pattern (see [`Rule::fast_pattern_is_new`] for the stream condition
-    /// the prefilter stands for). `new_from` is already clamped to the buffer.
-    pub fn verify(&self, ctx: &PacketCtx<'_>, new_from: usize) -> bool {
+    /// Full verification (without flowbits), assuming the prefilter has
+    /// seen the rule's fast pattern (see [`Rule::fast_pattern_is_new`] for
+    /// the stream condition the prefilter stands for). `new_from` is
+    /// already clamped to the buffer.
+    pub fn verify(&self, ctx: &PacketCtx<'_>, new_from: usize, tmp: &mut TransformBufs) -> bool {
         let h = &self.header;
         h.proto.matches(ctx)
             && self.flow.is_none_or(|f| f.matches(ctx))
@@ -123,16 +246,22 @@ impl Rule {
                 .icode
                 .is_none_or(|m| ctx.icmp_type_code.is_some_and(|(_, c)| m.matches(u32::from(c))))
             && (!self.sameip || ctx.src_ip == ctx.dst_ip)
+            && self
+                .packet
+                .as_ref()
+                .is_none_or(|p| p.matches(ctx.ip_proto, &ctx.fields))
             && h.matches_endpoints(ctx)
+            && sizes_ok(&self.payload_sizes, ctx.buffer.len())
             && self.chain.matches(ctx.buffer, new_from)
+            && self.bufs.iter().all(|b| b.matches(ctx, tmp))
     }
 
     /// The stream condition the prefilter enforces: with `new_from > 0`, a
-    /// rule with a fast pattern is only a candidate when that pattern
-    /// occurs ending after `new_from`.
+    /// rule with a payload fast pattern is only a candidate when that
+    /// pattern occurs ending after `new_from`.
     pub fn fast_pattern_is_new(&self, buf: &[u8], new_from: usize) -> bool {
         let Some(fp) = &self.fast else { return true };
-        if new_from == 0 {
+        if new_from == 0 || fp.buf != BufferId::Payload {
             return true;
         }
         let start = new_from.saturating_sub(fp.bytes.len().saturating_sub(1));
@@ -146,18 +275,32 @@ impl Rule {
 }
 
 /// The content marked `fast_pattern` (if positive), else the longest
-/// positive content; of equal lengths the last, since later contents of a
-/// relative chain are the ones that complete a match in new stream data.
-fn pick_fast_pattern(chain: &Chain) -> Option<FastPattern> {
-    let positive = || chain.items.iter().filter(|c| !c.negated);
-    let chosen = positive().find(|c| c.fast_pattern.is_some()).or_else(|| {
-        positive().fold(None, |best: Option<&_>, c| match best {
-            Some(b) if b.pattern.len() > c.pattern.len() => Some(b),
-            _ => Some(c),
-        })
-    })?;
+/// positive content of an untransformed buffer; of equal lengths the last,
+/// since later contents of a relative chain are the ones that complete a
+/// match in new stream data.
+fn pick_fast_pattern(payload: &Chain, bufs: &[BufChain]) -> Option<FastPattern> {
+    let lists = std::iter::once((BufferId::Payload, payload)).chain(
+        bufs.iter()
+            .filter(|b| b.transforms.is_empty() && b.id != BufferId::Base64Data)
+            .map(|b| (b.id, &b.chain)),
+    );
+    let positive: Vec<_> = lists
+        .flat_map(|(id, ch)| ch.contents().filter(|c| !c.negated).map(move |c| (id, c)))
+        .collect();
+    let chosen = positive
+        .iter()
+        .find(|(_, c)| c.fast_pattern.is_some())
+        .or_else(|| {
+            positive
+                .iter()
+                .fold(None, |best: Option<&(BufferId, _)>, x| match best {
+                    Some(b) if b.1.pattern.len() > x.1.pattern.len() => Some(b),
+                    _ => Some(x),
+                })
+        })?;
     Some(FastPattern {
-        bytes: chosen.fast_bytes().to_vec(),
-        nocase: chosen.nocase,
+        bytes: chosen.1.fast_bytes().to_vec(),
+        nocase: chosen.1.nocase,
+        buf: chosen.0,
     })
 }

@@ -1,14 +1,18 @@
 //! Building a [`RuleSet`] from rule files, and matching packets against it.
 
+use crate::buffer::BufferId;
 use crate::classification::Classifications;
 use crate::error::{reason, LoadError, LoadReport, SpanError};
 use crate::header::GroupCache;
+use crate::keywords::state::BitCmd;
 use crate::parse::parse_rule;
 use crate::prefilter::{group_of, Prefilter};
+use crate::rule::TransformBufs;
 use crate::rule::{Rule, RuleMeta};
 use crate::source::{logical_rules, LogicalRule};
+pub use crate::state::{FlowVars, ThresholdState};
 use crate::vars::Vars;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 use std::path::Path;
 
@@ -47,6 +51,40 @@ pub struct PacketCtx<'a> {
     pub new_from: usize,
     /// `buffer` is a reassembled stream window, not a packet payload.
     pub is_stream: bool,
+    /// App-layer buffers of the transaction being inspected (a buffer may
+    /// appear several times, e.g. one `DnsQuery` per query name). A rule
+    /// that needs a buffer not present does not match. Pass each
+    /// transaction's buffers once, not with every stream chunk.
+    pub app_buffers: &'a [(BufferId, &'a [u8])],
+    /// Header fields for `id`, `seq`, `fragbits`, `icmp_id`, ... keywords.
+    pub fields: PacketFields,
+}
+
+/// Header fields some keywords compare; `None` (the default) when the
+/// packet has no such field or the engine does not provide it, and then
+/// rules using the keyword do not match.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PacketFields {
+    /// IPv4 identification (or IPv6 fragment id).
+    pub ip_id: Option<u32>,
+    /// Fragment flags: 1 MF, 2 DF, 4 reserved.
+    pub frag_bits: Option<u8>,
+    /// Fragment offset in 8-byte units.
+    pub frag_offset: Option<u16>,
+    /// TCP sequence number.
+    pub tcp_seq: Option<u32>,
+    /// TCP acknowledgement number.
+    pub tcp_ack: Option<u32>,
+    /// TCP window (unscaled).
+    pub tcp_window: Option<u16>,
+    /// TCP MSS option.
+    pub tcp_mss: Option<u16>,
+    /// ICMP echo identifier.
+    pub icmp_id: Option<u16>,
+    /// ICMP echo sequence.
+    pub icmp_seq: Option<u16>,
+    /// Stream bytes seen so far: (to server, to client).
+    pub stream_bytes: Option<(u64, u64)>,
 }
 
 /// Collects rules; bad rules are recorded, never fatal.
@@ -58,6 +96,7 @@ pub struct RuleSetBuilder {
     metas: Vec<RuleMeta>,
     seen: HashSet<(u32, u32)>,
     report: LoadReport,
+    bits: HashMap<String, u32>,
 }
 
 impl RuleSetBuilder {
@@ -71,6 +110,7 @@ impl RuleSetBuilder {
             metas: Vec::new(),
             seen: HashSet::new(),
             report: LoadReport::default(),
+            bits: HashMap::new(),
         }
     }
 
@@ -95,7 +135,12 @@ impl RuleSetBuilder {
                 ));
             }
         }
-        let (rule, meta) = Rule::compile(parsed, source, lr.first_line(), &lr.text);
+        let bits = &mut self.bits;
+        let mut bit_id = |name: &str| {
+            let n = u32::try_from(bits.len()).unwrap_or(u32::MAX);
+            *bits.entry(name.to_string()).or_insert(n)
+        };
+        let (rule, meta) = Rule::compile(parsed, source, lr.first_line(), &lr.text, &mut bit_id);
         self.rules.push(rule);
         self.metas.push(meta);
         Ok(())
@@ -151,11 +196,46 @@ impl RuleSetBuilder {
     pub fn build(mut self) -> (RuleSet, LoadReport) {
         self.report.loaded = self.rules.len();
         let prefilter = Prefilter::build(&self.rules);
+        // Evaluation order: rules that set flowbits before rules that read
+        // them, so a bit set by one packet's rule is seen by another rule
+        // on the same packet (as Suricata orders signatures).
+        let class = |r: &Rule| {
+            let reads = r
+                .flowbits
+                .iter()
+                .any(|f| matches!(f.cmd, BitCmd::IsSet | BitCmd::IsNotSet));
+            let writes = r
+                .flowbits
+                .iter()
+                .any(|f| !matches!(f.cmd, BitCmd::IsSet | BitCmd::IsNotSet));
+            match (writes, reads) {
+                (true, false) => 0u8,
+                (true, true) => 1,
+                (false, true) => 3,
+                (false, false) => 2,
+            }
+        };
+        let mut order: Vec<u32> = (0..u32::try_from(self.rules.len()).unwrap_or(u32::MAX)).collect();
+        order.sort_by_key(|&i| (self.rules.get(i as usize).map_or(2, class), i));
+        let mut rank = vec![0u32; self.rules.len()];
+        for (pos, &i) in order.iter().enumerate() {
+            if let Some(r) = rank.get_mut(i as usize) {
+                *r = u32::try_from(pos).unwrap_or(u32::MAX);
+            }
+        }
+        let flowbit_words = self.bits.len().div_ceil(64);
         (
             RuleSet {
                 rules: self.rules,
                 metas: self.metas,
                 prefilter,
+                rank,
+                flowbit_names: {
+                    let mut v: Vec<(String, u32)> = self.bits.into_iter().collect();
+                    v.sort_by_key(|x| x.1);
+                    v.into_iter().map(|x| x.0).collect()
+                },
+                flowbit_words,
             },
             self.report,
         )
@@ -167,6 +247,10 @@ pub struct RuleSet {
     rules: Vec<Rule>,
     metas: Vec<RuleMeta>,
     prefilter: Prefilter,
+    /// Evaluation rank of each rule (flowbit setters first).
+    rank: Vec<u32>,
+    flowbit_names: Vec<String>,
+    flowbit_words: usize,
 }
 
 impl std::fmt::Debug for RuleSet {
@@ -184,6 +268,7 @@ pub struct Scratch {
     pattern_stamp: Vec<u32>,
     generation: u32,
     candidates: Vec<u32>,
+    tmp: TransformBufs,
 }
 
 impl Scratch {
@@ -260,68 +345,118 @@ impl RuleSet {
             candidates: Vec::with_capacity(self.rules.len()),
             ..Scratch::default()
         };
-        s.begin(self.rules.len(), self.prefilter.max_variants());
+        s.begin(self.rules.len(), self.prefilter.total_variants());
         s
     }
 
     /// Replace `hits` with the indexes of the rules that match, ascending.
+    /// Flowbit conditions see no flow state (`isset` fails, `isnotset`
+    /// passes); see [`RuleSet::match_packet_flow`].
     pub fn match_packet(&self, ctx: &PacketCtx<'_>, scratch: &mut Scratch, hits: &mut Vec<u32>) {
+        self.match_packet_flow(ctx, scratch, hits, None);
+    }
+
+    /// As [`RuleSet::match_packet`], reading and updating the flow's
+    /// flowbits. Rules that match but are `noalert` update flowbits and
+    /// are left out of `hits`.
+    pub fn match_packet_flow(
+        &self,
+        ctx: &PacketCtx<'_>,
+        scratch: &mut Scratch,
+        hits: &mut Vec<u32>,
+        mut flow: Option<&mut FlowVars>,
+    ) {
         hits.clear();
-        let Some(group) = self.prefilter.groups.get(group_of(ctx.ip_proto)) else {
-            return;
-        };
-        scratch.begin(self.rules.len(), group.variants.len());
+        let g = group_of(ctx.ip_proto);
+        scratch.begin(self.rules.len(), self.prefilter.total_variants());
         let buf = ctx.buffer;
         let new_from = ctx.new_from.min(buf.len());
-        if let (Some(ac), false) = (&group.ac, buf.is_empty()) {
-            let start = if new_from > 0 {
-                new_from.saturating_sub(group.max_len.saturating_sub(1))
-            } else {
-                0
+        if let Some(group) = self.prefilter.group(g, BufferId::Payload) {
+            prefilter_scan(group, buf, new_from, scratch);
+            for &r in &group.always {
+                // Only rules whose automaton could not be built have a fast
+                // pattern here; they still owe the stream condition.
+                if self
+                    .rules
+                    .get(r as usize)
+                    .is_some_and(|rule| rule.fast_pattern_is_new(buf, new_from))
+                {
+                    scratch.add(r);
+                }
+            }
+        }
+        for &(id, data) in ctx.app_buffers {
+            if let Some(group) = self.prefilter.group(g, id) {
+                prefilter_scan(group, data, 0, scratch);
+                for &r in &group.always {
+                    scratch.add(r);
+                }
+            }
+        }
+        let rank = &self.rank;
+        scratch
+            .candidates
+            .sort_unstable_by_key(|&r| rank.get(r as usize).copied().unwrap_or(u32::MAX));
+        let Scratch { candidates, tmp, .. } = scratch;
+        for &r in candidates.iter() {
+            let Some(rule) = self.rules.get(r as usize) else {
+                continue;
             };
-            let hay = buf.get(start..).unwrap_or_default();
-            for m in ac.find_overlapping_iter(hay) {
-                if new_from > 0 && start + m.end() <= new_from {
-                    continue;
-                }
-                for vi in group.variants_of(m.pattern().as_usize()) {
-                    let Some(v) = group.variants.get(vi) else { continue };
-                    if scratch.seen_variant(vi) {
-                        continue;
-                    }
-                    if let Some(exact) = &v.exact {
-                        if hay.get(m.start()..m.end()) != Some(&exact[..]) {
-                            continue;
-                        }
-                    }
-                    scratch.mark_variant(vi);
-                    for &r in group.rules_of(v) {
-                        scratch.add(r);
-                    }
-                }
-            }
-        }
-        for &r in &group.always {
-            // Only rules whose automaton could not be built have a fast
-            // pattern here; they still owe the stream condition.
-            if self
-                .rules
-                .get(r as usize)
-                .is_some_and(|rule| rule.fast_pattern_is_new(buf, new_from))
-            {
-                scratch.add(r);
-            }
-        }
-        scratch.candidates.sort_unstable();
-        for &r in &scratch.candidates {
-            if self
-                .rules
-                .get(r as usize)
-                .is_some_and(|rule| rule.verify(ctx, new_from))
+            if rule.verify(ctx, new_from, tmp)
+                && self.flowbits_apply(rule, flow.as_deref_mut())
+                && !self.metas.get(r as usize).is_some_and(|m| m.noalert)
             {
                 hits.push(r);
             }
         }
+        hits.sort_unstable();
+    }
+
+    /// Check a matched rule's flowbit conditions; when they hold, apply its
+    /// set/unset/toggle and return true.
+    fn flowbits_apply(&self, rule: &crate::rule::Rule, flow: Option<&mut FlowVars>) -> bool {
+        if rule.flowbits.is_empty() {
+            return true;
+        }
+        let is = |flow: &Option<&mut FlowVars>, id: u32| flow.as_ref().is_some_and(|f| f.get(id));
+        for op in &rule.flowbits {
+            let ok = match (op.cmd, op.all) {
+                (BitCmd::IsSet, false) => op.ids.iter().any(|&i| is(&flow, i)),
+                (BitCmd::IsSet, true) => op.ids.iter().all(|&i| is(&flow, i)),
+                (BitCmd::IsNotSet, false) => op.ids.iter().any(|&i| !is(&flow, i)),
+                (BitCmd::IsNotSet, true) => op.ids.iter().all(|&i| !is(&flow, i)),
+                _ => true,
+            };
+            if !ok {
+                return false;
+            }
+        }
+        if let Some(f) = flow {
+            for op in &rule.flowbits {
+                for &i in &op.ids {
+                    match op.cmd {
+                        BitCmd::Set => f.set(i, true, self.flowbit_words),
+                        BitCmd::Unset => f.set(i, false, self.flowbit_words),
+                        BitCmd::Toggle => {
+                            let v = f.get(i);
+                            f.set(i, !v, self.flowbit_words);
+                        }
+                        _ => {}
+                    }
+                }
+            }
+        }
+        true
+    }
+
+    /// Flowbit names, indexed by id.
+    pub fn flowbit_names(&self) -> &[String] {
+        &self.flowbit_names
+    }
+
+    /// Rule `idx`'s thresholds (for [`ThresholdState`]).
+    pub(crate) fn thresholds_of(&self, idx: u32) -> &[crate::keywords::state::Threshold] {
+        self.rules.get(idx as usize).map_or(&[], |r| &r.thresholds)
     }
 
     /// Every rule verified in turn, without the prefilter: the reference
@@ -329,9 +464,50 @@ impl RuleSet {
     pub fn match_packet_naive(&self, ctx: &PacketCtx<'_>, hits: &mut Vec<u32>) {
         hits.clear();
         let new_from = ctx.new_from.min(ctx.buffer.len());
+        let mut tmp = TransformBufs::default();
         for (i, rule) in self.rules.iter().enumerate() {
-            if rule.fast_pattern_is_new(ctx.buffer, new_from) && rule.verify(ctx, new_from) {
+            if rule.fast_pattern_is_new(ctx.buffer, new_from)
+                && rule.verify(ctx, new_from, &mut tmp)
+                && self.flowbits_apply(rule, None)
+                && !self.metas.get(i).is_some_and(|m| m.noalert)
+            {
                 hits.push(i as u32);
+            }
+        }
+    }
+}
+
+/// Add the rules whose automaton patterns occur in `buf` (ending after
+/// `new_from` when it is not 0).
+fn prefilter_scan(group: &crate::prefilter::Group, buf: &[u8], new_from: usize, scratch: &mut Scratch) {
+    let Some(ac) = &group.ac else { return };
+    if buf.is_empty() {
+        return;
+    }
+    let start = if new_from > 0 {
+        new_from.saturating_sub(group.max_len.saturating_sub(1))
+    } else {
+        0
+    };
+    let hay = buf.get(start..).unwrap_or_default();
+    for m in ac.find_overlapping_iter(hay) {
+        if new_from > 0 && start + m.end() <= new_from {
+            continue;
+        }
+        for vi in group.variants_of(m.pattern().as_usize()) {
+            let Some(v) = group.variants.get(vi) else { continue };
+            let stamp = group.variant_base + vi;
+            if scratch.seen_variant(stamp) {
+                continue;
+            }
+            if let Some(exact) = &v.exact {
+                if hay.get(m.start()..m.end()) != Some(&exact[..]) {
+                    continue;
+                }
+            }
+            scratch.mark_variant(stamp);
+            for &r in group.rules_of(v) {
+                scratch.add(r);
             }
         }
     }

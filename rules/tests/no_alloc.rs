@@ -76,6 +76,8 @@ fn match_packet_does_not_allocate_when_warm() {
                     buffer: data,
                     new_from: if i % 2 == 1 { data.len() / 2 } else { 0 },
                     is_stream: i % 2 == 1,
+                    app_buffers: &[],
+                    fields: Default::default(),
                 };
                 set.match_packet(&ctx, &mut scratch, &mut hits);
                 *count += hits.len();

@@ -191,10 +191,14 @@ pub struct Packet<'a> {
     /// A checksum failed (only computed with `checksum_validate`, and only for
     /// packets that are not truncated; L4 checksums not for fragments).
     pub checksum_bad: bool,
+    /// Captured bytes from the innermost IP header to the end of the frame
+    /// (what flow byte counters use for tunnelled packets, as Suricata).
+    pub ip_len: u32,
 }
 
 impl<'a> Packet<'a> {
-    fn empty() -> Packet<'a> {
+    /// A packet with no layers: unspecified addresses, no ports, no payload.
+    pub fn empty() -> Packet<'a> {
         let unspecified = IpAddr::V4(Ipv4Addr::UNSPECIFIED);
         Packet {
             tunnels: [None; MAX_TUNNELS],
@@ -215,6 +219,7 @@ impl<'a> Packet<'a> {
             truncated: false,
             payload_missing: 0,
             checksum_bad: false,
+            ip_len: 0,
         }
     }
 
@@ -333,6 +338,7 @@ fn decode_layers<'a>(
             Next::Link(lt, bytes) => link::strip(lt, bytes, &mut pkt, stats)?,
             Next::Ip(l3, bytes) => (l3, bytes),
         };
+        pkt.ip_len = u32::try_from(bytes.len()).unwrap_or(u32::MAX);
         let udp = net::decode_ip(l3, bytes, &mut pkt, cfg, stats)?;
         let Some(udp_payload) = udp else {
             return Ok(pkt);

@@ -20,8 +20,24 @@ pub fn proto_name(p: u8) -> Value {
     }
 }
 
+/// Addresses as Suricata writes them: dotted quad, or all eight IPv6
+/// groups in four hex digits (`2001:0db8:0000:...`), which SIEM parsers
+/// and existing dashboards match on.
+pub fn ip_text(ip: &IpAddr) -> String {
+    match ip {
+        IpAddr::V4(a) => a.to_string(),
+        IpAddr::V6(a) => {
+            let s = a.segments();
+            format!(
+                "{:04x}:{:04x}:{:04x}:{:04x}:{:04x}:{:04x}:{:04x}:{:04x}",
+                s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7]
+            )
+        }
+    }
+}
+
 fn ip_str(ip: &IpAddr) -> Value {
-    Value::from(ip.to_string())
+    Value::from(ip_text(ip))
 }
 
 fn finish(v: Map<String, Value>) -> Vec<u8> {
@@ -53,8 +69,8 @@ fn pkt_src(p: &Packet<'_>) -> &'static str {
 fn tunnel_obj(p: &Packet<'_>, pcap_cnt: u64) -> Option<Value> {
     let outer = p.tunnels.iter().flatten().next()?;
     Some(json!({
-        "src_ip": outer.outer_src.to_string(),
-        "dest_ip": outer.outer_dst.to_string(),
+        "src_ip": ip_text(&outer.outer_src),
+        "dest_ip": ip_text(&outer.outer_dst),
         "src_port": outer.outer_sport,
         "dest_port": outer.outer_dport,
         "proto": "UDP",
@@ -98,8 +114,8 @@ fn flow_summary(f: &Flow) -> Value {
         "bytes_toserver": f.bytes_ts,
         "bytes_toclient": f.bytes_tc,
         "start": eve_ts(f.start_ns),
-        "src_ip": f.client_ip.to_string(),
-        "dest_ip": f.server_ip.to_string(),
+        "src_ip": ip_text(&f.client_ip),
+        "dest_ip": ip_text(&f.server_ip),
         "src_port": f.client_port,
         "dest_port": f.server_port,
     })
@@ -360,4 +376,17 @@ pub fn stats_record(s: &StatsInput<'_>) -> Vec<u8> {
     });
     v.insert("stats".into(), stats);
     finish(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ipv6_is_written_in_full_like_suricata() {
+        let a: IpAddr = "2001:db8:beef::20".parse().unwrap();
+        assert_eq!(ip_text(&a), "2001:0db8:beef:0000:0000:0000:0000:0020");
+        let b: IpAddr = "10.0.1.5".parse().unwrap();
+        assert_eq!(ip_text(&b), "10.0.1.5");
+    }
 }

@@ -34,6 +34,10 @@ pub(crate) struct Content {
     pub distance: Option<i32>,
     pub within: Option<u32>,
     pub fast_pattern: Option<FastPattern>,
+    /// Must start at the buffer start (`startswith`; also sets offset/depth).
+    pub startswith: bool,
+    /// Must end at the buffer end.
+    pub endswith: bool,
     finder: Option<Finder<'static>>,
 }
 
@@ -48,6 +52,8 @@ impl Content {
             distance: None,
             within: None,
             fast_pattern: None,
+            startswith: false,
+            endswith: false,
             finder: None,
         }
     }
@@ -109,6 +115,20 @@ impl Content {
         let hay = buf.get(lo..hi.min(buf.len()))?;
         if hay.len() < self.pattern.len() {
             return None;
+        }
+        if self.endswith {
+            // The only candidate ends at the buffer end.
+            if hi < buf.len() {
+                return None;
+            }
+            let p = buf.len() - self.pattern.len();
+            let at = buf.get(p..)?;
+            let ok = if self.nocase {
+                at.eq_ignore_ascii_case(&self.pattern)
+            } else {
+                at == self.pattern.as_slice()
+            };
+            return ok.then_some(p);
         }
         let p = match &self.finder {
             Some(f) => f.find(hay),
@@ -255,26 +275,10 @@ fn hex_digit(c: u8) -> u8 {
 }
 
 /// `content:...`
-pub(crate) fn content(opt: &Opt<'_>, contents: &mut Vec<Content>) -> Result<(), SpanError> {
+pub(crate) fn parse(opt: &Opt<'_>) -> Result<Content, SpanError> {
     let v = opt.value()?;
-    if contents.len() >= MAX_CONTENTS {
-        return Err(opt.err(
-            reason::BAD_VALUE,
-            format!("more than {MAX_CONTENTS} contents in one rule"),
-        ));
-    }
     let (bytes, negated) = parse_value(v).map_err(|e| e.offset(opt.value_at))?;
-    contents.push(Content::new(bytes, negated));
-    Ok(())
-}
-
-fn last<'c>(opt: &Opt<'_>, contents: &'c mut [Content]) -> Result<&'c mut Content, SpanError> {
-    contents.last_mut().ok_or_else(|| {
-        opt.err(
-            reason::SYNTAX,
-            format!("'{}' needs a preceding content", opt.name),
-        )
-    })
+    Ok(Content::new(bytes, negated))
 }
 
 fn number<T: std::str::FromStr>(opt: &Opt<'_>) -> Result<T, SpanError> {
@@ -301,12 +305,27 @@ fn mixed(opt: &Opt<'_>) -> SpanError {
     )
 }
 
-/// `nocase`, `offset`, `depth`, `distance`, `within`, `fast_pattern`.
-pub(crate) fn modifier(opt: &Opt<'_>, contents: &mut [Content]) -> Result<(), SpanError> {
-    let any_fast = contents.iter().any(|c| c.fast_pattern.is_some());
-    let c = last(opt, contents)?;
+/// `nocase`, `offset`, `depth`, `distance`, `within`, `fast_pattern`,
+/// `startswith`, `endswith` on the content `c`.
+pub(crate) fn modifier(opt: &Opt<'_>, c: &mut Content, any_fast: bool) -> Result<(), SpanError> {
     let len = c.pattern.len();
     match opt.name {
+        "startswith" => {
+            opt.no_value()?;
+            if c.is_relative() || c.offset.is_some() || c.depth.is_some() {
+                return Err(opt.err(
+                    reason::CONFLICT,
+                    "'startswith' cannot be combined with offset, depth, distance or within",
+                ));
+            }
+            c.offset = Some(0);
+            c.depth = u32::try_from(len).ok();
+            c.startswith = true;
+        }
+        "endswith" => {
+            opt.no_value()?;
+            c.endswith = true;
+        }
         "nocase" => {
             opt.no_value()?;
             if c.nocase {
@@ -316,7 +335,7 @@ pub(crate) fn modifier(opt: &Opt<'_>, contents: &mut [Content]) -> Result<(), Sp
         }
         "offset" => {
             let n: u32 = number(opt)?;
-            if c.offset.is_some() {
+            if c.offset.is_some() || c.startswith {
                 return Err(twice(opt));
             }
             if c.is_relative() {
@@ -326,7 +345,7 @@ pub(crate) fn modifier(opt: &Opt<'_>, contents: &mut [Content]) -> Result<(), Sp
         }
         "depth" => {
             let n: u32 = number(opt)?;
-            if c.depth.is_some() {
+            if c.depth.is_some() || c.startswith {
                 return Err(twice(opt));
             }
             if c.is_relative() {
@@ -346,7 +365,7 @@ pub(crate) fn modifier(opt: &Opt<'_>, contents: &mut [Content]) -> Result<(), Sp
             if c.distance.is_some() {
                 return Err(twice(opt));
             }
-            if c.offset.is_some() || c.depth.is_some() {
+            if c.offset.is_some() || c.depth.is_some() || c.startswith {
                 return Err(mixed(opt));
             }
             c.distance = Some(n);

@@ -1,0 +1,346 @@
+//! Keyword families beyond contents, with examples from Suricata's rule
+//! documentation where it gives them.
+
+use super::*;
+
+fn load(text: &str) -> RuleSet {
+    let (set, report) = build(text);
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    set
+}
+
+/// Hits on `p` with app-layer buffers `bufs` (prefilter and naive agree).
+fn hits_with(set: &RuleSet, p: &Pkt, bufs: &[(BufferId, &[u8])]) -> Vec<u32> {
+    let ctx = p.ctx_with(bufs);
+    let mut scratch = set.new_scratch();
+    let mut h = Vec::new();
+    set.match_packet(&ctx, &mut scratch, &mut h);
+    let mut naive = Vec::new();
+    set.match_packet_naive(&ctx, &mut naive);
+    assert_eq!(h, naive, "prefilter and naive disagree");
+    h
+}
+
+fn m_bufs(text: &str, bufs: &[(BufferId, &[u8])]) -> bool {
+    let set = load(text);
+    !hits_with(&set, &Pkt::default(), bufs).is_empty()
+}
+
+fn m_data(text: &str, data: &[u8]) -> bool {
+    matches(text, &Pkt::default().data(data))
+}
+
+#[test]
+fn sticky_buffers_and_legacy_modifiers() {
+    use BufferId::*;
+    let r = rule(r#"http.uri; content:"/admin"; startswith; sid:1;"#);
+    assert!(m_bufs(&r, &[(HttpUri, b"/admin/x")]));
+    assert!(!m_bufs(&r, &[(HttpUri, b"/x/admin")]));
+    assert!(!m_bufs(&r, &[(HttpHost, b"/admin")]));
+    assert!(!m_bufs(&r, &[]), "a missing buffer never matches");
+    // The payload is not the URI.
+    assert!(!m_data(&r, b"/admin"));
+    let r = rule(r#"content:"GET"; http_method; content:"/x"; http_uri; content:"Host"; sid:1;"#);
+    assert!(matches!(build(&r).0.len(), 1));
+    let p = Pkt::default().data(b"Host: a");
+    let set = load(&r);
+    assert_eq!(
+        hits_with(&set, &p, &[(HttpMethod, b"GET"), (HttpUri, b"/x")]),
+        [0]
+    );
+    assert!(hits_with(&set, &p, &[(HttpMethod, b"POST"), (HttpUri, b"/x")]).is_empty());
+    // uricontent, legacy names, and pkt_data back to the payload.
+    assert!(m_bufs(&rule(r#"uricontent:"/x"; sid:1;"#), &[(HttpUri, b"/x")]));
+    assert!(m_bufs(
+        &rule(r#"dns_query; content:"evil"; sid:1;"#),
+        &[(DnsQuery, b"evil.com")]
+    ));
+    let r = rule(r#"file_data; content:"MZ"; pkt_data; content:"Host"; sid:1;"#);
+    assert_eq!(hits_with(&load(&r), &p, &[(FileData, b"MZ\x90")]), [0]);
+    // Any instance of a repeated buffer may match.
+    let r = rule(r#"dns.query; content:"bad.example"; endswith; sid:1;"#);
+    assert!(m_bufs(
+        &r,
+        &[(DnsQuery, b"good.org"), (DnsQuery, b"x.bad.example")]
+    ));
+    // A content in one buffer cannot be moved to another.
+    let t = rule(r#"http.uri; content:"a"; http_header; sid:1;"#);
+    assert_eq!(error(&t).reason, "conflicting options");
+    assert_eq!(BufferId::from_name("http_client_body"), Some(HttpRequestBody));
+}
+
+#[test]
+fn relative_matches_stay_in_their_buffer() {
+    use BufferId::*;
+    let r = rule(r#"http.uri; content:"a"; content:"b"; distance:0; within:1; sid:1;"#);
+    assert!(m_bufs(&r, &[(HttpUri, b"xab")]));
+    assert!(!m_bufs(&r, &[(HttpUri, b"xa b")]));
+}
+
+#[test]
+fn startswith_endswith_bsize() {
+    use BufferId::*;
+    // From the docs: content:"GET|20|"; startswith; / content:".php"; endswith;
+    let r = rule(r#"content:"GET|20|"; startswith; sid:1;"#);
+    assert!(m_data(&r, b"GET /"));
+    assert!(!m_data(&r, b" GET /"));
+    let r = rule(r#"http.uri; content:".php"; endswith; sid:1;"#);
+    assert!(m_bufs(&r, &[(HttpUri, b"/index.php")]));
+    assert!(!m_bufs(&r, &[(HttpUri, b"/index.php?x")]));
+    let r = rule(r#"http.uri; content:".PHP"; nocase; endswith; sid:1;"#);
+    assert!(m_bufs(&r, &[(HttpUri, b"/a.php")]));
+    let r = rule(r#"tls.sni; content:"a.com"; bsize:5; sid:1;"#);
+    assert!(m_bufs(&r, &[(TlsSni, b"a.com")]));
+    assert!(!m_bufs(&r, &[(TlsSni, b"ba.com")]));
+    let r = rule(r#"http.uri; bsize:<3; sid:1;"#);
+    assert!(m_bufs(&r, &[(HttpUri, b"/a")]));
+    assert!(!m_bufs(&r, &[(HttpUri, b"/ab")]));
+    assert!(m_bufs(&rule("urilen:>4; sid:1;"), &[(HttpUri, b"/abcd")]));
+    assert!(!m_bufs(&rule("urilen:2<>4; sid:1;"), &[(HttpUri, b"/abcd")]));
+    assert!(m_bufs(&rule("urilen:5,raw; sid:1;"), &[(HttpRawUri, b"/abcd")]));
+    let t = rule(r#"content:"a"; startswith; offset:1; sid:1;"#);
+    assert_eq!(error(&t).reason, "conflicting options");
+}
+
+#[test]
+fn pcre_keyword() {
+    use BufferId::*;
+    // Docs: pcre:"/^(GET|POST)\s\/.*?\.php/"; relative, and buffer flags.
+    let r = rule(r#"content:"User-Agent|3a|"; pcre:"/^\s*Mozilla/R"; sid:1;"#);
+    assert!(m_data(&r, b"x\r\nUser-Agent: Mozilla/5.0"));
+    assert!(!m_data(&r, b"x\r\nUser-Agent: curl Mozilla/5.0"));
+    let r = rule(r#"pcre:"/\.php$/U"; sid:1;"#);
+    assert!(m_bufs(&r, &[(HttpUri, b"/a.php")]));
+    assert!(!m_bufs(&r, &[(HttpUri, b"/a.phpx")]));
+    let r = rule(r#"http.uri; content:"id="; pcre:"/id=\d{3,}/"; sid:1;"#);
+    assert!(m_bufs(&r, &[(HttpUri, b"/?id=1234")]));
+    assert!(!m_bufs(&r, &[(HttpUri, b"/?id=12")]));
+    // Negated and relative, then a content relative to the pcre's end.
+    let r = rule(r#"content:"a"; pcre:"/b+/R"; content:"c"; distance:0; within:1; sid:1;"#);
+    assert!(m_data(&r, b"abbbc"));
+    assert!(!m_data(&r, b"abbbxc"));
+    let r = rule(r#"content:"a"; pcre:!"/^b/R"; sid:1;"#);
+    assert!(m_data(&r, b"ac"));
+    assert!(!m_data(&r, b"ab"));
+    let t = rule(r#"pcre:"/(a)\1/"; sid:1;"#);
+    assert_eq!(error(&t).reason, "pcre needs backtracking");
+}
+
+#[test]
+fn isdataat_forms() {
+    // Docs: isdataat:512; isdataat:50,relative; isdataat:!1,relative
+    let r = rule(r#"content:"foo"; isdataat:!1,relative; sid:1;"#);
+    assert!(m_data(&r, b"xfoo"));
+    assert!(!m_data(&r, b"xfoox"));
+    let r = rule(r#"content:"foo"; isdataat:2,relative; sid:1;"#);
+    assert!(m_data(&r, b"foo123"));
+    assert!(!m_data(&r, b"foo1"));
+    assert!(m_data(&rule("isdataat:3; sid:1;"), b"1234"));
+    assert!(!m_data(&rule("isdataat:4; sid:1;"), b"1234"));
+}
+
+#[test]
+fn byte_keywords() {
+    // Docs: byte_test:2, =, 0x01, 0; byte_test:1, &, 0x80, 1, relative;
+    assert!(m_data(&rule("byte_test:2,=,0x01,0; sid:1;"), b"\x00\x01rest"));
+    assert!(!m_data(
+        &rule("byte_test:2,=,0x01,0,little; sid:1;"),
+        b"\x00\x01rest"
+    ));
+    assert!(m_data(
+        &rule("byte_test:2,=,0x0100,0,little; sid:1;"),
+        b"\x00\x01rest"
+    ));
+    let r = rule(r#"content:"X"; byte_test:1,&,0x80,1,relative; sid:1;"#);
+    assert!(m_data(&r, b"X.\x81"));
+    assert!(!m_data(&r, b"X.\x01"));
+    assert!(m_data(&rule("byte_test:3,>,99,0,string,dec; sid:1;"), b"123"));
+    assert!(!m_data(&rule("byte_test:3,!>,99,0,string,dec; sid:1;"), b"123"));
+    assert!(m_data(&rule("byte_test:2,=,0xff,0,string,hex; sid:1;"), b"ff"));
+    assert!(m_data(&rule("byte_test:1,=,3,0,bitmask 0x30; sid:1;"), b"\x30"));
+    // byte_jump: skip a length-prefixed field, then find what follows it.
+    let r = rule(r#"content:"L"; byte_jump:1,0,relative; content:"Z"; within:1; sid:1;"#);
+    assert!(m_data(&r, b"L\x03abcZ"));
+    assert!(!m_data(&r, b"L\x02abcZ"));
+    let r = rule("byte_jump:1,0,from_beginning,post_offset 1; content:\"Q\"; within:1; distance:0; sid:1;");
+    let _ = r;
+    // byte_extract into a variable, used by byte_test and isdataat.
+    let r = rule("byte_extract:1,0,len; byte_test:1,=,len,1; sid:1;");
+    assert!(m_data(&r, b"\x07\x07"));
+    assert!(!m_data(&r, b"\x07\x06"));
+    let r = rule("byte_extract:1,0,len; isdataat:len; sid:1;");
+    assert!(m_data(&r, b"\x02ab"));
+    assert!(!m_data(&r, b"\x03ab"));
+    // byte_math: result = bytes + rvalue.
+    let r = rule("byte_math:bytes 1, offset 0, oper +, rvalue 1, result v; byte_test:1,=,v,1; sid:1;");
+    assert!(m_data(&r, b"\x04\x05"));
+    assert!(!m_data(&r, b"\x04\x04"));
+    let t = rule("byte_test:1,=,nope,0; sid:1;");
+    assert_eq!(error(&t).reason, "bad value");
+}
+
+#[test]
+fn transforms_apply_before_contents() {
+    use BufferId::*;
+    let r = rule(r#"http.uri; to_lowercase; content:"/admin"; sid:1;"#);
+    assert!(m_bufs(&r, &[(HttpUri, b"/ADMIN")]));
+    // Docs: dns.query; dotprefix; content:".microsoft.com"; endswith;
+    let r = rule(r#"dns.query; dotprefix; content:".microsoft.com"; endswith; sid:1;"#);
+    assert!(m_bufs(&r, &[(DnsQuery, b"microsoft.com")]));
+    assert!(m_bufs(&r, &[(DnsQuery, b"www.microsoft.com")]));
+    assert!(!m_bufs(&r, &[(DnsQuery, b"evilmicrosoft.com")]));
+    let r = rule(r#"http.uri; url_decode; content:"/a b"; sid:1;"#);
+    assert!(m_bufs(&r, &[(HttpUri, b"/a%20b")]));
+    let r = rule(r#"http.uri; content:"x"; http.uri; strip_whitespace; content:"ab"; sid:1;"#);
+    assert!(m_bufs(&r, &[(HttpUri, b"x a b")]));
+}
+
+fn flow_hits(set: &RuleSet, p: &Pkt, fv: &mut FlowVars) -> Vec<u32> {
+    let mut scratch = set.new_scratch();
+    let mut h = Vec::new();
+    set.match_packet_flow(&p.ctx(), &mut scratch, &mut h, Some(fv));
+    h
+}
+
+#[test]
+fn flowbits_across_packets() {
+    let text = [
+        rule(r#"content:"login"; flowbits:set,logged_in; flowbits:noalert; sid:1;"#),
+        rule(r#"content:"cmd"; flowbits:isset,logged_in; sid:2;"#),
+        rule(r#"content:"cmd"; flowbits:isnotset,logged_in; sid:3;"#),
+        rule(r#"content:"logout"; flowbits:unset,logged_in; sid:4;"#),
+        rule(r#"content:"t"; flowbits:toggle,a; flowbits:noalert; sid:5;"#),
+        rule(r#"content:"q"; flowbits:isset,a|logged_in; sid:6;"#),
+        rule(r#"content:"q"; flowbits:isset,a&logged_in; sid:7;"#),
+    ]
+    .join("\n");
+    let set = load(&text);
+    let mut fv = FlowVars::default();
+    let p = |d: &[u8]| Pkt::default().data(d);
+    assert_eq!(flow_hits(&set, &p(b"cmd"), &mut fv), [2]);
+    assert_eq!(
+        flow_hits(&set, &p(b"login"), &mut fv),
+        Vec::<u32>::new(),
+        "noalert"
+    );
+    assert_eq!(flow_hits(&set, &p(b"cmd"), &mut fv), [1]);
+    assert_eq!(flow_hits(&set, &p(b"q"), &mut fv), [5]);
+    assert_eq!(flow_hits(&set, &p(b"t"), &mut fv), Vec::<u32>::new());
+    assert_eq!(flow_hits(&set, &p(b"q"), &mut fv), [5, 6]);
+    assert_eq!(flow_hits(&set, &p(b"logout"), &mut fv), [3]);
+    assert_eq!(flow_hits(&set, &p(b"cmd"), &mut fv), [2]);
+    // Without flow state: isset fails, isnotset passes.
+    assert_eq!(hits(&set, &p(b"cmd")), [2]);
+    // Setters run before readers on the same packet, whatever the order.
+    let set = load(
+        &[
+            rule(r#"content:"x"; flowbits:isset,b; sid:1;"#),
+            rule(r#"content:"x"; flowbits:set,b; sid:2;"#),
+        ]
+        .join("\n"),
+    );
+    let mut fv = FlowVars::default();
+    assert_eq!(flow_hits(&set, &p(b"x"), &mut fv), [0, 1]);
+    assert_eq!(set.flowbit_names(), ["b"]);
+    assert!(build(&rule("flowbits:set,a&b; sid:1;")).1.failed == 1);
+    assert!(build(&rule("flowbits:frob,a; sid:1;")).1.failed == 1);
+}
+
+fn thresholded(opts: &str, n: usize) -> Vec<bool> {
+    let set = load(&rule(&format!(r#"content:"a"; {opts} sid:1;"#)));
+    let mut st = ThresholdState::new();
+    let p = Pkt::default().data(b"a");
+    (0..n)
+        .map(|_| {
+            let mut h = hits(&set, &p);
+            st.filter(&set, &p.ctx(), 100, &mut h);
+            !h.is_empty()
+        })
+        .collect()
+}
+
+#[test]
+fn thresholds_as_documented() {
+    // Docs: type limit, track by_src, count 1, seconds 180 -> one alert.
+    assert_eq!(
+        thresholded("threshold: type limit, track by_src, count 1, seconds 180;", 3),
+        [true, false, false]
+    );
+    // type threshold, count 3: every third match.
+    assert_eq!(
+        thresholded("threshold: type threshold, track by_dst, count 3, seconds 60;", 7),
+        [false, false, true, false, false, true, false]
+    );
+    // type both, count 2: once, at the second match.
+    assert_eq!(
+        thresholded("threshold: type both, track by_rule, count 2, seconds 60;", 4),
+        [false, true, false, false]
+    );
+    // detection_filter count 2: every match after the second.
+    assert_eq!(
+        thresholded("detection_filter: track by_src, count 2, seconds 60;", 4),
+        [false, false, true, true]
+    );
+    // The period expires.
+    let set = load(&rule(
+        r#"content:"a"; threshold: type limit, track by_src, count 1, seconds 10; sid:1;"#,
+    ));
+    let mut st = ThresholdState::new();
+    let p = Pkt::default().data(b"a");
+    let mut alert_at = |t: u64| {
+        let mut h = hits(&set, &p);
+        st.filter(&set, &p.ctx(), t, &mut h);
+        !h.is_empty()
+    };
+    assert_eq!(
+        [alert_at(0), alert_at(5), alert_at(10), alert_at(11)],
+        [true, false, true, false]
+    );
+    // Tracking by source: another source has its own counter.
+    let mut st = ThresholdState::new();
+    let q = Pkt {
+        src: "10.9.9.9".parse().unwrap(),
+        ..Pkt::default().data(b"a")
+    };
+    for pk in [&p, &q] {
+        let mut h = hits(&set, pk);
+        st.filter(&set, &pk.ctx(), 0, &mut h);
+        assert_eq!(h, [0]);
+    }
+    assert_eq!(st.len(), 2);
+}
+
+#[test]
+fn packet_header_keywords() {
+    let set = load(
+        &[
+            rule("id:1234; sid:1;"),
+            rule("seq:100; ack:200; sid:2;"),
+            rule("window:!0; sid:3;"),
+            rule("fragbits:M+; sid:4;"),
+            rule("ip_proto:tcp; sid:5;"),
+            rule("ip_proto:!6; sid:6;"),
+            rule("stream_size:client,>,10; sid:7;"),
+            rule("icmp_id:7; sid:8;"),
+            rule("noalert; sid:9;"),
+        ]
+        .join("\n"),
+    );
+    let p = Pkt::default();
+    let mut ctx = p.ctx();
+    ctx.fields = PacketFields {
+        ip_id: Some(1234),
+        frag_bits: Some(1 | 2),
+        tcp_seq: Some(100),
+        tcp_ack: Some(200),
+        tcp_window: Some(512),
+        stream_bytes: Some((1, 20)),
+        ..Default::default()
+    };
+    let mut scratch = set.new_scratch();
+    let mut h = Vec::new();
+    set.match_packet(&ctx, &mut scratch, &mut h);
+    assert_eq!(h, [0, 1, 2, 3, 4, 6]);
+    // Fields the engine did not provide never match.
+    assert_eq!(hits(&set, &p), [4]);
+}
