@@ -69,7 +69,10 @@ fn http_pipelined_on_nonstandard_port_with_chunked_body() {
         1_000_000,
         &[Exchange::new(both, resp)],
     );
-    let rules = "alert tcp any any -> any any (msg:\"curl\"; flow:to_server; content:\"curl/8.5.0\"; sid:1; rev:1;)\n";
+    let rules = "alert tcp any any -> any any (msg:\"curl\"; flow:to_server; content:\"curl/8.5.0\"; sid:1; rev:1;)\n\
+alert http any any -> any any (msg:\"normalised uri\"; flow:established,to_server; http.uri; content:\"/b../c\"; http.method; content:\"GET\"; sid:11; rev:1;)\n\
+alert http any any -> any any (msg:\"raw uri\"; flow:established,to_server; http.uri.raw; content:\"%2e%2e\"; http.host; content:\"shop.example.com\"; bsize:16; sid:12; rev:1;)\n\
+alert http any any -> any any (msg:\"404\"; flow:established,to_client; http.stat_code; content:\"404\"; file.data; content:\"sorry\"; sid:13; rev:1;)\n";
     let eve = replay(dir.path(), &c.frames(), rules);
     let h = objects(&eve, "http");
     // Chunk framing counts in `length` (3 chunks "4\r\n....\r\n", one
@@ -93,10 +96,22 @@ fn http_pipelined_on_nonstandard_port_with_chunked_body() {
     let flow = records(&eve, "flow");
     assert_eq!(flow[0]["app_proto"], "http");
     let alerts = records(&eve, "alert");
-    assert_eq!(alerts.len(), 1);
+    let sids: Vec<u64> = alerts
+        .iter()
+        .map(|a| a["alert"]["signature_id"].as_u64().unwrap())
+        .collect();
+    assert_eq!(sids, vec![1, 11, 12, 13]);
     assert_eq!(alerts[0]["app_proto"], "http");
     assert_eq!(alerts[0]["http"]["url"], "/b%2e%2e/c");
     assert_eq!(alerts[0]["http"]["http_method"], "GET");
+    // Transaction rules carry their whole transaction, response included.
+    for a in &alerts[1..] {
+        assert_eq!(a["http"]["url"], "/b%2e%2e/c");
+        assert_eq!(a["http"]["status"], 404);
+        assert_eq!(a["tx_id"], 1);
+    }
+    assert_eq!(alerts[1]["direction"], "to_server");
+    assert_eq!(alerts[3]["direction"], "to_client");
 }
 
 #[test]
@@ -120,7 +135,12 @@ fn tls_client_hello_split_over_three_segments_on_port_80() {
     c.client_send(&fin);
     c.client_send(&tls::application_data(&mut rng, 200));
     c.close();
-    let eve = replay(dir.path(), &c.frames(), "");
+    let rules = "alert tls any any -> any any (msg:\"sni\"; tls.sni; content:\"api.example.com\"; bsize:15; sid:20; rev:1;)\n";
+    let eve = replay(dir.path(), &c.frames(), rules);
+    let alerts = records(&eve, "alert");
+    assert_eq!(alerts.len(), 1);
+    assert_eq!(alerts[0]["tls"]["sni"], "api.example.com");
+    assert_eq!(alerts[0]["app_proto"], "tls");
     assert_eq!(
         objects(&eve, "tls"),
         vec![json!({"session_resumed":true,"sni":"api.example.com","version":"TLS 1.2"})]
@@ -157,7 +177,8 @@ fn pgsql_ssl_refused_then_plain_queries() {
         true,
         &queries,
     );
-    let rules = "alert tcp any any -> any any (msg:\"drop\"; flow:to_server; content:\"DROP TABLE\"; sid:2; rev:1;)\n";
+    let rules = "alert tcp any any -> any any (msg:\"drop\"; flow:to_server; content:\"DROP TABLE\"; sid:2; rev:1;)\n\
+alert pgsql any any -> any any (msg:\"pgsql drop\"; pgsql.query; content:\"DROP TABLE\"; startswith; sid:21; rev:1;)\n";
     let eve = replay(dir.path(), &c.frames(), rules);
     let pg = objects(&eve, "pgsql");
     assert_eq!(pg.len(), 5, "{pg:#?}");
@@ -185,12 +206,17 @@ fn pgsql_ssl_refused_then_plain_queries() {
         json!({"tx_id":5,"request":{"message":"termination_message"}})
     );
     let alerts = records(&eve, "alert");
-    assert_eq!(alerts.len(), 1);
+    let sids: Vec<u64> = alerts
+        .iter()
+        .map(|a| a["alert"]["signature_id"].as_u64().unwrap())
+        .collect();
+    assert_eq!(sids, vec![2, 21]);
     assert_eq!(alerts[0]["app_proto"], "pgsql");
     assert_eq!(
         alerts[0]["pgsql"]["request"]["simple_query"],
         "DROP TABLE audit_log"
     );
+    assert_eq!(alerts[1]["pgsql"]["response"]["command_completed"], "DROP TABLE");
 }
 
 #[test]
@@ -219,18 +245,18 @@ fn dns_over_udp_and_tcp_with_compression() {
         v.extend_from_slice(m);
         v
     };
-    let q2 = dns::query(0x2222, "www.example.net", 28);
-    let r2 = dns::nxdomain(0x2222, "www.example.net", 28);
+    let q2 = dns::query(0x2222, "tunnel.ngrok.io", 28);
+    let r2 = dns::nxdomain(0x2222, "tunnel.ngrok.io", 28);
     c.handshake()
         .client_send(&framed(&q2))
         .server_send(&framed(&r2))
         .close();
     frames.extend(c.frames());
-    let eve = replay(
-        dir.path(),
-        &frames,
-        "alert udp any any -> any 53 (msg:\"tg\"; content:\"telegram\"; sid:3; rev:1;)\n",
-    );
+    // Two ET Open dns.query rules as published (sids 2033966, 2022642).
+    let rules = "alert udp any any -> any 53 (msg:\"tg\"; content:\"telegram\"; sid:3; rev:1;)\n\
+alert dns $HOME_NET any -> any any (msg:\"ET HUNTING Telegram API Domain in DNS Lookup\"; dns.query; content:\"api.telegram.org\"; nocase; bsize:16; classtype:misc-activity; sid:2033966; rev:1;)\n\
+alert dns $HOME_NET any -> any any (msg:\"ET INFO DNS Query to a *.ngrok domain (ngrok.io)\"; dns.query; content:\".ngrok.io\"; fast_pattern; endswith; nocase; classtype:misc-activity; sid:2022642; rev:7;)\n";
+    let eve = replay(dir.path(), &frames, rules);
     // Workers log flows independently: take UDP then TCP.
     let mut d: Vec<Value> = records(&eve, "dns")
         .iter()
@@ -253,10 +279,21 @@ fn dns_over_udp_and_tcp_with_compression() {
     assert_eq!(d[1]["answers"][0]["rrname"], name);
     assert_eq!(d[1]["answers"][0]["rdata"], "149.154.167.220");
     assert_eq!(d[1]["grouped"], json!({"A":["149.154.167.220"]}));
-    assert_eq!(d[2]["rrname"], "www.example.net");
+    assert_eq!(d[2]["rrname"], "tunnel.ngrok.io");
     assert_eq!(d[2]["rrtype"], "AAAA");
     assert_eq!(d[3]["rcode"], "NXDOMAIN");
-    assert_eq!(records(&eve, "alert").len(), 1);
+    let mut sids: Vec<u64> = records(&eve, "alert")
+        .iter()
+        .map(|a| a["alert"]["signature_id"].as_u64().unwrap())
+        .collect();
+    sids.sort();
+    assert_eq!(sids, vec![3, 2022642, 2033966]);
+    let et = records(&eve, "alert")
+        .into_iter()
+        .find(|a| a["alert"]["signature_id"] == 2033966)
+        .unwrap();
+    assert_eq!(et["dns"]["rrname"], name);
+    assert_eq!(et["app_proto"], "dns");
     let apps: Vec<_> = records(&eve, "flow")
         .iter()
         .map(|f| f["app_proto"].clone())
@@ -277,7 +314,11 @@ fn truncated_keepalive_http_logs_partial_transactions() {
         .collect();
     let c = tcp_conversation(sa("10.0.0.1:50004"), sa("10.0.0.5:80"), T0, 1_000_000, &ex);
     let frames: Vec<Frame> = c.frames().iter().map(|f| truncate(f, 128)).collect();
-    let eve = replay(dir.path(), &frames, "");
+    let rules = "alert http any any -> any any (msg:\"admin\"; flow:to_server; http.uri; content:\"/admin/users\"; http.method; content:\"GET\"; sid:30; rev:1;)\n";
+    let eve = replay(dir.path(), &frames, rules);
+    let alerts = records(&eve, "alert");
+    assert_eq!(alerts.len(), 1);
+    assert_eq!(alerts[0]["http"]["url"], "/admin/users?id=7");
     let recs = records(&eve, "http");
     assert_eq!(recs.len(), 3);
     let urls: Vec<_> = recs.iter().map(|r| r["http"]["url"].clone()).collect();

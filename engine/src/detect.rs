@@ -184,6 +184,7 @@ impl Worker {
             self.flows.get_mut(idx).alerted = true;
             self.raise_alerts(info, frame, &p, Some(idx), to_server);
         }
+        self.app_detect(idx, info, frame, &p); // app layer hook
         self.app_log(idx); // app layer hook
     }
 

@@ -131,6 +131,18 @@ pub enum Tx {
     Dns(Box<dns::DnsTx>),
 }
 
+impl Tx {
+    /// A borrowed view of the transaction.
+    pub fn as_ref(&self) -> buffers::TxRef<'_> {
+        match self {
+            Tx::Http(t) => buffers::TxRef::Http(t),
+            Tx::Tls(t) => buffers::TxRef::Tls(t),
+            Tx::Pgsql(t) => buffers::TxRef::Pgsql(t),
+            Tx::Dns(t) => buffers::TxRef::Dns(t),
+        }
+    }
+}
+
 /// A transaction ready to log, with the time of the packet that ended it.
 #[derive(Clone, Debug)]
 pub struct DoneTx {
@@ -179,6 +191,8 @@ pub struct AppLayer {
     pub done: Vec<DoneTx>,
     /// Time and capture index of the packet being processed.
     now: (u64, u64),
+    /// While alerting on a finished transaction: its index in `done`.
+    pub alert_tx: Option<usize>,
 }
 
 impl AppLayer {
@@ -266,6 +280,9 @@ impl AppLayer {
 
     /// The current (latest) transaction, for the app-layer object in alerts.
     pub fn current_tx(&self) -> Option<buffers::TxRef<'_>> {
+        if let Some(d) = self.alert_tx.and_then(|i| self.done.get(i)) {
+            return Some(d.tx.as_ref());
+        }
         match &self.state {
             State::Http(s) => s.current().map(buffers::TxRef::Http),
             State::Tls(s) => Some(buffers::TxRef::Tls(s.tx())),

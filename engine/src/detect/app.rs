@@ -5,11 +5,34 @@
 //!
 //! [`AppLayer`]: crate::applayer::AppLayer
 
-use super::{FrameInfo, Worker};
-use crate::applayer::Direction;
+use super::{packet_ctx, FrameInfo, Worker};
+use crate::applayer::buffers::{for_each_buffer, is_to_server, BufferId};
+use crate::applayer::{Direction, Tx};
 use crate::decode::Packet;
 use crate::flow::Flow;
 use crate::output::{tx_enabled, tx_record};
+use tapwatch_rules::BufferId as RuleBuffer;
+
+/// The rule crate's id for one of our buffers (same Suricata keyword).
+fn rule_buffer(id: BufferId) -> Option<RuleBuffer> {
+    RuleBuffer::from_name(id.name())
+}
+
+/// A transaction's buffers, split by side: (request, response).
+type SideBuffers = (Vec<(RuleBuffer, Vec<u8>)>, Vec<(RuleBuffer, Vec<u8>)>);
+
+fn tx_buffers(tx: &Tx) -> SideBuffers {
+    let mut req = Vec::new();
+    let mut resp = Vec::new();
+    let mut scratch = Vec::new();
+    for_each_buffer(tx.as_ref(), &mut scratch, |id, b| {
+        if let Some(r) = rule_buffer(id) {
+            let side = if is_to_server(id) { &mut req } else { &mut resp };
+            side.push((r, b.to_vec()));
+        }
+    });
+    (req, resp)
+}
 
 impl Worker {
     /// Feeds the app layer of flow `idx`. `stream_view` is the detection
@@ -48,6 +71,45 @@ impl Worker {
             app.on_datagram(dir, p.payload, server_port);
         }
         flow.app = app;
+    }
+
+    /// Runs the rules once over each transaction flow `idx` finished on
+    /// this packet: its request-side buffers as to-server, its response
+    /// side as to-client. Only rules that need an app-layer buffer can
+    /// alert here (packet rules already had their turn on this packet).
+    pub(super) fn app_detect(&mut self, idx: u32, info: &FrameInfo, frame: &[u8], p: &Packet<'_>) {
+        let n = self.flows.get(idx).app.done.len();
+        for i in 0..n {
+            let Some(done) = self.flows.get(idx).app.done.get(i) else {
+                break;
+            };
+            let (req, resp) = tx_buffers(&done.tx);
+            for (to_server, bufs) in [(true, &req), (false, &resp)] {
+                if bufs.is_empty() {
+                    continue;
+                }
+                let refs: Vec<(RuleBuffer, &[u8])> = bufs.iter().map(|(id, b)| (*id, b.as_slice())).collect();
+                let flow = self.flows.get(idx);
+                let mut ctx = packet_ctx(p, true, to_server, flow.is_established(), &[], 0, true);
+                ctx.app_proto = flow.app.proto.as_str();
+                // Rules that match without the buffers are packet rules.
+                self.rules.match_packet(&ctx, &mut self.scratch, &mut self.hits);
+                let base = std::mem::take(&mut self.hits);
+                ctx.app_buffers = &refs;
+                self.rules.match_packet(&ctx, &mut self.scratch, &mut self.hits);
+                self.hits.retain(|h| base.binary_search(h).is_err());
+                self.thresholds
+                    .filter(&self.rules, &ctx, info.ts_ns / 1_000_000_000, &mut self.hits);
+                if self.hits.is_empty() {
+                    continue;
+                }
+                let f = self.flows.get_mut(idx);
+                f.alerted = true;
+                f.app.alert_tx = Some(i);
+                self.raise_alerts(info, frame, p, Some(idx), to_server);
+                self.flows.get_mut(idx).app.alert_tx = None;
+            }
+        }
     }
 
     /// Logs the transactions flow `idx` finished on this packet.

@@ -314,15 +314,6 @@ pub fn tx_index(tx: TxRef<'_>) -> Option<u64> {
     }
 }
 
-fn tx_ref(tx: &Tx) -> TxRef<'_> {
-    match tx {
-        Tx::Http(t) => TxRef::Http(t),
-        Tx::Tls(t) => TxRef::Tls(t),
-        Tx::Pgsql(t) => TxRef::Pgsql(t),
-        Tx::Dns(t) => TxRef::Dns(t),
-    }
-}
-
 fn truncated(tx: &Tx) -> bool {
     match tx {
         Tx::Http(t) => t.truncated,
@@ -345,7 +336,7 @@ pub fn tx_enabled(tx: &Tx, cfg: &EveConfig) -> bool {
 /// The EVE record of a finished transaction (`event_type` `http`, `tls`,
 /// `dns` or `pgsql`), oriented client → server as Suricata logs them.
 pub fn tx_record(d: &DoneTx, f: &Flow, cfg: &EveConfig) -> Vec<u8> {
-    let tx = tx_ref(&d.tx);
+    let tx = d.tx.as_ref();
     let (key, obj) = app_object(tx);
     let mut v = Map::new();
     v.insert("timestamp".into(), Value::from(eve_ts(d.ts_ns)));

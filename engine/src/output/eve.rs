@@ -179,11 +179,13 @@ pub fn alert_record(a: &AlertInput<'_>) -> Vec<u8> {
     if let Some(m) = mirror_obj(p, a.cfg) {
         v.insert("mirror".into(), m);
     }
-    // Packet rules on UDP carry no transaction in Suricata's alerts.
+    // Packet rules on UDP carry no transaction in Suricata's alerts; rules
+    // on a transaction's buffers carry that transaction.
+    let on_tx = a.flow.is_some_and(|f| f.app.alert_tx.is_some());
     let app_tx = a
         .flow
         .and_then(|f| f.app.current_tx())
-        .filter(|t| !matches!(t, crate::applayer::buffers::TxRef::Dns(_)));
+        .filter(|t| on_tx || !matches!(t, crate::applayer::buffers::TxRef::Dns(_)));
     if let Some(tx) = app_tx.and_then(super::applayer::tx_index) {
         v.insert("tx_id".into(), Value::from(tx));
         v.insert("tx_guessed".into(), Value::from(true));
