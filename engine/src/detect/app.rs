@@ -15,7 +15,12 @@ use tapwatch_rules::BufferId as RuleBuffer;
 
 /// The rule crate's id for one of our buffers (same Suricata keyword).
 fn rule_buffer(id: BufferId) -> Option<RuleBuffer> {
-    RuleBuffer::from_name(id.name())
+    match id {
+        // Suricata 8 spells these both ways.
+        BufferId::DnsQueriesRrname => Some(RuleBuffer::DnsQueryName),
+        BufferId::DnsAnswersRrname => Some(RuleBuffer::DnsAnswerName),
+        _ => RuleBuffer::from_name(id.name()),
+    }
 }
 
 /// A transaction's buffers, split by side: (request, response).
@@ -147,5 +152,20 @@ impl Worker {
             let rec = tx_record(&d, f, &self.cfg.eve);
             self.emit(rec);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_engine_buffer_reaches_the_rules_but_tls_version() {
+        let missing: Vec<&str> = BufferId::ALL
+            .iter()
+            .filter(|&&id| rule_buffer(id).is_none())
+            .map(|id| id.name())
+            .collect();
+        assert_eq!(missing, vec!["tls.version"]);
     }
 }
