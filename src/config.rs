@@ -9,7 +9,10 @@
 use anyhow::{anyhow, bail, Context, Result};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 use tapwatch_engine::config::Timeouts;
+use tapwatch_engine::output::sink::{facility, severity};
+use tapwatch_engine::output::{RedisMode, SinkConfig, SinkKind, SyslogProto};
 use tapwatch_engine::EngineConfig;
 use yaml_rust2::{Yaml, YamlLoader};
 
@@ -204,6 +207,7 @@ const IMPLEMENTED: &[&str] = &[
     "vars",
     "decoder",
     "stream",
+    "defrag",
     "flow",
     "flow-timeouts",
     "outputs",
@@ -283,25 +287,189 @@ pub fn size(s: &str) -> Option<u64> {
     num.trim().parse::<u64>().ok()?.checked_mul(mul)
 }
 
-/// The EVE log settings found in `outputs`.
+/// The EVE log settings found in `outputs` (the first enabled eve-log).
 #[derive(Debug, Default, Clone)]
 pub struct EveOutput {
     pub filename: Option<String>,
     pub types: Option<Vec<String>>,
 }
 
-fn find_eve(root: &Node) -> Option<&Node> {
-    let Node::List(outs) = root.get("outputs")? else {
-        return None;
+fn eve_logs(root: &Node) -> Vec<&Node> {
+    let Some(Node::List(outs)) = root.get("outputs") else {
+        return Vec::new();
     };
-    for o in outs {
-        if let Some(e) = o.get("eve-log") {
-            if e.str("enabled").and_then(truthy) != Some(false) {
-                return Some(e);
+    outs.iter()
+        .filter_map(|o| o.get("eve-log"))
+        .filter(|e| e.str("enabled").and_then(truthy) != Some(false))
+        .collect()
+}
+
+fn find_eve(root: &Node) -> Option<&Node> {
+    eve_logs(root).into_iter().next()
+}
+
+/// Event type names of an eve-log's `types` list, and the alert options.
+fn type_names(e: &Node) -> (Option<Vec<String>>, Option<&Node>) {
+    let Some(Node::List(types)) = e.get("types") else {
+        return (None, None);
+    };
+    let mut names = Vec::new();
+    let mut alert_opts: Option<&Node> = None;
+    for t in types {
+        match t {
+            Node::Scalar(s) => names.push(s.clone()),
+            Node::Map(m) => {
+                for (k, v) in m {
+                    names.push(k.clone());
+                    if k == "alert" {
+                        alert_opts = Some(v);
+                    }
+                }
             }
+            _ => {}
         }
     }
-    None
+    (Some(names), alert_opts)
+}
+
+/// The EVE outputs as sinks, with relative file and socket names under
+/// `log_dir` (as Suricata's `filename`). `filetype` is one of `regular`
+/// (or `file`), `unix_stream`, `unix_dgram`, `syslog`, `redis`, and
+/// tapwatch's `tcp`. Delivery settings per output: `queue-size`,
+/// `spool.max-size`, `flush-timeout` (seconds), `resend-window` (size),
+/// `reconnect-max` and `write-timeout` (seconds); files take `rotate-size` and `rotate-count`.
+pub fn eve_sinks(root: &Node, log_dir: &Path) -> Result<Vec<SinkConfig>> {
+    let mut out = Vec::new();
+    let Some(Node::List(outs)) = root.get("outputs") else {
+        return Ok(out);
+    };
+    for (i, o) in outs.iter().enumerate() {
+        let Some(e) = o.get("eve-log") else { continue };
+        if e.str("enabled").and_then(truthy) == Some(false) {
+            continue;
+        }
+        let at = |k: &str| format!("outputs.{i}.eve-log.{k}");
+        let filetype = e.str("filetype").unwrap_or("regular").to_ascii_lowercase();
+        let file = |default: &str| -> PathBuf {
+            let f = PathBuf::from(e.str("filename").unwrap_or(default));
+            if f.is_absolute() {
+                f
+            } else {
+                log_dir.join(f)
+            }
+        };
+        // `server`/`port` at the output or under the filetype's own key
+        // (Suricata's `redis: {server, port}`).
+        let host = |ft: &str, def_port: u16| -> Result<String> {
+            let server = e
+                .str(&format!("{ft}.server"))
+                .or(e.str("server"))
+                .unwrap_or("127.0.0.1");
+            let port = match e.str(&format!("{ft}.port")).or(e.str("port")) {
+                Some(p) => p
+                    .trim()
+                    .parse::<u16>()
+                    .map_err(|_| anyhow!("{}: bad port '{p}'", at("port")))?,
+                None => def_port,
+            };
+            Ok(if server.contains(':') && !server.starts_with('[') {
+                format!("[{server}]:{port}")
+            } else {
+                format!("{server}:{port}")
+            })
+        };
+        let kind = match filetype.as_str() {
+            "regular" | "file" => {
+                let rotate_size = match e.str("rotate-size") {
+                    Some(v) => Some(size(v).ok_or_else(|| anyhow!("{}: bad size '{v}'", at("rotate-size")))?),
+                    None => None,
+                };
+                SinkKind::File {
+                    path: file("eve.json"),
+                    rotate_size,
+                    rotate_count: u64_at(e, "rotate-count")?.unwrap_or(5).min(1000) as usize,
+                }
+            }
+            "stdout" => SinkKind::Stdout,
+            "unix_stream" => SinkKind::UnixStream(file("eve.sock")),
+            "unix_dgram" => SinkKind::UnixDgram(file("eve.sock")),
+            "tcp" => SinkKind::Tcp(host("tcp", 5140)?),
+            "syslog" => {
+                let proto = match e
+                    .str("protocol")
+                    .or(e.str("syslog.protocol"))
+                    .unwrap_or("udp")
+                    .to_ascii_lowercase()
+                    .as_str()
+                {
+                    "udp" => SyslogProto::Udp,
+                    "tcp" => SyslogProto::Tcp,
+                    p => bail!("{}: expected udp or tcp, got '{p}'", at("protocol")),
+                };
+                let fac = e.str("facility").unwrap_or("local5");
+                let lvl = e.str("level").unwrap_or("info");
+                SinkKind::Syslog {
+                    addr: host("syslog", 514)?,
+                    proto,
+                    facility: facility(fac)
+                        .ok_or_else(|| anyhow!("{}: unknown facility '{fac}'", at("facility")))?,
+                    level: severity(lvl).ok_or_else(|| anyhow!("{}: unknown level '{lvl}'", at("level")))?,
+                    ident: e.str("identity").unwrap_or("tapwatch").to_string(),
+                }
+            }
+            "redis" => {
+                let mode = e.str("redis.mode").or(e.str("mode")).unwrap_or("list");
+                SinkKind::Redis {
+                    addr: host("redis", 6379)?,
+                    mode: RedisMode::parse(mode).ok_or_else(|| {
+                        anyhow!(
+                            "{}: expected list, lpush, rpush, channel or publish, got '{mode}'",
+                            at("redis.mode")
+                        )
+                    })?,
+                    key: e
+                        .str("redis.key")
+                        .or(e.str("key"))
+                        .unwrap_or("suricata")
+                        .to_string(),
+                }
+            }
+            other => bail!(
+                "{}: unknown filetype '{other}' (regular, unix_stream, unix_dgram, syslog, redis, tcp)",
+                at("filetype")
+            ),
+        };
+        let mut sink = SinkConfig::new(format!("{i}-{filetype}"), kind);
+        sink.types = type_names(e).0;
+        let d = &mut sink.delivery;
+        if let Some(q) = u64_at(e, "queue-size")? {
+            d.queue = q.clamp(1, 1 << 24) as usize;
+        }
+        if let Some(m) = e.str("spool.max-size") {
+            d.spool_max = size(m).ok_or_else(|| anyhow!("{}: bad size '{m}'", at("spool.max-size")))?;
+        }
+        if let Some(t) = u64_at(e, "flush-timeout")? {
+            d.flush_timeout = Duration::from_secs(t.min(86_400));
+        }
+        if let Some(w) = e.str("resend-window") {
+            d.resend_window = size(w).ok_or_else(|| anyhow!("{}: bad size '{w}'", at("resend-window")))?;
+        }
+        if let Some(t) = e.str("write-timeout") {
+            let secs: f64 = t
+                .trim()
+                .parse()
+                .ok()
+                .filter(|v: &f64| v.is_finite() && *v > 0.0 && *v <= 3600.0)
+                .ok_or_else(|| anyhow!("{}: expected seconds, got '{t}'", at("write-timeout")))?;
+            d.net.write_timeout = Duration::from_secs_f64(secs);
+            d.net.connect_timeout = Duration::from_secs_f64(secs);
+        }
+        if let Some(t) = u64_at(e, "reconnect-max")? {
+            d.backoff_max = Duration::from_secs(t.clamp(1, 3600));
+        }
+        out.push(sink);
+    }
+    Ok(out)
 }
 
 /// Settings the binary needs beyond the engine's.
@@ -355,6 +523,45 @@ pub fn extract(root: &Node, ec: &mut EngineConfig) -> Result<AppConfig> {
     if let Some(b) = bool_at(root, "stream.midstream")? {
         ec.stream.midstream = b;
     }
+    if let Some(b) = bool_at(root, "stream.async-oneside")? {
+        ec.stream.async_oneside = b;
+    }
+    if let Some(d) = root.str("stream.reassembly.depth") {
+        ec.stream.depth = size(d).ok_or_else(|| anyhow!("stream.reassembly.depth: bad size '{d}'"))?;
+    }
+    if let Some(m) = root.str("stream.reassembly.memcap") {
+        ec.stream.memcap = size(m).ok_or_else(|| anyhow!("stream.reassembly.memcap: bad size '{m}'"))?;
+    }
+    if let Some(p) = root.str("stream.reassembly.policy") {
+        ec.stream.policy = p.parse().map_err(|e| anyhow!("stream.reassembly.policy: {e}"))?;
+    }
+    if let Some(n) = u64_at(root, "stream.reassembly.max-held-segments")? {
+        ec.stream.max_held_segments = n.clamp(1, 1 << 16) as usize;
+    }
+    if let Some(m) = root.str("stream.reassembly.max-held-bytes") {
+        let b = size(m).ok_or_else(|| anyhow!("stream.reassembly.max-held-bytes: bad size '{m}'"))?;
+        ec.stream.max_held_bytes = b.clamp(1, 1 << 30) as usize;
+    }
+    // Defragmentation.
+    if let Some(b) = bool_at(root, "defrag.enabled")? {
+        ec.defrag.enabled = b;
+    }
+    if let Some(m) = root.str("defrag.memcap") {
+        let b = size(m).ok_or_else(|| anyhow!("defrag.memcap: bad size '{m}'"))?;
+        ec.defrag.memcap = b.min(1 << 34) as usize;
+    }
+    if let Some(n) = u64_at(root, "defrag.trackers")? {
+        ec.defrag.max_trackers = n.clamp(1, 1 << 24) as usize;
+    }
+    if let Some(n) = u64_at(root, "defrag.max-frags")? {
+        ec.defrag.max_frags = n.clamp(1, 1 << 16) as usize;
+    }
+    if let Some(n) = u64_at(root, "defrag.timeout")? {
+        ec.defrag.timeout_secs = n;
+    }
+    if let Some(p) = root.str("defrag.policy") {
+        ec.defrag.policy = p.parse().map_err(|e| anyhow!("defrag.policy: {e}"))?;
+    }
     // Flow table size: Suricata gives a memcap in bytes; one flow costs
     // about 1 KiB here with its stream windows.
     if let Some(m) = root.str("flow.memcap") {
@@ -385,6 +592,12 @@ pub fn extract(root: &Node, ec: &mut EngineConfig) -> Result<AppConfig> {
     if let Some(b) = bool_at(root, "mirror.tunnel-flows")? {
         ec.tunnel_flows = b;
     }
+    if let Some(b) = bool_at(root, "mirror.dedup")? {
+        ec.dedup.enabled = b;
+    }
+    if let Some(ms) = u64_at(root, "mirror.dedup-window")? {
+        ec.dedup.window_ms = ms;
+    }
     // Mirror sessions: VNI → name.
     if let Some(Node::Map(m)) = root.get("mirror.sessions") {
         for (k, v) in m {
@@ -396,41 +609,38 @@ pub fn extract(root: &Node, ec: &mut EngineConfig) -> Result<AppConfig> {
             }
         }
     }
-    // EVE output.
+    // EVE output: the record types any enabled eve-log carries.
     if let Some(e) = find_eve(root) {
         app.eve.filename = e.str("filename").map(String::from);
-        if let Some(Node::List(types)) = e.get("types") {
-            let mut names = Vec::new();
-            let mut alert_opts: Option<&Node> = None;
-            for t in types {
-                match t {
-                    Node::Scalar(s) => names.push(s.clone()),
-                    Node::Map(m) => {
-                        for (k, v) in m {
-                            names.push(k.clone());
-                            if k == "alert" {
-                                alert_opts = Some(v);
-                            }
-                        }
-                    }
-                    _ => {}
-                }
+        app.eve.types = type_names(e).0;
+    }
+    let logs = eve_logs(root);
+    if !logs.is_empty() {
+        let mut all: Vec<String> = Vec::new();
+        let mut every = false;
+        let mut alert_opts = None;
+        for e in &logs {
+            let (names, opts) = type_names(e);
+            match names {
+                Some(n) => all.extend(n),
+                None => every = true,
             }
-            ec.eve.alert = names.iter().any(|n| n == "alert");
-            ec.eve.flow = names.iter().any(|n| n == "flow");
-            ec.eve.stats = names.iter().any(|n| n == "stats");
-            ec.eve.http = names.iter().any(|n| n == "http");
-            ec.eve.tls = names.iter().any(|n| n == "tls");
-            ec.eve.dns = names.iter().any(|n| n == "dns");
-            ec.eve.pgsql = names.iter().any(|n| n == "pgsql");
-            if let Some(o) = alert_opts {
-                let flag = |k: &str| o.str(k).and_then(truthy);
-                ec.eve.payload = flag("payload").unwrap_or(false);
-                ec.eve.payload_printable = flag("payload-printable").unwrap_or(false);
-                ec.eve.packet = flag("packet").unwrap_or(false);
-                ec.eve.metadata = flag("metadata").unwrap_or(true);
-            }
-            app.eve.types = Some(names);
+            alert_opts = alert_opts.or(opts);
+        }
+        // An output without `types` carries everything.
+        ec.eve.alert = every || all.iter().any(|n| n == "alert");
+        ec.eve.flow = every || all.iter().any(|n| n == "flow");
+        ec.eve.stats = every || all.iter().any(|n| n == "stats");
+        ec.eve.http = every || all.iter().any(|n| n == "http");
+        ec.eve.tls = every || all.iter().any(|n| n == "tls");
+        ec.eve.dns = every || all.iter().any(|n| n == "dns");
+        ec.eve.pgsql = every || all.iter().any(|n| n == "pgsql");
+        if let Some(o) = alert_opts {
+            let flag = |k: &str| o.str(k).and_then(truthy);
+            ec.eve.payload = flag("payload").unwrap_or(false);
+            ec.eve.payload_printable = flag("payload-printable").unwrap_or(false);
+            ec.eve.packet = flag("packet").unwrap_or(false);
+            ec.eve.metadata = flag("metadata").unwrap_or(true);
         }
     }
     app.classification_file = root.str("classification-file").map(PathBuf::from);
@@ -464,17 +674,79 @@ mod tests {
         let mut root = parse_text(text, "t.yaml").unwrap();
         assert_eq!(root.str("vars.address-groups.HOME_NET"), Some("[10.0.0.0/8]"));
         apply_set(&mut root, "stream.midstream=true").unwrap();
+        apply_set(&mut root, "stream.async-oneside=yes").unwrap();
+        apply_set(&mut root, "stream.reassembly.policy=linux").unwrap();
+        apply_set(&mut root, "stream.reassembly.depth=2mb").unwrap();
+        apply_set(&mut root, "defrag.policy=first").unwrap();
+        apply_set(&mut root, "defrag.timeout=30").unwrap();
         apply_set(&mut root, "vars.address-groups.HOME_NET=[192.168.0.0/16]").unwrap();
         apply_set(&mut root, "outputs.0.eve-log.filename=x.json").unwrap();
         let mut ec = EngineConfig::default();
         let app = extract(&root, &mut ec).unwrap();
         assert!(ec.stream.midstream);
+        assert!(ec.stream.async_oneside);
+        assert_eq!(ec.stream.policy, tapwatch_engine::stream::OverlapPolicy::Linux);
+        assert_eq!(ec.stream.depth, 2 << 20);
+        assert_eq!(ec.defrag.policy, tapwatch_engine::stream::OverlapPolicy::First);
+        assert_eq!(ec.defrag.timeout_secs, 30);
         assert!(ec.eve.payload && ec.eve.alert && ec.eve.flow && !ec.eve.stats);
         assert_eq!(app.eve.filename.as_deref(), Some("x.json"));
         assert_eq!(
             app.address_vars.get("HOME_NET").map(String::as_str),
             Some("[192.168.0.0/16]")
         );
+    }
+
+    #[test]
+    fn several_outputs_become_sinks() {
+        let text = "outputs:\n  - eve-log:\n      filename: eve.json\n      types: [alert]\n  - eve-log:\n      filetype: redis\n      redis:\n        server: 127.0.0.1\n        port: 6380\n        mode: rpush\n        key: ids\n      spool:\n        max-size: 1mb\n      types:\n        - flow\n  - eve-log:\n      filetype: syslog\n      server: 10.0.0.1\n      protocol: tcp\n      facility: local3\n  - eve-log:\n      enabled: no\n      filetype: tcp\n  - eve-log:\n      filetype: unix_dgram\n      filename: /run/eve.sock\n      types: [stats]\n";
+        let root = parse_text(text, "t").unwrap();
+        let sinks = eve_sinks(&root, Path::new("/var/log/tapwatch")).unwrap();
+        assert_eq!(sinks.len(), 4);
+        assert!(
+            matches!(&sinks[0].kind, SinkKind::File { path, .. } if path == Path::new("/var/log/tapwatch/eve.json"))
+        );
+        assert_eq!(sinks[0].types.as_deref(), Some(&["alert".to_string()][..]));
+        match &sinks[1].kind {
+            SinkKind::Redis { addr, mode, key } => {
+                assert_eq!(
+                    (addr.as_str(), *mode, key.as_str()),
+                    ("127.0.0.1:6380", RedisMode::Rpush, "ids")
+                );
+            }
+            k => panic!("{k:?}"),
+        }
+        assert_eq!(sinks[1].delivery.spool_max, 1 << 20);
+        match &sinks[2].kind {
+            SinkKind::Syslog {
+                addr,
+                proto,
+                facility,
+                level,
+                ..
+            } => {
+                assert_eq!(
+                    (addr.as_str(), *proto, *facility, *level),
+                    ("10.0.0.1:514", SyslogProto::Tcp, 19, 6)
+                );
+            }
+            k => panic!("{k:?}"),
+        }
+        assert!(sinks[2].types.is_none());
+        assert!(matches!(&sinks[3].kind, SinkKind::UnixDgram(p) if p == Path::new("/run/eve.sock")));
+        // The engine produces the union of the types.
+        let mut ec = EngineConfig::default();
+        ec.eve.alert = false;
+        extract(&root, &mut ec).unwrap();
+        assert!(ec.eve.alert && ec.eve.flow && ec.eve.stats);
+        let bad = parse_text("outputs:\n  - eve-log:\n      filetype: kafka\n", "t").unwrap();
+        assert!(eve_sinks(&bad, Path::new(".")).is_err());
+        let bad = parse_text(
+            "outputs:\n  - eve-log:\n      filetype: redis\n      port: 99999\n",
+            "t",
+        )
+        .unwrap();
+        assert!(eve_sinks(&bad, Path::new(".")).is_err());
     }
 
     #[test]

@@ -166,6 +166,10 @@ pub fn render(st: &State) -> String {
         ),
         (l(&[("cause", "vni_denied".into())]), d.vni_denied.load(Relaxed)),
         (l(&[("cause", "not_tunnel".into())]), d.not_tunnel.load(Relaxed)),
+        (
+            l(&[("cause", "mirror_duplicate".into())]),
+            d.mirror_duplicate.load(Relaxed),
+        ),
     ];
     if let Some(k) = sh.kernel_drops() {
         drops.push((l(&[("cause", "kernel".into())]), k));

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Instant;
-use tapwatch_engine::output::EveTarget;
+use tapwatch_engine::output::{EveTarget, OutputConfig, SinkKind};
 use tapwatch_engine::{EngineConfig, ReplaySummary};
 use tapwatch_rules::{Classifications, LoadReport, RuleSet, RuleSetBuilder, Vars};
 
@@ -214,7 +214,7 @@ fn run_replay(a: ReplayArgs) -> Result<ExitCode> {
     let rules = Arc::new(rules);
 
     // Output.
-    let eve = eve_target(a.log_dir.as_ref(), a.eve.as_deref(), &app)?;
+    let eve = eve_outputs(a.log_dir.as_ref(), a.eve.as_deref(), &app, &tree)?;
 
     let total_bytes: u64 = pcaps
         .iter()
@@ -250,6 +250,23 @@ fn run_replay(a: ReplayArgs) -> Result<ExitCode> {
         eprintln!("tapwatch: error: {e}");
         return Ok(ExitCode::from(1));
     }
+    for sk in &summary.sinks {
+        if sk.dropped > 0 {
+            log.warn(format!(
+                "EVE output {} ({}) dropped {} records",
+                sk.name, sk.target, sk.dropped
+            ));
+        }
+        if sk.spool_records > 0 {
+            log.warn(format!(
+                "EVE output {} ({}): {} records left in the spool for the next start",
+                sk.name, sk.target, sk.spool_records
+            ));
+        }
+        if let Some(e) = &sk.error {
+            log.warn(format!("EVE output {} ({}): {e}", sk.name, sk.target));
+        }
+    }
     if summary.records_lost > 0 {
         eprintln!(
             "tapwatch: error: {} EVE records could not be written",
@@ -261,30 +278,51 @@ fn run_replay(a: ReplayArgs) -> Result<ExitCode> {
 }
 
 /// Where EVE goes: `--eve` (a file under the log dir, or `-`), else the
-/// config's eve-log filename; the log directory is created if missing.
-pub(crate) fn eve_target(
+/// config's eve-log outputs (one sink each), else `eve.json`. Network sinks
+/// spool under `<log dir>/spool`. Directories of file sinks are created.
+pub(crate) fn eve_outputs(
     log_dir: Option<&PathBuf>,
     eve: Option<&str>,
     app: &config::AppConfig,
-) -> Result<EveTarget> {
+    tree: &config::Node,
+) -> Result<OutputConfig> {
     let log_dir = log_dir
         .cloned()
         .or(app.default_log_dir.clone())
         .unwrap_or_else(|| PathBuf::from("."));
-    let eve = match eve {
-        Some("-") => EveTarget::Stdout,
-        Some(f) => EveTarget::File(log_dir.join(f)),
-        None => EveTarget::File(log_dir.join(app.eve.filename.as_deref().unwrap_or("eve.json"))),
+    let out = match eve {
+        Some("-") => OutputConfig::from(&EveTarget::Stdout),
+        Some(f) => OutputConfig::from(&EveTarget::File(log_dir.join(f))),
+        None => {
+            let sinks = config::eve_sinks(tree, &log_dir)?;
+            if sinks.is_empty() {
+                OutputConfig::from(&EveTarget::File(
+                    log_dir.join(app.eve.filename.as_deref().unwrap_or("eve.json")),
+                ))
+            } else {
+                OutputConfig {
+                    sinks,
+                    ..Default::default()
+                }
+            }
+        }
     };
-    if let EveTarget::File(p) = &eve {
-        if let Some(dir) = p.parent() {
+    for s in &out.sinks {
+        let path = match &s.kind {
+            SinkKind::File { path, .. } => path,
+            _ => continue,
+        };
+        if let Some(dir) = path.parent() {
             if !dir.as_os_str().is_empty() && !dir.exists() {
                 std::fs::create_dir_all(dir)
                     .with_context(|| format!("cannot create log directory {}", dir.display()))?;
             }
         }
     }
-    Ok(eve)
+    Ok(OutputConfig {
+        spool_dir: log_dir.join("spool"),
+        ..out
+    })
 }
 
 pub(crate) fn load_rules(cli_rules: &[PathBuf], app: &config::AppConfig) -> Result<(RuleSet, LoadReport)> {
@@ -329,7 +367,7 @@ fn print_summary(
     report: &LoadReport,
     load_time: std::time::Duration,
     rules: &RuleSet,
-    eve: &EveTarget,
+    eve: &OutputConfig,
 ) {
     let st = &s.stats;
     let d = &st.decode;
@@ -375,8 +413,31 @@ fn print_summary(
     );
     eprintln!(
         "  tcp:      sessions {} syn {} synack {} rst {} gaps {} midstream {}",
-        st.tcp.sessions, st.tcp.syn, st.tcp.synack, st.tcp.rst, st.tcp.gaps, st.tcp.midstream_pickups
+        st.tcp.sessions, st.tcp.syn, st.tcp.synack, st.tcp.rst, st.tcp.stream.gaps, st.tcp.midstream_pickups
     );
+    let r = &st.tcp.stream;
+    eprintln!(
+        "  stream:   overlaps {} (different data {}) gap bytes {} not held {} depth {} memory peak {}",
+        r.overlaps,
+        r.overlap_diff_data,
+        r.gap_bytes,
+        r.memcap_drops,
+        r.depth_reached,
+        st.tcp.reassembly_memuse_peak
+    );
+    let d = &st.defrag;
+    if d.ipv4_fragments + d.ipv6_fragments > 0 {
+        eprintln!(
+            "  defrag:   fragments {} reassembled {} timeouts {} overlaps {}",
+            d.ipv4_fragments + d.ipv6_fragments,
+            d.ipv4_reassembled + d.ipv6_reassembled,
+            d.ipv4_timeouts + d.ipv6_timeouts,
+            d.ipv4_overlap + d.ipv6_overlap
+        );
+    }
+    if st.mirror_duplicates > 0 {
+        eprintln!("  mirror:   duplicate copies dropped {}", st.mirror_duplicates);
+    }
     eprintln!("  alerts:   {}", st.alerts);
     let mut by: Vec<(u64, u32)> = st
         .alerts_by_rule
@@ -397,6 +458,22 @@ fn print_summary(
         s.gbit_per_sec()
     );
     eprintln!("  eve:      {} records -> {}", s.records_written, eve.describe());
+    if eve.sinks.iter().any(|k| k.kind.is_network()) || s.sinks.len() > 1 {
+        for k in &s.sinks {
+            eprintln!(
+                "  sink:     {} {}: written {} spooled {} resent {} dropped {} reconnects {} queue {} spool-left {}",
+                k.name,
+                k.target,
+                k.written,
+                k.spooled,
+                k.resent,
+                k.dropped,
+                k.reconnects,
+                k.queue_depth,
+                k.spool_records
+            );
+        }
+    }
 }
 
 /// Peak resident memory of this process in KiB (Linux `VmHWM`).

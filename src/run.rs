@@ -234,8 +234,10 @@ pub fn run(a: RunArgs) -> Result<ExitCode> {
     }
     let mut ec = EngineConfig::default();
     // Live defaults: sessions already open when tapwatch starts (or when a
-    // mirror session is created) must still be inspected.
+    // mirror session is created) must still be inspected, and behind an NLB
+    // a target may see only one direction of a connection.
     ec.stream.midstream = true;
+    ec.stream.async_oneside = true;
     let app = config::extract(&tree, &mut ec)?;
     for k in config::unimplemented_keys(&tree) {
         log.warn(format!("config key not implemented yet, ignored: {k}"));
@@ -261,7 +263,7 @@ pub fn run(a: RunArgs) -> Result<ExitCode> {
     ));
     let rules = Arc::new(rules);
 
-    let eve = crate::eve_target(a.log_dir.as_ref(), a.eve.as_deref(), &app)?;
+    let eve = crate::eve_outputs(a.log_dir.as_ref(), a.eve.as_deref(), &app, &tree)?;
     let sessions = ec.eve.sessions.clone();
     let live = Live::start(&ec, &lc, rules, &eve).context("cannot start live ingress")?;
     for w in &live.warnings {

@@ -542,3 +542,33 @@ fn load_every_datagram_is_processed_or_counted() {
     eprintln!("sent {sent} processed {processed} drops {drops}: {m:?}");
     assert_eq!(sent, processed + drops);
 }
+
+/// Fragmented IPv4 datagrams sent live are reassembled by the reader and
+/// alert as they do in replay.
+#[test]
+fn fragments_sent_live_reassemble_and_alert() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("t.rules");
+    std::fs::write(&rules, RULES).unwrap();
+    let mut frames = Vec::new();
+    let plain = traffic(3, "EVIL", T0);
+    let n_plain = plain.len();
+    for (i, f) in plain.into_iter().enumerate() {
+        // Every TCP segment with data goes as 16-byte fragments.
+        if f.data.len() > 100 && f.data[23] == 6 {
+            frames.extend(tapwatch_gen::fragment_frame(&f, 16, &[], i % 2 == 0));
+        } else {
+            frames.push(f);
+        }
+    }
+    assert!(frames.len() > n_plain + 6, "{} {n_plain}", frames.len());
+    let pcap = dir.path().join("frag.pcap");
+    write_wrapped(&pcap, &frames);
+    let want = replay(dir.path(), &pcap, &rules);
+    let evil = |e: &[Value]| e.iter().filter(|r| r["alert"]["signature_id"] == 1001).count();
+    assert_eq!(evil(&want), 3);
+    let d = Daemon::start(dir.path(), &rules, &["--set", "live.shutdown-grace=0"]);
+    d.send(&pcap, &[]);
+    let got = d.stop();
+    assert_eq!(alert_keys(&got), alert_keys(&want));
+}

@@ -54,16 +54,44 @@ impl Default for FlowConfig {
 pub struct StreamConfig {
     /// Pick up TCP sessions whose handshake was not seen (`stream.midstream`).
     pub midstream: bool,
+    /// Consider a session established when only one direction is seen
+    /// (`stream.async-oneside`): SYN then ACK from the client, or SYN/ACK
+    /// then data from the server.
+    pub async_oneside: bool,
     /// Bytes of already-inspected stream data kept before new data, so a
     /// pattern split across segments still matches.
     pub window: usize,
+    /// Overlapping segments with different bytes (`stream.reassembly.policy`).
+    pub policy: crate::stream::OverlapPolicy,
+    /// Stream bytes inspected per direction; 0 = unlimited
+    /// (`stream.reassembly.depth`).
+    pub depth: u64,
+    /// Out-of-order bytes held by all workers together; 0 = unlimited
+    /// (`stream.reassembly.memcap`).
+    pub memcap: u64,
+    /// Most out-of-order span held per direction (bytes from the first hole).
+    pub max_held_bytes: usize,
+    /// Most out-of-order segments held per direction.
+    pub max_held_segments: usize,
+    /// A hole the peer acknowledged becomes a gap after this much packet time.
+    pub gap_wait_ms: u64,
+    /// Any hole becomes a gap after this much packet time.
+    pub hole_timeout_ms: u64,
 }
 
 impl Default for StreamConfig {
     fn default() -> Self {
         StreamConfig {
             midstream: false,
+            async_oneside: false,
             window: 4096,
+            policy: crate::stream::OverlapPolicy::Bsd,
+            depth: 1 << 20,
+            memcap: 256 << 20,
+            max_held_bytes: 1 << 20,
+            max_held_segments: 1024,
+            gap_wait_ms: 50,
+            hole_timeout_ms: 5_000,
         }
     }
 }
@@ -112,6 +140,9 @@ pub struct EngineConfig {
     pub decode: DecodeConfig,
     pub flow: FlowConfig,
     pub stream: StreamConfig,
+    pub defrag: crate::defrag::DefragConfig,
+    /// Both-ends mirroring duplicate suppression (`mirror.dedup`).
+    pub dedup: crate::dedup::DedupConfig,
     pub eve: EveConfig,
     pub workers: usize,
     /// Frames per batch handed to a worker.
@@ -129,6 +160,8 @@ impl Default for EngineConfig {
             decode: DecodeConfig::default(),
             flow: FlowConfig::default(),
             stream: StreamConfig::default(),
+            defrag: crate::defrag::DefragConfig::default(),
+            dedup: crate::dedup::DedupConfig::default(),
             eve: EveConfig::default(),
             workers: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
             batch_frames: 128,

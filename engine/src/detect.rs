@@ -1,12 +1,13 @@
 //! Detection glue: one worker's per-packet path from a decoded packet
 //! through its flow and stream state to the rule engine and EVE alerts.
 
+use crate::applayer::Direction as AppDir;
 use crate::config::EngineConfig;
 use crate::decode::{decode, LinkType, Packet};
-use crate::flow::{EndReason, Flow, FlowTable, TH_ACK, TH_RST, TH_SYN};
+use crate::flow::{EndReason, Flow, FlowTable, TH_ACK, TH_FIN, TH_RST, TH_SYN};
 use crate::output::{alert_record, flow_record, AlertInput};
 use crate::stats::WorkerStats;
-use crate::stream::SegmentOutcome;
+use crate::stream::{Chunk, Segment, StreamCtx, StreamMem};
 use crossbeam_channel::Sender;
 use std::sync::Arc;
 use tapwatch_rules::{PacketCtx, PacketFields, RuleSet, Scratch, ThresholdState};
@@ -31,7 +32,14 @@ pub struct Worker {
     scratch: Scratch,
     thresholds: ThresholdState,
     hits: Vec<u32>,
+    /// Hits of one stream run, merged into `hits`.
+    run_hits: Vec<u32>,
     flows: FlowTable,
+    /// Reassembly memory, shared by all workers.
+    mem: Arc<StreamMem>,
+    /// The reader feeding this worker reassembles IP fragments (and sends
+    /// the whole datagram), so fragments themselves are only counted.
+    reader_defrags: bool,
     out: Sender<Vec<u8>>,
     pub stats: WorkerStats,
     /// Set when the EVE writer is gone; records are then counted, not sent.
@@ -39,7 +47,19 @@ pub struct Worker {
 }
 
 impl Worker {
+    /// A worker with its own reassembly memcap.
     pub fn new(cfg: Arc<EngineConfig>, rules: Arc<RuleSet>, out: Sender<Vec<u8>>) -> Worker {
+        let mem = StreamMem::new(cfg.stream.memcap);
+        Worker::with_mem(cfg, rules, out, mem)
+    }
+
+    /// A worker sharing the reassembly memcap `mem` with others.
+    pub fn with_mem(
+        cfg: Arc<EngineConfig>,
+        rules: Arc<RuleSet>,
+        out: Sender<Vec<u8>>,
+        mem: Arc<StreamMem>,
+    ) -> Worker {
         let per_worker = (cfg.flow.max_flows / cfg.workers.max(1)).max(1);
         let flows = FlowTable::new(&cfg.flow, per_worker);
         let stats = WorkerStats {
@@ -50,13 +70,21 @@ impl Worker {
             scratch: rules.new_scratch(),
             thresholds: ThresholdState::new(),
             hits: Vec::with_capacity(64),
+            run_hits: Vec::with_capacity(64),
             flows,
+            mem,
+            reader_defrags: false,
             rules,
             cfg,
             out,
             stats,
             output_lost: 0,
         }
+    }
+
+    /// Tell the worker its reader reassembles IP fragments.
+    pub fn set_reader_defrags(&mut self, on: bool) {
+        self.reader_defrags = on;
     }
 
     fn emit(&mut self, rec: Vec<u8>) {
@@ -85,6 +113,10 @@ impl Worker {
             }
             return;
         }
+        if p.is_fragment && self.reader_defrags {
+            // The reader reassembles fragments and sends the whole datagram.
+            return;
+        }
         let ts = info.ts_ns;
         // End idle flows on packet time.
         let mut ended: Vec<(Flow, EndReason)> = Vec::new();
@@ -108,8 +140,8 @@ impl Worker {
         };
 
         let to_server = self.flows.get(idx).is_to_server(&p);
-        let keep = self.cfg.stream.window;
-        let midstream = self.cfg.stream.midstream;
+        let dir = if to_server { 0 } else { 1 };
+        let scfg = &self.cfg.stream;
         let flow = self.flows.get_mut(idx);
         // Bytes as Suricata counts them: the captured frame, or for a
         // tunnelled packet the inner IP packet.
@@ -119,11 +151,23 @@ impl Worker {
             frame.len() as u64
         };
         flow.update(&p, to_server, ts, wire_len);
+        flow.pickup(&p, to_server, scfg.midstream, scfg.async_oneside);
+        let established = flow.is_established();
+        // Flowbits leave the flow while the rules read and update them.
+        let mut vars = std::mem::take(&mut flow.vars);
+        // The app layer too, fed from the stream chunks (detect/app.rs).
+        let mut app = std::mem::take(&mut flow.app);
+        app.set_now(ts, info.pcap_cnt);
+        let app_dir = if to_server {
+            AppDir::ToServer
+        } else {
+            AppDir::ToClient
+        };
+        let server_port = flow.server_port;
 
         // TCP: follow the stream of this direction.
-        let dir = if to_server { 0 } else { 1 };
-        let mut stream_view: Option<usize> = None; // new_from within the window
-        let mut gap_before = false;
+        let mut stream = false;
+        self.hits.clear();
         if let Some(tcp) = p.tcp {
             let f = tcp.flags;
             if f & TH_RST != 0 {
@@ -139,47 +183,67 @@ impl Worker {
                     }
                 }
                 flow.stream[dir].on_syn(tcp.seq);
-            } else if !flow.stream[dir].tracking && midstream && !p.payload.is_empty() {
+            } else if !flow.stream[dir].tracking && scfg.midstream && !p.payload.is_empty() {
                 flow.stream[dir].pickup(tcp.seq);
                 self.stats.tcp.midstream_pickups += 1;
             }
+            if f & TH_ACK != 0 {
+                flow.stream[1 - dir].on_peer_ack(tcp.ack, ts);
+            }
             if flow.stream[dir].tracking && f & TH_SYN == 0 {
-                match flow.stream[dir].on_segment(tcp.seq, p.payload, p.payload_missing, keep) {
-                    SegmentOutcome::Data { new_from } => stream_view = Some(new_from),
-                    SegmentOutcome::GapThenData { .. } => {
-                        self.stats.tcp.gaps += 1;
-                        stream_view = Some(0);
-                        gap_before = true;
+                stream = true;
+                let seg = Segment {
+                    seq: tcp.seq,
+                    data: p.payload,
+                    missing: p.payload_missing,
+                    fin: f & TH_FIN != 0,
+                    rst: f & TH_RST != 0,
+                };
+                let mut sctx = StreamCtx {
+                    cfg: scfg,
+                    mem: &self.mem,
+                    now_ns: ts,
+                    counters: &mut self.stats.tcp.stream,
+                };
+                let (rules, scratch, hits, run_hits) =
+                    (&self.rules, &mut self.scratch, &mut self.hits, &mut self.run_hits);
+                let mut inspected = false;
+                flow.stream[dir].on_segment(&seg, &mut sctx, &mut |c| match c {
+                    Chunk::Data { window, new_from } => {
+                        inspected = true;
+                        let new = window.get(new_from..).unwrap_or_default();
+                        app.on_stream(app_dir, new, false, false, server_port); // app layer hook
+                        let mut ctx = packet_ctx(&p, true, to_server, established, window, new_from, true);
+                        ctx.app_proto = app.proto.as_str();
+                        rules.match_packet_flow(&ctx, scratch, run_hits, Some(&mut vars));
+                        hits.extend_from_slice(run_hits);
                     }
-                    SegmentOutcome::Nothing => stream_view = Some(usize::MAX),
+                    Chunk::Gap(_) => app.on_stream(app_dir, &[], true, false, server_port), // app layer hook
+                });
+                if !inspected {
+                    // Nothing new in order: header-only rules still see the packet.
+                    let mut ctx = packet_ctx(&p, true, to_server, established, &[], 0, true);
+                    ctx.app_proto = app.proto.as_str();
+                    rules.match_packet_flow(&ctx, scratch, hits, Some(&mut vars));
                 }
-                if p.payload_missing > 0 {
-                    self.stats.tcp.gaps += 1;
-                }
+                hits.sort_unstable();
+                hits.dedup();
             }
         }
-
-        // ---- app layer hook (engine/src/detect/app.rs) ----
-        self.app_feed(idx, to_server, &p, stream_view, gap_before, info);
-        // ---- end app layer hook ----
-
-        // Flowbits leave the flow while the rules read and update them.
-        let mut vars = std::mem::take(&mut self.flows.get_mut(idx).vars);
-        let flow = self.flows.get(idx);
-        let established = flow.is_established();
-        let (buffer, new_from, is_stream): (&[u8], usize, bool) = match stream_view {
-            Some(usize::MAX) => (&[], 0, true),
-            Some(n) => (flow.stream[dir].window(), n, true),
-            None => (p.payload, 0, false),
-        };
-        let mut ctx = packet_ctx(&p, true, to_server, established, buffer, new_from, is_stream);
-        ctx.app_proto = flow.app.proto.as_str(); // app layer hook
-        self.hits.clear();
-        self.rules
-            .match_packet_flow(&ctx, &mut self.scratch, &mut self.hits, Some(&mut vars));
+        if !stream {
+            if p.ip_proto == 17 && !p.payload.is_empty() {
+                app.on_datagram(app_dir, p.payload, server_port); // app layer hook
+            }
+            let mut ctx = packet_ctx(&p, true, to_server, established, p.payload, 0, false);
+            ctx.app_proto = app.proto.as_str();
+            self.rules
+                .match_packet_flow(&ctx, &mut self.scratch, &mut self.hits, Some(&mut vars));
+        }
+        let ctx = packet_ctx(&p, true, to_server, established, &[], 0, stream);
         self.thresholds
             .filter(&self.rules, &ctx, ts / 1_000_000_000, &mut self.hits);
         self.flows.get_mut(idx).vars = vars;
+        self.flows.get_mut(idx).app = app;
         if !self.hits.is_empty() {
             self.flows.get_mut(idx).alerted = true;
             self.raise_alerts(info, frame, &p, Some(idx), to_server);
@@ -278,5 +342,90 @@ fn packet_ctx<'a>(
             icmp_seq: p.icmp.and_then(|i| i.seq),
             ..PacketFields::default()
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{FlowConfig, StreamConfig};
+
+    /// A raw IPv4/TCP packet (checksums not filled: not validated here).
+    fn tcp(src: [u8; 4], sport: u16, seq: u32, flags: u8, payload: &[u8]) -> Vec<u8> {
+        let mut p = vec![0u8; 40];
+        p[0] = 0x45;
+        p[2..4].copy_from_slice(&((40 + payload.len()) as u16).to_be_bytes());
+        p[8] = 64;
+        p[9] = 6;
+        p[12..16].copy_from_slice(&src);
+        p[16..20].copy_from_slice(&[10, 2, 0, 9]);
+        p[20..22].copy_from_slice(&sport.to_be_bytes());
+        p[22..24].copy_from_slice(&80u16.to_be_bytes());
+        p[24..28].copy_from_slice(&seq.to_be_bytes());
+        p[32] = 5 << 4;
+        p[33] = flags;
+        p[34..36].copy_from_slice(&1000u16.to_be_bytes());
+        p.extend_from_slice(payload);
+        p
+    }
+
+    /// 200k half-open connections, each with an out-of-order segment: the
+    /// engine's own accounting stays under the memcaps and the drops are
+    /// counted.
+    #[test]
+    fn flood_of_half_open_connections_stays_bounded() {
+        let rules = tapwatch_rules::RuleSetBuilder::new(
+            tapwatch_rules::Vars::default(),
+            tapwatch_rules::Classifications::bundled(),
+        );
+        let (rules, _) = rules.build();
+        let cap = 256 << 10;
+        let cfg = EngineConfig {
+            workers: 1,
+            flow: FlowConfig {
+                max_flows: 50_000,
+                ..FlowConfig::default()
+            },
+            stream: StreamConfig {
+                memcap: cap,
+                ..StreamConfig::default()
+            },
+            eve: crate::config::EveConfig {
+                flow: false,
+                ..Default::default()
+            },
+            ..EngineConfig::default()
+        };
+        let (tx, rx) = crossbeam_channel::bounded(1);
+        drop(rx);
+        let mem = StreamMem::new(cap);
+        let mut w = Worker::with_mem(Arc::new(cfg), Arc::new(rules), tx, mem.clone());
+        let body = vec![b'x'; 200];
+        for i in 0..200_000u32 {
+            let src = [10, 1, (i >> 16) as u8, (i >> 8) as u8];
+            let sport = 1024 + (i & 0xff) as u16;
+            let info = FrameInfo {
+                // 2 ms apart: half-open flows time out after 60 s, so
+                // about 30k are live at once.
+                ts_ns: 1_000_000_000 + u64::from(i) * 2_000_000,
+                pcap_cnt: u64::from(i),
+                link: LinkType::Raw,
+                orig_len: 40,
+            };
+            w.process(&info, &tcp(src, sport, 1000, TH_SYN, &[]));
+            // A segment 200 bytes ahead of the next expected byte.
+            w.process(&info, &tcp(src, sport, 1201, TH_ACK, &body));
+            assert!(mem.used() <= cap);
+        }
+        assert!(mem.peak() <= cap && mem.peak() > cap / 2, "peak {}", mem.peak());
+        assert!(
+            w.stats.tcp.stream.memcap_drops > 100_000,
+            "{:?}",
+            w.stats.tcp.stream
+        );
+        assert!(w.flows.counters.timed_out > 100_000);
+        assert!(w.flows.len() <= 50_000);
+        let (_, _) = w.finish();
+        assert_eq!(mem.used(), 0);
     }
 }

@@ -287,6 +287,24 @@ impl Flow {
         }
     }
 
+    /// Connection pickup when the handshake was not (fully) seen: with
+    /// `midstream`, a session first seen mid-way is taken as established;
+    /// with `async_oneside`, a session where only one side is visible
+    /// (SYN then the client's ACK, or SYN/ACK then the server's ACK) is.
+    pub fn pickup(&mut self, p: &Packet<'_>, to_server: bool, midstream: bool, async_oneside: bool) {
+        let Some(tcp) = p.tcp else { return };
+        let f = tcp.flags;
+        if f & (TH_SYN | TH_RST | TH_ACK) != TH_ACK {
+            return;
+        }
+        self.tcp_state = match self.tcp_state {
+            TcpState::None if midstream => TcpState::Established,
+            TcpState::SynSent if async_oneside && to_server => TcpState::Established,
+            TcpState::SynRecv if async_oneside && !to_server && self.pkts_ts == 0 => TcpState::Established,
+            s => s,
+        };
+    }
+
     /// Count a packet and advance TCP state.
     pub fn update(&mut self, p: &Packet<'_>, to_server: bool, ts_ns: u64, wire_len: u64) {
         if ts_ns > self.last_ns {
@@ -509,6 +527,8 @@ impl FlowTable {
         f.in_use = false;
         let key = f.key;
         let old = f.clone();
+        f.stream[0].release();
+        f.stream[1].release();
         self.map.remove(&key);
         self.free.push(idx);
         old

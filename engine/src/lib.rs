@@ -11,6 +11,8 @@
 pub mod applayer;
 pub mod config;
 pub mod decode;
+pub mod dedup;
+pub mod defrag;
 pub mod detect;
 pub mod flow;
 pub mod ingress;

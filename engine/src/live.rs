@@ -16,9 +16,11 @@
 
 use crate::config::EngineConfig;
 use crate::decode::{decode, DecodeStats, Encap, LinkType};
+use crate::dedup::Dedup;
+use crate::defrag::Defrag;
 use crate::detect::{FrameInfo, Worker};
 use crate::flow::FlowKey;
-use crate::output::{stats_record, EveTarget, EveWriter, StatsInput};
+use crate::output::{stats_record, EveWriter, OutputConfig, StatsInput};
 use crate::pipeline::{Batch, Meta, TunnelFlows};
 use crate::stats::WorkerStats;
 use arc_swap::ArcSwap;
@@ -177,6 +179,9 @@ pub struct DropCounters {
     pub vni_denied: AtomicU64,
     /// The datagram is not a VXLAN/GENEVE packet with an inner frame.
     pub not_tunnel: AtomicU64,
+    /// The other end's copy of a TCP segment mirrored at both ends
+    /// (`mirror.dedup`).
+    pub mirror_duplicate: AtomicU64,
 }
 
 /// A worker's counters as last published.
@@ -338,7 +343,7 @@ impl Live {
         cfg: &EngineConfig,
         live: &LiveConfig,
         rules: Arc<RuleSet>,
-        eve: &EveTarget,
+        eve: impl Into<OutputConfig>,
     ) -> io::Result<Live> {
         let mut cfg = cfg.clone();
         let mut warnings = Vec::new();
@@ -409,16 +414,18 @@ impl Live {
             started: Instant::now(),
         });
 
-        let writer = EveWriter::start(eve, 4096)?;
+        let writer = EveWriter::start(&eve.into(), 4096)?;
         let queue = live.queue_depth.max(1);
         let per_batch = cfg.batch_frames.max(1);
         let (recycle_tx, recycle_rx) = bounded::<Batch>(nworkers * (queue + 2) + 16);
         let mut txs = Vec::with_capacity(nworkers);
         let mut workers = Vec::with_capacity(nworkers);
+        let mem = crate::stream::StreamMem::new(cfg.stream.memcap);
         for i in 0..nworkers {
             let (tx, rx) = bounded::<Batch>(queue);
             txs.push(tx);
-            let worker = Worker::new(cfg.clone(), rules.clone(), writer.tx.clone());
+            let mut worker = Worker::with_mem(cfg.clone(), rules.clone(), writer.tx.clone(), mem.clone());
+            worker.set_reader_defrags(cfg.defrag.enabled);
             let sh = shared.clone();
             let recycle = recycle_tx.clone();
             shared.workers_alive.fetch_add(1, Relaxed);
@@ -452,6 +459,8 @@ impl Live {
                 tunnels: cfg
                     .tunnel_flows
                     .then(|| TunnelFlows::new(&cfg, writer.tx.clone())),
+                defrag: cfg.defrag.enabled.then(|| Defrag::new(&cfg.defrag)),
+                dedup: cfg.dedup.enabled.then(|| Dedup::new(&cfg.dedup)),
             };
             let h = std::thread::Builder::new()
                 .name(format!("tapwatch-rx{n}"))
@@ -518,13 +527,14 @@ impl Live {
                 decoder: &total.decode,
                 flows: &total.flows,
                 tcp: &total.tcp,
+                defrag: &total.defrag,
                 alerts: total.alerts,
             });
             if self.writer.tx.send(rec).is_err() {
                 summary.records_lost += 1;
             }
         }
-        summary.records_written = self.writer.finish()?;
+        summary.records_written = self.writer.finish()?.records;
         summary.stats = total;
         Ok(summary)
     }
@@ -545,12 +555,18 @@ struct Reader {
     vnis: BTreeMap<u32, (u64, u64)>,
     last_publish: Instant,
     tunnels: Option<TunnelFlows>,
+    /// IP fragments are put together here (fragments of one datagram carry
+    /// ports only in the first, so only the reader can).
+    defrag: Option<Defrag>,
+    dedup: Option<Dedup>,
 }
 
 /// What decoding a datagram told the reader.
 struct Seen {
     worker: usize,
     vni: u32,
+    /// The datagram completed by this fragment, and its worker.
+    whole: Option<(usize, Vec<u8>)>,
 }
 
 impl Reader {
@@ -624,14 +640,29 @@ impl Reader {
                     .or_else(|| p.outermost_tunnel());
                 match layer {
                     Some(t) => {
+                        if self.dedup.as_mut().is_some_and(|d| d.is_duplicate(&p, ts_ns)) {
+                            self.shared.drops.mirror_duplicate.fetch_add(1, Relaxed);
+                            return;
+                        }
                         if let Some(tf) = self.tunnels.as_mut() {
                             // As a capture would count it: with the outer Ethernet header.
                             tf.track(&p, ts_ns, frame.len() as u64 + 14);
                         }
                         let n = self.txs.len().max(1) as u64;
+                        let mut whole = None;
+                        if let (true, Some(d)) = (p.is_fragment, self.defrag.as_mut()) {
+                            if let Some(dgram) = d.insert(&p, ts_ns) {
+                                let w = match decode(LinkType::Raw, dgram, &self.cfg.decode, scratch) {
+                                    Ok(q) => (FlowKey::from_packet(&q).hash64() % n) as usize,
+                                    Err(_) => 0,
+                                };
+                                whole = Some((w, dgram.to_vec()));
+                            }
+                        }
                         Some(Seen {
                             worker: (FlowKey::from_packet(&p).hash64() % n) as usize,
                             vni: t.vni,
+                            whole,
                         })
                     }
                     None => None,
@@ -639,7 +670,11 @@ impl Reader {
             }
             // Not IP inside (ARP, ...) or malformed: the worker counts it
             // in the decoder stats, as replay does.
-            Err(_) => header_vni(self.port.encap, payload).map(|vni| Seen { worker: 0, vni }),
+            Err(_) => header_vni(self.port.encap, payload).map(|vni| Seen {
+                worker: 0,
+                vni,
+                whole: None,
+            }),
         };
         let Some(seen) = seen else {
             self.shared.drops.not_tunnel.fetch_add(1, Relaxed);
@@ -658,18 +693,32 @@ impl Reader {
             self.shared.vni_overflow.fetch_add(1, Relaxed);
         }
         self.seq += 1;
-        let Some(b) = self.pending.get_mut(seen.worker) else {
+        let info = FrameInfo {
+            ts_ns,
+            pcap_cnt: self.seq,
+            link,
+            orig_len: u32::try_from(frame.len()).unwrap_or(u32::MAX),
+        };
+        self.push(seen.worker, info, frame);
+        if let Some((w, dgram)) = seen.whole {
+            let info = FrameInfo {
+                link: LinkType::Raw,
+                orig_len: u32::try_from(dgram.len()).unwrap_or(u32::MAX),
+                ..info
+            };
+            self.push(w, info, &dgram);
+        }
+    }
+
+    /// Queue one frame for worker `w`.
+    fn push(&mut self, w: usize, info: FrameInfo, frame: &[u8]) {
+        let Some(b) = self.pending.get_mut(w) else {
             return;
         };
         let start = b.data.len();
         b.data.extend_from_slice(frame);
         b.frames.push(Meta {
-            info: FrameInfo {
-                ts_ns,
-                pcap_cnt: self.seq,
-                link,
-                orig_len: u32::try_from(frame.len()).unwrap_or(u32::MAX),
-            },
+            info,
             start,
             len: frame.len(),
         });
@@ -677,7 +726,7 @@ impl Reader {
             self.oldest = Some(Instant::now());
         }
         if b.frames.len() >= self.cfg.batch_frames.max(1) || b.data.len() >= 1 << 20 {
-            self.flush(seen.worker);
+            self.flush(w);
         }
     }
 
@@ -919,6 +968,7 @@ fn ticker_loop(sh: Arc<LiveShared>, tx: Sender<Vec<u8>>, interval: Option<Durati
                     decoder: &m.stats.decode,
                     flows: &m.stats.flows,
                     tcp: &m.stats.tcp,
+                    defrag: &m.stats.defrag,
                     alerts: m.stats.alerts,
                 });
                 if tx.send(rec).is_err() {

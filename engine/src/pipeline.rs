@@ -6,11 +6,15 @@
 //! whatever the number of workers.
 
 use crate::config::EngineConfig;
-use crate::decode::{decode, DecodeStats, Packet, TunnelLayer, MAX_TUNNELS};
+use crate::decode::{decode, DecodeStats, LinkType, Packet, TunnelLayer, MAX_TUNNELS};
+use crate::dedup::Dedup;
+use crate::defrag::Defrag;
 use crate::detect::{FrameInfo, Worker};
 use crate::flow::{EndReason, Flow, FlowKey, FlowTable};
 use crate::ingress::{IngressError, PcapReader};
-use crate::output::{flow_record, stats_record, EveTarget, EveWriter, StatsInput};
+use crate::output::{
+    flow_record, stats_record, stats_with_outputs, EveWriter, OutputConfig, SinkReport, StatsInput,
+};
 use crate::stats::WorkerStats;
 use crossbeam_channel::{bounded, Receiver, Sender};
 use std::path::PathBuf;
@@ -39,6 +43,8 @@ pub struct ReplaySummary {
     pub records_written: u64,
     /// Records a worker could not hand to the writer (writer failed).
     pub records_lost: u64,
+    /// What each EVE sink did (written, spooled, resent, dropped, ...).
+    pub sinks: Vec<SinkReport>,
     /// Time spent on packets: from the first frame read to the last record
     /// written (rule loading excluded).
     pub elapsed: Duration,
@@ -97,27 +103,31 @@ impl Batch {
 pub type Progress<'a> = &'a (dyn Fn(u64, u64) + Sync);
 
 /// Replay `paths` in order as one stream through the engine, writing EVE
-/// to `eve`. Returns after every accepted frame has been processed and
-/// every record written.
+/// to the sinks of `eve` (an [`OutputConfig`], or an
+/// [`EveTarget`](crate::output::EveTarget) for one file or stdout). Returns
+/// after every accepted frame has been processed and every record
+/// delivered, flushed or spooled.
 pub fn replay(
     paths: &[PathBuf],
     cfg: &EngineConfig,
     rules: Arc<RuleSet>,
-    eve: &EveTarget,
+    eve: impl Into<OutputConfig>,
     progress: Option<Progress<'_>>,
 ) -> Result<ReplaySummary, ReplayError> {
     let cfg = Arc::new(cfg.clone());
     let nworkers = cfg.workers.max(1);
-    let writer = EveWriter::start(eve, 4096)?;
+    let writer = EveWriter::start(&eve.into(), 4096)?;
     let started = Instant::now();
 
     let mut txs: Vec<Sender<Batch>> = Vec::with_capacity(nworkers);
     let (recycle_tx, recycle_rx) = bounded::<Batch>(nworkers * (cfg.queue_depth + 2));
     let mut handles = Vec::with_capacity(nworkers);
+    let mem = crate::stream::StreamMem::new(cfg.stream.memcap);
     for i in 0..nworkers {
         let (tx, rx) = bounded::<Batch>(cfg.queue_depth.max(1));
         txs.push(tx);
-        let mut worker = Worker::new(cfg.clone(), rules.clone(), writer.tx.clone());
+        let mut worker = Worker::with_mem(cfg.clone(), rules.clone(), writer.tx.clone(), mem.clone());
+        worker.set_reader_defrags(cfg.defrag.enabled);
         let recycle = recycle_tx.clone();
         let h = std::thread::Builder::new()
             .name(format!("tapwatch-w{i}"))
@@ -150,7 +160,11 @@ pub fn replay(
         tunnel_counters = Some(c);
     }
 
-    let mut total = WorkerStats::default();
+    let mut total = WorkerStats {
+        defrag: std::mem::take(&mut summary.stats.defrag),
+        mirror_duplicates: summary.stats.mirror_duplicates,
+        ..WorkerStats::default()
+    };
     let mut failure = None;
     for h in handles {
         match h.join() {
@@ -165,6 +179,7 @@ pub fn replay(
     if let Some(c) = tunnel_counters {
         total.flows.merge(&c);
     }
+    total.tcp.reassembly_memuse_peak = mem.peak();
     if cfg.eve.stats {
         let rec = stats_record(&StatsInput {
             ts_ns: summary.last_ts_ns,
@@ -172,14 +187,23 @@ pub fn replay(
             decoder: &total.decode,
             flows: &total.flows,
             tcp: &total.tcp,
+            defrag: &total.defrag,
             alerts: total.alerts,
         });
+        // Per-sink counters when there is a network sink to watch.
+        let rec = if writer.has_network() {
+            stats_with_outputs(rec, &writer.reports())
+        } else {
+            rec
+        };
         total.records += 1;
         if writer.tx.send(rec).is_err() {
             summary.records_lost += 1;
         }
     }
-    summary.records_written = writer.finish()?;
+    let out = writer.finish()?;
+    summary.records_written = out.records;
+    summary.sinks = out.sinks;
     summary.elapsed = started.elapsed();
     summary.stats = total;
     if let Some(e) = failure {
@@ -217,6 +241,8 @@ fn read_all(
     let per_batch = cfg.batch_frames.max(1);
     let mut pending: Vec<Batch> = (0..n).map(|_| Batch::new(per_batch)).collect();
     let mut scratch = DecodeStats::default();
+    let mut defrag = cfg.defrag.enabled.then(|| Defrag::new(&cfg.defrag));
+    let mut dedup = cfg.dedup.enabled.then(|| Dedup::new(&cfg.dedup));
     let mut pcap_cnt = 0u64;
     let mut result = Ok(());
     'files: for path in paths {
@@ -243,11 +269,31 @@ fn read_all(
                 summary.first_ts_ns = frame.ts_ns;
             }
             summary.last_ts_ns = summary.last_ts_ns.max(frame.ts_ns);
-            let w = if n > 1 || tunnels.is_some() {
+            let info = FrameInfo {
+                ts_ns: frame.ts_ns,
+                pcap_cnt,
+                link: frame.linktype,
+                orig_len: frame.orig_len,
+            };
+            let mut whole: Option<(usize, &[u8])> = None;
+            let mut duplicate = false;
+            let w = if n > 1 || tunnels.is_some() || defrag.is_some() || dedup.is_some() {
                 match decode(frame.linktype, frame.data, &cfg.decode, &mut scratch) {
                     Ok(p) => {
+                        if let Some(d) = dedup.as_mut() {
+                            duplicate = d.is_duplicate(&p, frame.ts_ns);
+                        }
                         if let Some(t) = tunnels.as_deref_mut() {
                             t.track(&p, frame.ts_ns, frame.data.len() as u64);
+                        }
+                        if let (true, Some(d)) = (p.is_fragment, defrag.as_mut()) {
+                            if let Some(dgram) = d.insert(&p, frame.ts_ns) {
+                                let w = match decode(LinkType::Raw, dgram, &cfg.decode, &mut scratch) {
+                                    Ok(q) => (FlowKey::from_packet(&q).hash64() % n as u64) as usize,
+                                    Err(_) => 0,
+                                };
+                                whole = Some((w, dgram));
+                            }
                         }
                         (FlowKey::from_packet(&p).hash64() % n as u64) as usize
                     }
@@ -256,25 +302,16 @@ fn read_all(
             } else {
                 0
             };
-            let b = &mut pending[w];
-            let start = b.data.len();
-            b.data.extend_from_slice(frame.data);
-            b.frames.push(Meta {
-                info: FrameInfo {
-                    ts_ns: frame.ts_ns,
-                    pcap_cnt,
-                    link: frame.linktype,
-                    orig_len: frame.orig_len,
-                },
-                start,
-                len: frame.data.len(),
-            });
-            if b.frames.len() >= per_batch || b.data.len() >= 1 << 20 {
-                let fresh = recycle.try_recv().unwrap_or_else(|_| Batch::new(per_batch));
-                let full = std::mem::replace(b, fresh);
-                // A worker that died has closed its queue; its error is
-                // reported when it is joined.
-                let _ = txs[w].send(full);
+            if !duplicate {
+                dispatch(&mut pending, txs, recycle, per_batch, w, info, frame.data);
+            }
+            if let Some((w, dgram)) = whole {
+                let info = FrameInfo {
+                    link: LinkType::Raw,
+                    orig_len: dgram.len() as u32,
+                    ..info
+                };
+                dispatch(&mut pending, txs, recycle, per_batch, w, info, dgram);
             }
             if let Some(p) = progress {
                 if pcap_cnt.is_multiple_of(4096) {
@@ -291,7 +328,43 @@ fn read_all(
     if let Some(p) = progress {
         p(summary.packets, summary.bytes);
     }
+    if let Some(d) = defrag {
+        summary.stats.defrag = d.stats;
+    }
+    if let Some(d) = dedup {
+        summary.stats.mirror_duplicates = d.dropped;
+    }
     result
+}
+
+/// Queue one frame for worker `w`, handing the batch over when full.
+#[allow(clippy::too_many_arguments)]
+fn dispatch(
+    pending: &mut [Batch],
+    txs: &[Sender<Batch>],
+    recycle: &Receiver<Batch>,
+    per_batch: usize,
+    w: usize,
+    info: FrameInfo,
+    data: &[u8],
+) {
+    let Some(b) = pending.get_mut(w) else { return };
+    let start = b.data.len();
+    b.data.extend_from_slice(data);
+    b.frames.push(Meta {
+        info,
+        start,
+        len: data.len(),
+    });
+    if b.frames.len() >= per_batch || b.data.len() >= 1 << 20 {
+        let fresh = recycle.try_recv().unwrap_or_else(|_| Batch::new(per_batch));
+        let full = std::mem::replace(b, fresh);
+        // A worker that died has closed its queue; its error is reported
+        // when it is joined.
+        if let Some(tx) = txs.get(w) {
+            let _ = tx.send(full);
+        }
+    }
 }
 
 /// Flows of the tunnel transport itself (the outer UDP of VXLAN/GENEVE),

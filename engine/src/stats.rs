@@ -11,9 +11,11 @@ pub struct TcpCounters {
     pub synack: u64,
     pub rst: u64,
     pub midstream_pickups: u64,
-    /// Holes in stream data (lost, reordered or truncated segments).
-    pub gaps: u64,
     pub invalid_checksum: u64,
+    /// Reassembly: gaps, overlaps, memcap drops, depth.
+    pub stream: crate::stream::StreamCounters,
+    /// Most reassembly memory held at once (all workers).
+    pub reassembly_memuse_peak: u64,
 }
 
 impl TcpCounters {
@@ -23,8 +25,9 @@ impl TcpCounters {
         self.synack += o.synack;
         self.rst += o.rst;
         self.midstream_pickups += o.midstream_pickups;
-        self.gaps += o.gaps;
         self.invalid_checksum += o.invalid_checksum;
+        self.stream.merge(&o.stream);
+        self.reassembly_memuse_peak = self.reassembly_memuse_peak.max(o.reassembly_memuse_peak);
     }
 }
 
@@ -34,6 +37,10 @@ pub struct WorkerStats {
     pub decode: DecodeStats,
     pub flows: FlowCounters,
     pub tcp: TcpCounters,
+    /// IP defragmentation (done by the reader).
+    pub defrag: crate::defrag::DefragStats,
+    /// Copies of segments mirrored at both ends, dropped (`mirror.dedup`).
+    pub mirror_duplicates: u64,
     pub alerts: u64,
     /// Alerts per rule index (sized to the ruleset).
     pub alerts_by_rule: Vec<u64>,
@@ -48,6 +55,8 @@ impl WorkerStats {
         self.decode.merge(&o.decode);
         self.flows.merge(&o.flows);
         self.tcp.merge(&o.tcp);
+        self.defrag.merge(&o.defrag);
+        self.mirror_duplicates += o.mirror_duplicates;
         self.alerts += o.alerts;
         if self.alerts_by_rule.len() < o.alerts_by_rule.len() {
             self.alerts_by_rule.resize(o.alerts_by_rule.len(), 0);

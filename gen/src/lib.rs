@@ -63,7 +63,7 @@ pub use encap::{
     flow_hash, geneve_wrap, truncate, vxlan_wrap, Mirror, GENEVE_OPT_CLASS_AWS, GENEVE_PORT,
     GENEVE_PROTO_ETHERNET, VXLAN_PORT,
 };
-pub use net::{icmp_echo_frame, icmp_echo_reply_frame, mac_for, udp_frame, MAX_L4_PAYLOAD};
+pub use net::{fragment_frame, icmp_echo_frame, icmp_echo_reply_frame, mac_for, udp_frame, MAX_L4_PAYLOAD};
 pub use pcap::{write_pcap, PcapWriter, LINKTYPE_ETHERNET, PCAP_MAGIC_MICROS, PCAP_MAGIC_NANOS};
 pub use rng::Rng;
 pub use sample::{sample, sample_mirrors, sid, SampleAttack, C2_DOMAIN, C2_IP, SAMPLE_ATTACKS, SAMPLE_GWLB};

@@ -144,6 +144,74 @@ pub fn icmp_echo_reply_frame(
     icmp_echo(src, dst, ts_ns, id, seq, payload, true)
 }
 
+/// Cuts the IP payload of an Ethernet frame (IPv4 or IPv6) into fragments
+/// of `size` bytes (a multiple of 8), last first when `order_rev`. `extra`
+/// adds fragments `(offset, bytes)` before the last one (overlaps, for
+/// defragmentation tests). IPv6 fragments get a fragment header with id
+/// 0x12345678; IPv4 ones keep the packet's id. Frames 1 µs apart.
+///
+/// # Panics
+/// On a frame that is not Ethernet + a whole IP header (test input only).
+pub fn fragment_frame(f: &Frame, size: usize, extra: &[(usize, Vec<u8>)], order_rev: bool) -> Vec<Frame> {
+    let d = &f.data;
+    let eth = &d[..14];
+    let v6 = d[12..14] == [0x86, 0xdd];
+    let (hdr, payload, nh) = if v6 {
+        (d[14..54].to_vec(), d[54..].to_vec(), d[20])
+    } else {
+        let ihl = usize::from(d[14] & 0x0f) * 4;
+        (d[14..14 + ihl].to_vec(), d[14 + ihl..].to_vec(), d[23])
+    };
+    let mut pieces: Vec<(usize, Vec<u8>, bool)> = payload
+        .chunks(size)
+        .enumerate()
+        .map(|(i, c)| (i * size, c.to_vec(), (i + 1) * size < payload.len()))
+        .collect();
+    if order_rev {
+        pieces.reverse();
+    }
+    // Extra fragments go before the last one, while the datagram is open.
+    let last = pieces.pop();
+    for (off, bytes) in extra {
+        pieces.push((*off, bytes.clone(), off + bytes.len() < payload.len()));
+    }
+    pieces.extend(last);
+    pieces
+        .into_iter()
+        .enumerate()
+        .map(|(i, (off, bytes, more))| {
+            let mut out = eth.to_vec();
+            let mut h = hdr.clone();
+            if v6 {
+                h[4..6].copy_from_slice(&((8 + bytes.len()) as u16).to_be_bytes());
+                h[6] = 44;
+                out.extend_from_slice(&h);
+                let fo = (off as u16 & 0xfff8) | u16::from(more);
+                out.extend_from_slice(&[nh, 0]);
+                out.extend_from_slice(&fo.to_be_bytes());
+                out.extend_from_slice(&0x1234_5678u32.to_be_bytes());
+            } else {
+                let total = (h.len() + bytes.len()) as u16;
+                h[2..4].copy_from_slice(&total.to_be_bytes());
+                let fo = ((off / 8) as u16) | if more { 0x2000 } else { 0 };
+                h[6..8].copy_from_slice(&fo.to_be_bytes());
+                h[10..12].copy_from_slice(&[0, 0]);
+                let mut sum: u32 = h
+                    .chunks(2)
+                    .map(|c| u32::from(u16::from_be_bytes([c[0], c[1]])))
+                    .sum();
+                while sum > 0xffff {
+                    sum = (sum & 0xffff) + (sum >> 16);
+                }
+                h[10..12].copy_from_slice(&(!(sum as u16)).to_be_bytes());
+                out.extend_from_slice(&h);
+            }
+            out.extend_from_slice(&bytes);
+            Frame::new(f.ts_ns + i as u64 * 1_000, out)
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -181,6 +181,9 @@ pub struct Packet<'a> {
     pub tcp: Option<TcpInfo>,
     /// ICMP/ICMPv6 header, when present.
     pub icmp: Option<IcmpInfo>,
+    /// The innermost IP packet as captured, from its IP header on (empty for
+    /// packets built by hand). Defragmentation reads fragment headers here.
+    pub ip: &'a [u8],
     /// L4 payload bytes present in the frame (for protocols without a parsed
     /// L4 header, and for non-first fragments: the whole IP payload).
     pub payload: &'a [u8],
@@ -215,6 +218,7 @@ impl<'a> Packet<'a> {
             dport: 0,
             tcp: None,
             icmp: None,
+            ip: &[],
             payload: &[],
             truncated: false,
             payload_missing: 0,

@@ -55,6 +55,7 @@ pub(super) fn decode_ip<'a>(
         LaxHeaderSliceError::Content(_) => DecodeError::Malformed("ip header"),
     })?;
     let facts = ip_facts(&ip, l3, pkt, cfg, stats)?;
+    pkt.ip = bytes;
     let payload = ip.payload();
     pkt.ip_proto = payload.ip_number.0;
     let data = payload.payload;

@@ -7,7 +7,7 @@
 
 use super::{packet_ctx, FrameInfo, Worker};
 use crate::applayer::buffers::{for_each_buffer, is_to_server, BufferId};
-use crate::applayer::{Direction, Tx};
+use crate::applayer::Tx;
 use crate::decode::Packet;
 use crate::flow::Flow;
 use crate::output::{tx_enabled, tx_record};
@@ -40,44 +40,6 @@ fn tx_buffers(tx: &Tx) -> SideBuffers {
 }
 
 impl Worker {
-    /// Feeds the app layer of flow `idx`. `stream_view` is the detection
-    /// window's `new_from` (`usize::MAX`: nothing new), `gap_before` says
-    /// bytes went missing before this segment.
-    pub(super) fn app_feed(
-        &mut self,
-        idx: u32,
-        to_server: bool,
-        p: &Packet<'_>,
-        stream_view: Option<usize>,
-        gap_before: bool,
-        info: &FrameInfo,
-    ) {
-        let dir = if to_server {
-            Direction::ToServer
-        } else {
-            Direction::ToClient
-        };
-        let flow = self.flows.get_mut(idx);
-        let server_port = flow.server_port;
-        let mut app = std::mem::take(&mut flow.app);
-        app.set_now(info.ts_ns, info.pcap_cnt);
-        let gap_after = p.payload_missing > 0;
-        if p.tcp.is_some() {
-            let window = flow.stream[dir.idx()].window();
-            match stream_view {
-                Some(n) if n != usize::MAX => {
-                    let new = window.get(n..).unwrap_or_default();
-                    app.on_stream(dir, new, gap_before, gap_after, server_port);
-                }
-                Some(_) if gap_after => app.on_stream(dir, &[], false, true, server_port),
-                _ => {}
-            }
-        } else if p.ip_proto == 17 && !p.payload.is_empty() {
-            app.on_datagram(dir, p.payload, server_port);
-        }
-        flow.app = app;
-    }
-
     /// Runs the rules once over each transaction flow `idx` finished on
     /// this packet: its request-side buffers as to-server, its response
     /// side as to-client. Only rules that need an app-layer buffer can

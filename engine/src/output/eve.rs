@@ -326,11 +326,13 @@ pub struct StatsInput<'a> {
     pub decoder: &'a crate::decode::DecodeStats,
     pub flows: &'a crate::flow::FlowCounters,
     pub tcp: &'a crate::stats::TcpCounters,
+    pub defrag: &'a crate::defrag::DefragStats,
     pub alerts: u64,
 }
 
 pub fn stats_record(s: &StatsInput<'_>) -> Vec<u8> {
     let d = s.decoder;
+    let df = s.defrag;
     let mut v = Map::new();
     v.insert("timestamp".into(), Value::from(eve_ts(s.ts_ns)));
     v.insert("event_type".into(), Value::from("stats"));
@@ -354,7 +356,8 @@ pub fn stats_record(s: &StatsInput<'_>) -> Vec<u8> {
             "too_many_layers": d.too_deep,
             "avg_pkt_size": avg,
             "event": {
-                "ipv4": { "trunc_pkt": d.truncated },
+                "ipv4": { "trunc_pkt": d.truncated, "frag_overlap": df.ipv4_overlap },
+                "ipv6": { "frag_overlap": df.ipv6_overlap },
             },
         },
         "flow": {
@@ -371,8 +374,28 @@ pub fn stats_record(s: &StatsInput<'_>) -> Vec<u8> {
             "synack": s.tcp.synack,
             "rst": s.tcp.rst,
             "midstream_pickups": s.tcp.midstream_pickups,
-            "reassembly_gap": s.tcp.gaps,
+            "reassembly_gap": s.tcp.stream.gaps,
+            "overlap": s.tcp.stream.overlaps,
+            "overlap_diff_data": s.tcp.stream.overlap_diff_data,
+            "segment_memcap_drop": s.tcp.stream.memcap_drops,
+            "stream_depth_reached": s.tcp.stream.depth_reached,
+            "reassembly_memuse": s.tcp.reassembly_memuse_peak,
             "invalid_checksum": s.tcp.invalid_checksum,
+        },
+        "defrag": {
+            "ipv4": {
+                "fragments": df.ipv4_fragments,
+                "reassembled": df.ipv4_reassembled,
+                "timeouts": df.ipv4_timeouts,
+            },
+            "ipv6": {
+                "fragments": df.ipv6_fragments,
+                "reassembled": df.ipv6_reassembled,
+                "timeouts": df.ipv6_timeouts,
+            },
+            "max_frags_reached": df.max_frags_reached,
+            "max_trackers_reached": df.max_trackers_reached,
+            "memuse": df.memuse_peak,
         },
         "detect": { "alert": s.alerts },
     });

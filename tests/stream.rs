@@ -1,0 +1,350 @@
+//! End to end: TCP reassembly on mirrored traffic (reordering, truncation,
+//! midstream and one-sided sessions), captures written by the test.
+//!
+//! Expected alerts were compared with Suricata 7.0.10 on the same captures
+//! where the behaviour is Suricata's (reordering, midstream, async-oneside);
+//! truncated sessions are tapwatch's own (Suricata drops packets shorter
+//! than their IP length). Set `TAPWATCH_TEST_KEEP=dir` to keep the pcaps.
+
+use serde_json::Value;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use tapwatch_gen::{fragment_frame, truncate, write_pcap, Frame, TcpConn};
+
+const T0: u64 = 1_768_471_200_000_000_000; // 2026-01-15T10:00:00Z
+
+fn sa(s: &str) -> SocketAddr {
+    s.parse().unwrap()
+}
+
+struct Run {
+    out: Output,
+    eve: Vec<Value>,
+}
+
+impl Run {
+    fn sids(&self) -> Vec<u64> {
+        let mut v: Vec<u64> = self
+            .eve
+            .iter()
+            .filter(|r| r["event_type"] == "alert")
+            .map(|r| r["alert"]["signature_id"].as_u64().unwrap())
+            .collect();
+        v.sort_unstable();
+        v
+    }
+    fn tcp_stats(&self) -> &Value {
+        &self
+            .eve
+            .iter()
+            .find(|r| r["event_type"] == "stats")
+            .expect("stats record")["stats"]["tcp"]
+    }
+}
+
+/// Where the test writes: a kept directory when asked, else a temp dir.
+struct Dir {
+    _tmp: Option<tempfile::TempDir>,
+    path: PathBuf,
+}
+
+fn workdir(name: &str) -> Dir {
+    match std::env::var_os("TAPWATCH_TEST_KEEP") {
+        Some(d) => {
+            let path = PathBuf::from(d).join(name);
+            std::fs::create_dir_all(&path).unwrap();
+            Dir { _tmp: None, path }
+        }
+        None => {
+            let t = tempfile::tempdir().unwrap();
+            let path = t.path().to_path_buf();
+            Dir { _tmp: Some(t), path }
+        }
+    }
+}
+
+fn pcap(dir: &Path, name: &str, frames: &[Frame]) -> PathBuf {
+    let p = dir.join(name);
+    write_pcap(&p, frames).unwrap();
+    p
+}
+
+fn replay(dir: &Path, pcap: &Path, rules: &str, extra: &[&str]) -> Run {
+    let rules_path = dir.join("test.rules");
+    std::fs::write(&rules_path, rules).unwrap();
+    let tag: String = extra.join("_").replace(['=', '.', '/'], "-");
+    let log = dir.join(format!(
+        "log-{}{}",
+        pcap.file_stem().unwrap().to_string_lossy(),
+        tag
+    ));
+    std::fs::create_dir_all(&log).unwrap();
+    let mut args: Vec<String> = ["replay", "-q", "-k", "none", "-r"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    args.push(pcap.display().to_string());
+    args.extend(["-S".into(), rules_path.display().to_string()]);
+    args.extend(["-l".into(), log.display().to_string()]);
+    for e in extra {
+        args.extend(["--set".to_string(), e.to_string()]);
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_tapwatch"))
+        .args(&args)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = std::fs::read_to_string(log.join("eve.json")).unwrap_or_default();
+    let eve = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    Run { out, eve }
+}
+
+/// Indexes of the frames that carry client payload.
+fn client_data(c: &TcpConn) -> Vec<usize> {
+    c.meta()
+        .iter()
+        .enumerate()
+        .filter(|(_, m)| m.from_client && m.payload_len > 0)
+        .map(|(i, _)| i)
+        .collect()
+}
+
+#[test]
+fn content_across_three_segments_in_reverse_order_alerts_once() {
+    let dir = workdir("reverse");
+    let rules = "alert tcp any any -> any 80 (msg:\"split\"; flow:to_server,established; content:\"EVILPAYLOAD\"; sid:1; rev:1;)\n";
+    let mut c = TcpConn::new(sa("10.1.0.5:40000"), sa("10.2.0.9:80"), T0);
+    // "aaaaEV" "ILPAYL" "OADbbb": the content spans all three segments.
+    c.handshake()
+        .client_send_segments(b"aaaaEVILPAYLOADbbb", 6)
+        .close();
+    let mut frames = c.frames();
+    let idx = client_data(&c);
+    assert_eq!(idx.len(), 3);
+    // Deliver them last first, timestamps staying in place.
+    let ts: Vec<u64> = idx.iter().map(|&i| frames[i].ts_ns).collect();
+    let data: Vec<Frame> = idx.iter().rev().map(|&i| frames[i].clone()).collect();
+    for ((&i, f), t) in idx.iter().zip(data).zip(ts) {
+        frames[i] = Frame { ts_ns: t, ..f };
+    }
+    let p = pcap(&dir.path, "reverse.pcap", &frames);
+    let r = replay(&dir.path, &p, rules, &[]);
+    assert_eq!(r.sids(), vec![1]);
+    assert_eq!(r.tcp_stats()["reassembly_gap"], 0);
+
+    // In order and 30% adjacent swaps over a longer stream: still once.
+    let mut c = TcpConn::new(sa("10.1.0.5:40001"), sa("10.2.0.9:80"), T0);
+    let mut body = vec![b'x'; 3000];
+    body[1500..1511].copy_from_slice(b"EVILPAYLOAD");
+    c.handshake().client_send_segments(&body, 100).close();
+    c.reorder(&mut tapwatch_gen::Rng::new(7), 300);
+    let p = pcap(&dir.path, "reordered.pcap", &c.frames());
+    let r = replay(&dir.path, &p, rules, &[]);
+    assert_eq!(r.sids(), vec![1]);
+}
+
+#[test]
+fn truncated_session_gaps_and_alerts_on_what_is_visible() {
+    let dir = workdir("trunc");
+    let rules = "\
+alert tcp any any -> any 80 (msg:\"A\"; flow:to_server,established; content:\"MARK-A\"; sid:1; rev:1;)
+alert tcp any any -> any 80 (msg:\"B\"; flow:to_server,established; content:\"MARK-B\"; sid:2; rev:1;)
+alert tcp any any -> any 80 (msg:\"hidden\"; content:\"HIDDEN-C\"; sid:3; rev:1;)
+alert tcp any any -> any 80 (msg:\"across a gap\"; content:\"GAPSPAN\"; sid:4; rev:1;)
+";
+    let mut c = TcpConn::new(sa("10.1.0.5:40002"), sa("10.2.0.9:80"), T0);
+    c.handshake();
+    // Payload visible in a 128-byte frame: after Ethernet, IPv4, TCP+options.
+    let probe = {
+        let mut p = c.clone();
+        p.client_send(b"x");
+        p.frames().last().map(|f| f.data.len()).unwrap() - 1
+    };
+    let visible = 128 - probe;
+    let mut body = vec![b'.'; 1200];
+    body[0..6].copy_from_slice(b"MARK-A");
+    body[visible - 3..visible].copy_from_slice(b"GAP"); // end of the visible part
+    body[400..406].copy_from_slice(b"MARK-B");
+    body[400 + visible..400 + visible + 4].copy_from_slice(b"SPAN"); // cut off
+    body[800..804].copy_from_slice(b"SPAN"); // start of segment 3
+    body[900..908].copy_from_slice(b"HIDDEN-C"); // cut off
+    c.client_send_segments(&body, 400).close();
+    let frames: Vec<Frame> = c.frames().iter().map(|f| truncate(f, 128)).collect();
+    let p = pcap(&dir.path, "trunc128.pcap", &frames);
+    let r = replay(&dir.path, &p, rules, &[]);
+    assert_eq!(r.sids(), vec![1, 2], "{}", String::from_utf8_lossy(&r.out.stderr));
+    // Each of the three segments lost its tail.
+    assert_eq!(r.tcp_stats()["reassembly_gap"], 3);
+}
+
+fn midstream_session() -> Vec<Frame> {
+    let mut c = TcpConn::new(sa("10.1.0.5:40003"), sa("10.2.0.9:80"), T0);
+    c.client_send(b"GET /cgi-bin/../../etc/passwd HTTP/1.1\r\nHost: a\r\n\r\n")
+        .server_send(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")
+        .client_send(b"GET /again/../../etc/passwd HTTP/1.1\r\nHost: a\r\n\r\n")
+        .server_send(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n");
+    c.frames()
+}
+
+const TRAVERSAL: &str = "alert tcp any any -> any 80 (msg:\"traversal\"; flow:to_server,established; content:\"../../etc/passwd\"; sid:10; rev:1;)\n";
+
+#[test]
+fn midstream_session_alerts_only_with_midstream() {
+    let dir = workdir("midstream");
+    let p = pcap(&dir.path, "midstream.pcap", &midstream_session());
+    let on = replay(&dir.path, &p, TRAVERSAL, &["stream.midstream=true"]);
+    let off = replay(&dir.path, &p, TRAVERSAL, &["stream.midstream=false"]);
+    assert_eq!(on.sids(), vec![10, 10]);
+    assert_eq!(off.sids(), Vec::<u64>::new());
+    assert!(on.tcp_stats()["midstream_pickups"].as_u64().unwrap() >= 1);
+}
+
+#[test]
+fn one_sided_session_alerts_only_with_async_oneside() {
+    let dir = workdir("oneside");
+    let mut c = TcpConn::new(sa("10.1.0.5:40004"), sa("10.2.0.9:80"), T0);
+    c.handshake()
+        .client_send_segments(b"GET /x/../../etc/passwd HTTP/1.1\r\nHost: a\r\n\r\n", 20)
+        .close();
+    // Only the client's direction reaches this mirror target.
+    let frames: Vec<Frame> = c
+        .frames()
+        .into_iter()
+        .zip(c.meta())
+        .filter(|(_, m)| m.from_client)
+        .map(|(f, _)| f)
+        .collect();
+    let p = pcap(&dir.path, "oneside.pcap", &frames);
+    let on = replay(&dir.path, &p, TRAVERSAL, &["stream.async-oneside=true"]);
+    let off = replay(&dir.path, &p, TRAVERSAL, &["stream.async-oneside=false"]);
+    assert_eq!(on.sids(), vec![10]);
+    assert_eq!(off.sids(), Vec::<u64>::new());
+}
+
+/// A session whose request is sent fragmented, the fragments given by `frag`.
+fn fragmented_session(client: &str, server: &str, frag: impl Fn(&Frame) -> Vec<Frame>) -> Vec<Frame> {
+    let mut c = TcpConn::new(sa(client), sa(server), T0);
+    c.handshake()
+        .client_send(b"POST /upload HTTP/1.1\r\nHost: a\r\n\r\nsome FRAGMENTED-ATTACK payload here")
+        .close();
+    let data = client_data(&c)[0];
+    c.frames()
+        .iter()
+        .enumerate()
+        .flat_map(|(i, f)| if i == data { frag(f) } else { vec![f.clone()] })
+        .collect()
+}
+
+const FRAG_RULE: &str = "alert tcp any any -> any 80 (msg:\"frag\"; flow:to_server,established; content:\"FRAGMENTED-ATTACK\"; sid:20; rev:1;)\n";
+
+#[test]
+fn fragmented_ipv4_and_ipv6_reassemble_and_alert() {
+    let dir = workdir("frag");
+    let v4 = fragmented_session("10.1.0.5:40010", "10.2.0.9:80", |f| {
+        fragment_frame(f, 24, &[], true)
+    });
+    let v6 = fragmented_session("[2001:db8::5]:40011", "[2001:db8::9]:80", |f| {
+        fragment_frame(f, 32, &[], false)
+    });
+    // Overlapping fragments carrying the same bytes.
+    let dup = fragmented_session("10.1.0.5:40012", "10.2.0.9:80", |f| {
+        let ihl = usize::from(f.data[14] & 0x0f) * 4;
+        let payload = f.data[14 + ihl..].to_vec();
+        fragment_frame(f, 24, &[(16, payload[16..56].to_vec())], false)
+    });
+    for (name, frames, family) in [
+        ("frag4", v4, "ipv4"),
+        ("frag6", v6, "ipv6"),
+        ("frag4dup", dup, "ipv4"),
+    ] {
+        let p = pcap(&dir.path, &format!("{name}.pcap"), &frames);
+        let r = replay(&dir.path, &p, FRAG_RULE, &[]);
+        assert_eq!(r.sids(), vec![20], "{name}");
+        let stats = &r.eve.iter().find(|x| x["event_type"] == "stats").unwrap()["stats"];
+        assert_eq!(stats["defrag"][family]["reassembled"], 1, "{name}");
+        // Fragment and overlap counts as Suricata 7.0.10 gives them.
+        let (frags, overlaps) = match name {
+            "frag4" => (5, 0),
+            "frag6" => (4, 0),
+            _ => (6, 1),
+        };
+        assert_eq!(stats["defrag"][family]["fragments"], frags, "{name}");
+        assert_eq!(
+            stats["decoder"]["event"][family]["frag_overlap"], overlaps,
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn overlapping_fragments_with_other_bytes_follow_the_policy() {
+    let dir = workdir("fragpolicy");
+    // A fragment at the offset of the attack bytes, carrying other bytes,
+    // sent after the real ones: bsd (the default) keeps the first bytes,
+    // `last` takes the new ones.
+    let frames = fragmented_session("10.1.0.5:40013", "10.2.0.9:80", |f| {
+        let ihl = usize::from(f.data[14] & 0x0f) * 4;
+        let payload = &f.data[14 + ihl..];
+        let at = payload
+            .windows(17)
+            .position(|w| w == b"FRAGMENTED-ATTACK")
+            .unwrap()
+            / 8
+            * 8;
+        fragment_frame(f, 8, &[(at, vec![b'z'; 8])], false)
+    });
+    let p = pcap(&dir.path, "fragpolicy.pcap", &frames);
+    let bsd = replay(&dir.path, &p, FRAG_RULE, &[]);
+    assert_eq!(bsd.sids(), vec![20]);
+    let last = replay(&dir.path, &p, FRAG_RULE, &["defrag.policy=last"]);
+    assert_eq!(last.sids(), Vec::<u64>::new());
+    let stats = &last.eve.iter().find(|x| x["event_type"] == "stats").unwrap()["stats"];
+    assert_eq!(stats["decoder"]["event"]["ipv4"]["frag_overlap"], 1);
+}
+
+#[test]
+fn both_ends_mirrored_alerts_once_with_dedup() {
+    use std::net::Ipv4Addr;
+    use tapwatch_gen::{vxlan_wrap, Mirror};
+    let dir = workdir("dedup");
+    let rules = "\
+alert tcp any any -> any 80 (msg:\"syn\"; flags:S; sid:30; rev:1;)
+alert tcp any any -> any 80 (msg:\"content\"; flow:to_server,established; content:\"../../etc/passwd\"; sid:31; rev:1;)
+";
+    let mut c = TcpConn::new(sa("10.1.0.5:40020"), sa("10.2.0.9:80"), T0);
+    c.handshake()
+        .client_send(b"GET /a/../../etc/passwd HTTP/1.1\r\nHost: a\r\n\r\n")
+        .server_send(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")
+        .close();
+    let client_end = Mirror {
+        vni: 1001,
+        source_ip: Ipv4Addr::new(10, 0, 1, 5),
+        target_ip: Ipv4Addr::new(10, 0, 0, 100),
+    };
+    let server_end = Mirror {
+        vni: 1002,
+        source_ip: Ipv4Addr::new(10, 0, 2, 9),
+        target_ip: Ipv4Addr::new(10, 0, 0, 100),
+    };
+    let mut frames = Vec::new();
+    for f in c.frames() {
+        frames.push(vxlan_wrap(&f, &client_end));
+        let mut copy = vxlan_wrap(&f, &server_end);
+        copy.ts_ns += 3_000; // the other end's copy, 3 µs later
+        frames.push(copy);
+    }
+    let p = pcap(&dir.path, "both-ends.pcap", &frames);
+    let off = replay(&dir.path, &p, rules, &[]);
+    let on = replay(&dir.path, &p, rules, &["mirror.dedup=yes"]);
+    assert_eq!(off.sids(), vec![30, 30, 31]);
+    assert_eq!(on.sids(), vec![30, 31]);
+    let pkts = |r: &Run| {
+        r.eve
+            .iter()
+            .find(|x| x["event_type"] == "flow" && x["dest_port"] == 80)
+            .map(|x| x["flow"]["pkts_toserver"].as_u64().unwrap())
+            .unwrap()
+    };
+    assert_eq!(pkts(&off), 2 * pkts(&on));
+}
