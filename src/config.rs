@@ -631,6 +631,10 @@ pub fn extract(root: &Node, ec: &mut EngineConfig) -> Result<AppConfig> {
         ec.eve.alert = every || all.iter().any(|n| n == "alert");
         ec.eve.flow = every || all.iter().any(|n| n == "flow");
         ec.eve.stats = every || all.iter().any(|n| n == "stats");
+        ec.eve.http = every || all.iter().any(|n| n == "http");
+        ec.eve.tls = every || all.iter().any(|n| n == "tls");
+        ec.eve.dns = every || all.iter().any(|n| n == "dns");
+        ec.eve.pgsql = every || all.iter().any(|n| n == "pgsql");
         if let Some(o) = alert_opts {
             let flag = |k: &str| o.str(k).and_then(truthy);
             ec.eve.payload = flag("payload").unwrap_or(false);

@@ -107,6 +107,11 @@ pub struct EveConfig {
     pub payload_printable: bool,
     pub packet: bool,
     pub metadata: bool,
+    /// App-layer records: `http`, `tls`, `dns`, `pgsql` event types.
+    pub http: bool,
+    pub tls: bool,
+    pub dns: bool,
+    pub pgsql: bool,
     /// VNI → mirror session name, for `mirror.session`.
     pub sessions: BTreeMap<u32, String>,
 }
@@ -121,6 +126,10 @@ impl Default for EveConfig {
             payload_printable: false,
             packet: false,
             metadata: true,
+            http: true,
+            tls: true,
+            dns: true,
+            pgsql: true,
             sessions: BTreeMap::new(),
         }
     }

@@ -1,6 +1,7 @@
 //! Detection glue: one worker's per-packet path from a decoded packet
 //! through its flow and stream state to the rule engine and EVE alerts.
 
+use crate::applayer::Direction as AppDir;
 use crate::config::EngineConfig;
 use crate::decode::{decode, LinkType, Packet};
 use crate::flow::{EndReason, Flow, FlowTable, TH_ACK, TH_FIN, TH_RST, TH_SYN};
@@ -12,6 +13,8 @@ use std::sync::Arc;
 use tapwatch_rules::{PacketCtx, PacketFields, RuleSet, Scratch, ThresholdState};
 
 mod live;
+
+mod app;
 
 /// One frame as the worker receives it.
 #[derive(Clone, Copy, Debug)]
@@ -92,6 +95,7 @@ impl Worker {
     }
 
     fn log_flow(&mut self, f: &Flow, reason: EndReason) {
+        self.app_flow_end(f); // app layer hook
         if self.cfg.eve.flow {
             let rec = flow_record(f, reason, &self.cfg.eve);
             self.emit(rec);
@@ -151,6 +155,15 @@ impl Worker {
         let established = flow.is_established();
         // Flowbits leave the flow while the rules read and update them.
         let mut vars = std::mem::take(&mut flow.vars);
+        // The app layer too, fed from the stream chunks (detect/app.rs).
+        let mut app = std::mem::take(&mut flow.app);
+        app.set_now(ts, info.pcap_cnt);
+        let app_dir = if to_server {
+            AppDir::ToServer
+        } else {
+            AppDir::ToClient
+        };
+        let server_port = flow.server_port;
 
         // TCP: follow the stream of this direction.
         let mut stream = false;
@@ -195,17 +208,22 @@ impl Worker {
                 let (rules, scratch, hits, run_hits) =
                     (&self.rules, &mut self.scratch, &mut self.hits, &mut self.run_hits);
                 let mut inspected = false;
-                flow.stream[dir].on_segment(&seg, &mut sctx, &mut |c| {
-                    if let Chunk::Data { window, new_from } = c {
+                flow.stream[dir].on_segment(&seg, &mut sctx, &mut |c| match c {
+                    Chunk::Data { window, new_from } => {
                         inspected = true;
-                        let ctx = packet_ctx(&p, true, to_server, established, window, new_from, true);
+                        let new = window.get(new_from..).unwrap_or_default();
+                        app.on_stream(app_dir, new, false, false, server_port); // app layer hook
+                        let mut ctx = packet_ctx(&p, true, to_server, established, window, new_from, true);
+                        ctx.app_proto = app.proto.as_str();
                         rules.match_packet_flow(&ctx, scratch, run_hits, Some(&mut vars));
                         hits.extend_from_slice(run_hits);
                     }
+                    Chunk::Gap(_) => app.on_stream(app_dir, &[], true, false, server_port), // app layer hook
                 });
                 if !inspected {
                     // Nothing new in order: header-only rules still see the packet.
-                    let ctx = packet_ctx(&p, true, to_server, established, &[], 0, true);
+                    let mut ctx = packet_ctx(&p, true, to_server, established, &[], 0, true);
+                    ctx.app_proto = app.proto.as_str();
                     rules.match_packet_flow(&ctx, scratch, hits, Some(&mut vars));
                 }
                 hits.sort_unstable();
@@ -213,7 +231,11 @@ impl Worker {
             }
         }
         if !stream {
-            let ctx = packet_ctx(&p, true, to_server, established, p.payload, 0, false);
+            if p.ip_proto == 17 && !p.payload.is_empty() {
+                app.on_datagram(app_dir, p.payload, server_port); // app layer hook
+            }
+            let mut ctx = packet_ctx(&p, true, to_server, established, p.payload, 0, false);
+            ctx.app_proto = app.proto.as_str();
             self.rules
                 .match_packet_flow(&ctx, &mut self.scratch, &mut self.hits, Some(&mut vars));
         }
@@ -221,10 +243,13 @@ impl Worker {
         self.thresholds
             .filter(&self.rules, &ctx, ts / 1_000_000_000, &mut self.hits);
         self.flows.get_mut(idx).vars = vars;
+        self.flows.get_mut(idx).app = app;
         if !self.hits.is_empty() {
             self.flows.get_mut(idx).alerted = true;
             self.raise_alerts(info, frame, &p, Some(idx), to_server);
         }
+        self.app_detect(idx, info, frame, &p); // app layer hook
+        self.app_log(idx); // app layer hook
     }
 
     fn inspect_without_flow(&mut self, info: &FrameInfo, frame: &[u8], p: &Packet<'_>) {

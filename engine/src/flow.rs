@@ -171,6 +171,8 @@ pub struct Flow {
     /// Tunnel of the first packet (for the flow record).
     pub tunnel: Option<TunnelLayer>,
     pub in_use: bool,
+    /// Application-layer protocol and state.
+    pub app: crate::applayer::AppLayer,
     /// Flowbits of the rules.
     pub vars: tapwatch_rules::FlowVars,
 }
@@ -200,6 +202,7 @@ impl Flow {
             stream: [StreamDir::default(), StreamDir::default()],
             tunnel: None,
             in_use: false,
+            app: crate::applayer::AppLayer::default(),
             vars: tapwatch_rules::FlowVars::default(),
         }
     }
@@ -234,6 +237,7 @@ impl Flow {
         self.truncated = false;
         self.stream[0].reset();
         self.stream[1].reset();
+        self.app.reset();
         self.tunnel = p.innermost_tunnel().copied();
         self.vars.clear();
         self.in_use = true;

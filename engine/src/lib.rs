@@ -8,6 +8,7 @@
 //! records to [`output`].
 #![forbid(unsafe_code)]
 
+pub mod applayer;
 pub mod config;
 pub mod decode;
 pub mod dedup;

@@ -179,6 +179,17 @@ pub fn alert_record(a: &AlertInput<'_>) -> Vec<u8> {
     if let Some(m) = mirror_obj(p, a.cfg) {
         v.insert("mirror".into(), m);
     }
+    // Packet rules on UDP carry no transaction in Suricata's alerts; rules
+    // on a transaction's buffers carry that transaction.
+    let on_tx = a.flow.is_some_and(|f| f.app.alert_tx.is_some());
+    let app_tx = a
+        .flow
+        .and_then(|f| f.app.current_tx())
+        .filter(|t| on_tx || !matches!(t, crate::applayer::buffers::TxRef::Dns(_)));
+    if let Some(tx) = app_tx.and_then(super::applayer::tx_index) {
+        v.insert("tx_id".into(), Value::from(tx));
+        v.insert("tx_guessed".into(), Value::from(true));
+    }
     let r = a.rule;
     let mut al = Map::new();
     al.insert("action".into(), Value::from("allowed"));
@@ -197,6 +208,13 @@ pub fn alert_record(a: &AlertInput<'_>) -> Vec<u8> {
         }
     }
     v.insert("alert".into(), Value::Object(al));
+    if let Some(tx) = app_tx {
+        let (key, obj) = super::applayer::app_object(tx);
+        v.insert(key.into(), obj);
+    }
+    if let Some(ap) = a.flow.and_then(|f| f.app.proto.as_str()) {
+        v.insert("app_proto".into(), Value::from(ap));
+    }
     if a.flow.is_some() {
         v.insert(
             "direction".into(),
@@ -242,6 +260,9 @@ pub fn flow_record(f: &Flow, reason: EndReason, cfg: &EveConfig) -> Vec<u8> {
         v.insert("dest_port".into(), Value::from(f.server_port));
     }
     v.insert("proto".into(), proto_name(f.proto));
+    if let Some(ap) = f.app.proto.as_str() {
+        v.insert("app_proto".into(), Value::from(ap));
+    }
     if let Some(t) = f.tunnel {
         let mut m = Map::new();
         m.insert("vni".into(), Value::from(t.vni));

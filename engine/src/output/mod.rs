@@ -11,12 +11,14 @@
 //! queue feeds a spooler that falls back to a disk spool, and a full queue
 //! or spool counts the record dropped for that sink alone.
 
+mod applayer;
 mod deliver;
 mod eve;
 pub mod record;
 pub mod sink;
 pub mod spool;
 
+pub use applayer::{app_object, tx_enabled, tx_index, tx_record};
 pub use deliver::{Delivery, SinkCounters};
 pub use eve::{alert_record, flow_record, stats_record, AlertInput, StatsInput};
 pub use record::Record;

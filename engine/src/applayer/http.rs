@@ -1,0 +1,564 @@
+//! HTTP/1.x transactions: one per request/response pair, in order, with
+//! pipelining and keep-alive, Content-Length, chunked and close-delimited
+//! bodies (kept up to [`REQUEST_BODY_LIMIT`]/[`RESPONSE_BODY_LIMIT`],
+//! counted in full), 100-continue and HTTP/0.9.
+//!
+//! After a gap (loss, or a mirror-truncated segment) the message being
+//! read is logged with what was visible, marked truncated, and the
+//! direction resynchronises on the next request or status line.
+
+use std::collections::VecDeque;
+
+use super::{Direction, DoneTx, Progress, Tx};
+use tapwatch_parsers::http1::{self, Headers};
+use tapwatch_parsers::ParseError;
+
+/// Request body bytes kept for `http.request_body` (Suricata's default).
+pub const REQUEST_BODY_LIMIT: usize = 100 * 1024;
+/// Response body bytes kept for `http.response_body` and `file.data`.
+pub const RESPONSE_BODY_LIMIT: usize = 100 * 1024;
+/// Most open transactions per flow (pipelined requests awaiting answers).
+pub const MAX_OPEN_TX: usize = 64;
+
+/// One request/response pair.
+#[derive(Clone, Debug, Default)]
+pub struct HttpTx {
+    /// Index of this transaction in its flow.
+    pub tx_id: u64,
+    /// The request line.
+    pub request_line: Vec<u8>,
+    /// Method as sent.
+    pub method: Vec<u8>,
+    /// Request target as sent (`http.uri.raw`, EVE `url`).
+    pub uri_raw: Vec<u8>,
+    /// Normalised URI (`http.uri`).
+    pub uri: Vec<u8>,
+    /// Request protocol (empty for HTTP/0.9).
+    pub protocol: Vec<u8>,
+    /// Request headers in order, folded values joined by one space.
+    pub request_headers: Vec<(Vec<u8>, Vec<u8>)>,
+    /// Request header block as sent.
+    pub request_headers_raw: Vec<u8>,
+    /// Request body, up to the limit.
+    pub request_body: Vec<u8>,
+    /// Request body bytes seen.
+    pub request_body_len: u64,
+    /// Status line.
+    pub response_line: Vec<u8>,
+    /// Response protocol.
+    pub response_protocol: Vec<u8>,
+    /// Status code text (`http.stat_code`).
+    pub stat_code: Vec<u8>,
+    /// Reason phrase (`http.stat_msg`).
+    pub stat_msg: Vec<u8>,
+    /// Numeric status.
+    pub status: Option<u16>,
+    /// Response headers in order.
+    pub response_headers: Vec<(Vec<u8>, Vec<u8>)>,
+    /// Response header block as sent.
+    pub response_headers_raw: Vec<u8>,
+    /// Response body (dechunked), up to the limit.
+    pub response_body: Vec<u8>,
+    /// Response body bytes seen, dechunked.
+    pub response_body_len: u64,
+    /// Response message body bytes as sent, chunk framing included up to
+    /// the last chunk's size line (EVE `length`, libhtp's message length).
+    pub response_message_len: u64,
+    /// The request has been read entirely.
+    pub request_done: bool,
+    /// The response has been read entirely.
+    pub response_done: bool,
+    /// Part of the transaction was not visible (gap or truncation).
+    pub truncated: bool,
+}
+
+fn header<'a>(h: &'a [(Vec<u8>, Vec<u8>)], name: &[u8]) -> Option<&'a [u8]> {
+    h.iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_slice())
+}
+
+impl HttpTx {
+    /// First request header with this name (case-insensitive).
+    pub fn request_header(&self, name: &[u8]) -> Option<&[u8]> {
+        header(&self.request_headers, name)
+    }
+
+    /// First response header with this name (case-insensitive).
+    pub fn response_header(&self, name: &[u8]) -> Option<&[u8]> {
+        header(&self.response_headers, name)
+    }
+
+    /// The Host header without a port (`http.host` is also lower-cased).
+    pub fn hostname(&self) -> Option<(&[u8], Option<u16>)> {
+        let h = self.request_header(b"host")?;
+        // [v6]:port or name:port
+        let (name, port) = match h.iter().rposition(|&b| b == b':') {
+            Some(c) if !h.ends_with(b"]") && h[c + 1..].iter().all(u8::is_ascii_digit) => (
+                &h[..c],
+                http1::parse_decimal(&h[c + 1..]).and_then(|p| u16::try_from(p).ok()),
+            ),
+            _ => (h, None),
+        };
+        Some((name, port))
+    }
+}
+
+/// What a side reads next.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+enum Phase {
+    #[default]
+    Line,
+    Headers,
+    Length(u64),
+    ChunkSize,
+    ChunkData(u64),
+    ChunkEnd,
+    Trailer,
+    Close,
+    /// After a gap: skip until a message start.
+    Resync,
+}
+
+/// Per-flow HTTP state.
+#[derive(Clone, Debug, Default)]
+pub struct HttpState {
+    txs: VecDeque<HttpTx>,
+    next_id: u64,
+    phase: [Phase; 2],
+    /// tx_id the response side is reading.
+    resp_id: u64,
+}
+
+fn store_headers(h: &Headers<'_>, list: &mut Vec<(Vec<u8>, Vec<u8>)>, raw: &mut Vec<u8>) {
+    raw.extend_from_slice(h.raw);
+    for f in h.iter() {
+        let mut v = Vec::with_capacity(f.value.len());
+        for (n, part) in f.value_parts().enumerate() {
+            if n > 0 {
+                v.push(b' ');
+            }
+            v.extend_from_slice(part);
+        }
+        list.push((f.name.to_vec(), v));
+    }
+}
+
+fn append_limited(body: &mut Vec<u8>, data: &[u8], limit: usize) {
+    let room = limit.saturating_sub(body.len());
+    body.extend_from_slice(&data[..data.len().min(room)]);
+}
+
+impl HttpState {
+    /// The transaction alerts should carry: the newest open one.
+    pub fn current(&self) -> Option<&HttpTx> {
+        self.txs.back()
+    }
+
+    fn tx_mut(&mut self, id: u64) -> Option<&mut HttpTx> {
+        self.txs.iter_mut().find(|t| t.tx_id == id)
+    }
+
+    fn new_tx(&mut self) -> Option<&mut HttpTx> {
+        if self.txs.len() >= MAX_OPEN_TX {
+            return None;
+        }
+        let tx = HttpTx {
+            tx_id: self.next_id,
+            ..Default::default()
+        };
+        self.next_id += 1;
+        self.txs.push_back(tx);
+        self.txs.back_mut()
+    }
+
+    /// Moves finished transactions, oldest first, to `done`.
+    fn retire(&mut self, now: (u64, u64), done: &mut Vec<DoneTx>) {
+        while self
+            .txs
+            .front()
+            .is_some_and(|t| t.request_done && t.response_done)
+        {
+            if let Some(t) = self.txs.pop_front() {
+                done.push(DoneTx {
+                    tx: Tx::Http(Box::new(t)),
+                    ts_ns: now.0,
+                    pcap_cnt: now.1,
+                });
+            }
+        }
+    }
+
+    /// Parses bytes of one direction.
+    pub fn parse(&mut self, dir: Direction, buf: &[u8], now: (u64, u64), done: &mut Vec<DoneTx>) -> Progress {
+        let p = match dir {
+            Direction::ToServer => self.parse_request(buf),
+            Direction::ToClient => self.parse_response(buf),
+        };
+        self.retire(now, done);
+        p
+    }
+
+    fn req_tx(&mut self) -> Option<&mut HttpTx> {
+        self.txs.back_mut().filter(|t| !t.request_done)
+    }
+
+    fn parse_request(&mut self, buf: &[u8]) -> Progress {
+        let d = Direction::ToServer.idx();
+        match self.phase[d] {
+            Phase::Line => match http1::parse_request_line(buf) {
+                Ok((rest, rl)) => {
+                    let Some(tx) = self.new_tx() else {
+                        return Progress::Invalid(super::Anomaly::Malformed(
+                            "http too many open transactions",
+                        ));
+                    };
+                    fill_request_line(tx, &rl);
+                    if rl.is_http09() {
+                        tx.request_done = true;
+                    } else {
+                        self.phase[d] = Phase::Headers;
+                    }
+                    Progress::Done {
+                        consumed: buf.len() - rest.len(),
+                    }
+                }
+                Err(e) => Progress::from_error(e, 0),
+            },
+            Phase::Headers => match http1::parse_headers(buf) {
+                Ok((rest, h)) => {
+                    let next = if h.is_chunked() {
+                        Phase::ChunkSize
+                    } else {
+                        match h.content_length() {
+                            Some(Ok(n)) if n > 0 => Phase::Length(n),
+                            _ => Phase::Line,
+                        }
+                    };
+                    if let Some(tx) = self.req_tx() {
+                        store_headers(&h, &mut tx.request_headers, &mut tx.request_headers_raw);
+                        tx.request_done = next == Phase::Line;
+                    }
+                    self.phase[d] = next;
+                    Progress::Done {
+                        consumed: buf.len() - rest.len(),
+                    }
+                }
+                Err(e) => Progress::from_error(e, 0),
+            },
+            Phase::Resync => self.resync(Direction::ToServer, buf),
+            _ => self.parse_body(Direction::ToServer, buf),
+        }
+    }
+
+    fn parse_response(&mut self, buf: &[u8]) -> Progress {
+        let d = Direction::ToClient.idx();
+        match self.phase[d] {
+            Phase::Line => match http1::parse_status_line(buf) {
+                Ok((rest, sl)) => {
+                    let id = self.resp_id;
+                    if self.tx_mut(id).is_none() {
+                        // A response without a request (its request was lost).
+                        let Some(tx) = self.new_tx() else {
+                            return Progress::Invalid(super::Anomaly::Malformed(
+                                "http too many open transactions",
+                            ));
+                        };
+                        tx.request_done = true;
+                        tx.truncated = true;
+                        self.resp_id = tx.tx_id;
+                    }
+                    let id = self.resp_id;
+                    if let Some(tx) = self.tx_mut(id) {
+                        fill_status_line(tx, &sl);
+                    }
+                    self.phase[d] = Phase::Headers;
+                    Progress::Done {
+                        consumed: buf.len() - rest.len(),
+                    }
+                }
+                Err(e) => Progress::from_error(e, 0),
+            },
+            Phase::Headers => match http1::parse_headers(buf) {
+                Ok((rest, h)) => {
+                    let id = self.resp_id;
+                    let (status, head) = match self.tx_mut(id) {
+                        Some(tx) => (tx.status.unwrap_or(0), tx.method.eq_ignore_ascii_case(b"HEAD")),
+                        None => (0, false),
+                    };
+                    let next = if (100..200).contains(&status) {
+                        // 100-continue and friends: the real response follows.
+                        Phase::Line
+                    } else if head || status == 204 || status == 304 {
+                        Phase::Line
+                    } else if h.is_chunked() {
+                        Phase::ChunkSize
+                    } else {
+                        match h.content_length() {
+                            Some(Ok(0)) => Phase::Line,
+                            Some(Ok(n)) => Phase::Length(n),
+                            _ => Phase::Close,
+                        }
+                    };
+                    let interim = (100..200).contains(&status);
+                    if let Some(tx) = self.tx_mut(id) {
+                        if interim {
+                            tx.status = None;
+                        } else {
+                            store_headers(&h, &mut tx.response_headers, &mut tx.response_headers_raw);
+                            if next == Phase::Line {
+                                tx.response_done = true;
+                            }
+                        }
+                    }
+                    if next == Phase::Line && !interim {
+                        self.resp_id += 1;
+                    }
+                    self.phase[d] = next;
+                    Progress::Done {
+                        consumed: buf.len() - rest.len(),
+                    }
+                }
+                Err(e) => Progress::from_error(e, 0),
+            },
+            Phase::Resync => self.resync(Direction::ToClient, buf),
+            _ => {
+                // The message length stops at the last chunk's size line:
+                // the trailer and its empty line are not counted (libhtp).
+                let trailer = self.phase[d] == Phase::Trailer;
+                let p = self.parse_body(Direction::ToClient, buf);
+                if let (Progress::Done { consumed }, false) = (p, trailer) {
+                    let id = self
+                        .resp_id
+                        .saturating_sub(u64::from(self.phase[d] == Phase::Line));
+                    if let Some(tx) = self.tx_mut(id) {
+                        tx.response_message_len += consumed as u64;
+                    }
+                }
+                p
+            }
+        }
+    }
+
+    /// The tx whose body `dir` is reading.
+    fn body_tx(&mut self, dir: Direction) -> Option<&mut HttpTx> {
+        match dir {
+            Direction::ToServer => self.req_tx(),
+            Direction::ToClient => {
+                let id = self.resp_id;
+                self.tx_mut(id)
+            }
+        }
+    }
+
+    fn add_body(&mut self, dir: Direction, data: &[u8]) {
+        if let Some(tx) = self.body_tx(dir) {
+            match dir {
+                Direction::ToServer => {
+                    append_limited(&mut tx.request_body, data, REQUEST_BODY_LIMIT);
+                    tx.request_body_len += data.len() as u64;
+                }
+                Direction::ToClient => {
+                    append_limited(&mut tx.response_body, data, RESPONSE_BODY_LIMIT);
+                    tx.response_body_len += data.len() as u64;
+                }
+            }
+        }
+    }
+
+    fn end_message(&mut self, dir: Direction) {
+        if let Some(tx) = self.body_tx(dir) {
+            match dir {
+                Direction::ToServer => tx.request_done = true,
+                Direction::ToClient => tx.response_done = true,
+            }
+        }
+        if dir == Direction::ToClient {
+            self.resp_id += 1;
+        }
+        self.phase[dir.idx()] = Phase::Line;
+    }
+
+    fn parse_body(&mut self, dir: Direction, buf: &[u8]) -> Progress {
+        let d = dir.idx();
+        match self.phase[d] {
+            Phase::Length(rem) | Phase::ChunkData(rem) => {
+                let n = usize::try_from(rem).unwrap_or(usize::MAX).min(buf.len());
+                self.add_body(dir, &buf[..n]);
+                let left = rem - n as u64;
+                let chunked = matches!(self.phase[d], Phase::ChunkData(_));
+                self.phase[d] = match (left, chunked) {
+                    (0, true) => Phase::ChunkEnd,
+                    (0, false) => {
+                        self.end_message(dir);
+                        Phase::Line
+                    }
+                    (l, true) => Phase::ChunkData(l),
+                    (l, false) => Phase::Length(l),
+                };
+                if n == 0 {
+                    Progress::NeedMore {
+                        consumed: 0,
+                        needed: 1,
+                    }
+                } else {
+                    Progress::Done { consumed: n }
+                }
+            }
+            Phase::ChunkSize => match http1::parse_chunk_size(buf) {
+                Ok((rest, 0)) => {
+                    self.phase[d] = Phase::Trailer;
+                    Progress::Done {
+                        consumed: buf.len() - rest.len(),
+                    }
+                }
+                Ok((rest, n)) => {
+                    self.phase[d] = Phase::ChunkData(n);
+                    Progress::Done {
+                        consumed: buf.len() - rest.len(),
+                    }
+                }
+                Err(e) => Progress::from_error(e, 0),
+            },
+            Phase::ChunkEnd => match http1::parse_chunk_end(buf) {
+                Ok(rest) => {
+                    self.phase[d] = Phase::ChunkSize;
+                    Progress::Done {
+                        consumed: buf.len() - rest.len(),
+                    }
+                }
+                Err(e) => Progress::from_error(e, 0),
+            },
+            Phase::Trailer => match http1::parse_headers(buf) {
+                Ok((rest, _)) => {
+                    self.end_message(dir);
+                    Progress::Done {
+                        consumed: buf.len() - rest.len(),
+                    }
+                }
+                Err(e) => Progress::from_error(e, 0),
+            },
+            Phase::Close => {
+                self.add_body(dir, buf);
+                Progress::Done { consumed: buf.len() }
+            }
+            _ => Progress::Done { consumed: 0 },
+        }
+    }
+
+    /// Skips bytes until one segment starts with a message.
+    fn resync(&mut self, dir: Direction, buf: &[u8]) -> Progress {
+        let starts = match dir {
+            Direction::ToServer => super::detect::probe_tcp(dir, buf, 80),
+            Direction::ToClient => match http1::parse_status_line(buf) {
+                Err(ParseError::Invalid(_)) => super::detect::Probe::NoMatch,
+                _ => super::detect::Probe::Match(super::AppProto::Http),
+            },
+        };
+        match starts {
+            super::detect::Probe::Match(super::AppProto::Http) => {
+                self.phase[dir.idx()] = Phase::Line;
+                Progress::Done { consumed: 0 }
+            }
+            super::detect::Probe::NeedMore => Progress::NeedMore {
+                consumed: 0,
+                needed: 1,
+            },
+            _ => Progress::Done { consumed: buf.len() },
+        }
+    }
+
+    /// Bytes went missing in `dir`; `pend` is what was held unparsed.
+    pub fn on_gap(&mut self, dir: Direction, pend: &[u8], now: (u64, u64), done: &mut Vec<DoneTx>) {
+        let d = dir.idx();
+        let phase = self.phase[d];
+        // A head cut short: keep what is visible.
+        if phase == Phase::Line && !pend.is_empty() {
+            let mut line = pend.to_vec();
+            if !line.contains(&b'\n') {
+                line.extend_from_slice(b"\r\n");
+            }
+            let ok = match dir {
+                Direction::ToServer => self.parse_request(&line),
+                Direction::ToClient => self.parse_response(&line),
+            };
+            if let Progress::Done { consumed } = ok {
+                let rest = line.get(consumed..).unwrap_or_default();
+                self.partial_headers(dir, rest);
+            }
+        } else if phase == Phase::Headers {
+            self.partial_headers(dir, pend);
+        }
+        if self.phase[d] != Phase::Line || phase != Phase::Line || !pend.is_empty() {
+            if let Some(tx) = self.body_tx(dir) {
+                tx.truncated = true;
+            }
+            if self.phase[d] != Phase::Line && self.phase[d] != Phase::Resync {
+                self.end_message(dir);
+            }
+        }
+        self.phase[d] = Phase::Resync;
+        self.retire(now, done);
+    }
+
+    /// Takes the complete header lines of a cut header block.
+    fn partial_headers(&mut self, dir: Direction, visible: &[u8]) {
+        if self.phase[dir.idx()] != Phase::Headers {
+            return;
+        }
+        let complete = match visible.iter().rposition(|&b| b == b'\n') {
+            Some(lf) => &visible[..=lf],
+            None => &[][..],
+        };
+        let mut block = complete.to_vec();
+        block.extend_from_slice(b"\r\n");
+        if let Ok((_, h)) = http1::parse_headers(&block) {
+            if let Some(tx) = self.body_tx(dir) {
+                tx.truncated = true;
+                match dir {
+                    Direction::ToServer => {
+                        store_headers(&h, &mut tx.request_headers, &mut tx.request_headers_raw)
+                    }
+                    Direction::ToClient => {
+                        store_headers(&h, &mut tx.response_headers, &mut tx.response_headers_raw)
+                    }
+                }
+            }
+        }
+        self.end_message(dir);
+    }
+
+    /// Flow end: a close-delimited body ends here; everything open is
+    /// logged as it stands.
+    pub fn finish(&mut self, now: (u64, u64), done: &mut Vec<DoneTx>) {
+        for t in self.txs.drain(..) {
+            if t.request_line.is_empty() && t.response_line.is_empty() {
+                continue;
+            }
+            done.push(DoneTx {
+                tx: Tx::Http(Box::new(t)),
+                ts_ns: now.0,
+                pcap_cnt: now.1,
+            });
+        }
+    }
+}
+
+fn fill_request_line(tx: &mut HttpTx, rl: &http1::RequestLine<'_>) {
+    tx.request_line = rl.line.to_vec();
+    tx.method = rl.method.to_vec();
+    tx.uri_raw = rl.uri.to_vec();
+    http1::normalize_uri(rl.uri, &mut tx.uri);
+    tx.protocol = rl.protocol.to_vec();
+}
+
+fn fill_status_line(tx: &mut HttpTx, sl: &http1::StatusLine<'_>) {
+    tx.response_line = sl.line.to_vec();
+    tx.response_protocol = sl.protocol.to_vec();
+    tx.stat_code = sl.status.to_vec();
+    tx.stat_msg = sl.reason.to_vec();
+    tx.status = sl.code();
+}
+
+#[cfg(test)]
+mod tests;

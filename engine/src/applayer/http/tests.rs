@@ -1,0 +1,141 @@
+//! HTTP transaction tests: transcripts fed in every split.
+
+use super::*;
+use crate::applayer::{AppLayer, AppProto, Direction::*, Tx};
+
+fn http_txs(app: &AppLayer) -> Vec<&HttpTx> {
+    app.done
+        .iter()
+        .filter_map(|d| match &d.tx {
+            Tx::Http(t) => Some(&**t),
+            _ => None,
+        })
+        .collect()
+}
+
+const REQS: &[u8] = b"GET /a HTTP/1.1\r\nHost: h\r\n\r\n\
+POST /b%41/../c HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\nhello\
+GET /d HTTP/1.1\r\nHost: h\r\n\r\n";
+const RESPS: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabc\
+HTTP/1.1 100 Continue\r\n\r\n\
+HTTP/1.1 201 Created\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nxy\r\n1\r\nz\r\n0\r\n\r\n\
+HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n";
+
+fn run(split: usize) -> AppLayer {
+    let mut app = AppLayer::default();
+    for c in REQS.chunks(split) {
+        app.on_stream(ToServer, c, false, false, 8080);
+    }
+    for c in RESPS.chunks(split) {
+        app.on_stream(ToClient, c, false, false, 8080);
+    }
+    app
+}
+
+#[test]
+fn pipelined_requests_pair_with_responses() {
+    let app = run(RESPS.len());
+    assert_eq!(app.proto, AppProto::Http);
+    let t = http_txs(&app);
+    assert_eq!(t.len(), 3);
+    assert_eq!(
+        (t[0].tx_id, t[0].status, t[0].response_body.as_slice()),
+        (0, Some(200), &b"abc"[..])
+    );
+    assert_eq!(t[1].method, b"POST");
+    assert_eq!(t[1].uri, b"/c");
+    assert_eq!(t[1].uri_raw, b"/b%41/../c");
+    assert_eq!(t[1].request_body, b"hello");
+    assert_eq!(t[1].status, Some(201));
+    assert_eq!(t[1].response_body, b"xyz");
+    // Chunk framing is part of the message length.
+    assert_eq!(t[1].response_message_len, 3 + 2 + 2 + 3 + 1 + 2 + 3);
+    assert_eq!(t[2].status, Some(404));
+    assert!(t.iter().all(|t| !t.truncated));
+}
+
+#[test]
+fn every_split_gives_the_same_transactions() {
+    let whole = run(RESPS.len());
+    let want: Vec<_> = http_txs(&whole).iter().map(|t| format!("{t:?}")).collect();
+    for split in 1..40 {
+        let app = run(split);
+        let got: Vec<_> = http_txs(&app).iter().map(|t| format!("{t:?}")).collect();
+        assert_eq!(got, want, "split {split}");
+    }
+}
+
+#[test]
+fn truncated_request_is_logged_partial() {
+    let mut app = AppLayer::default();
+    // Only the first 40 bytes of the segment were captured.
+    let seg = b"GET /secret/path?x=1 HTTP/1.1\r\nHost: www.ex";
+    app.on_stream(ToServer, &seg[..40], false, true, 80);
+    app.on_stream(ToClient, b"HTTP/1.1 200 OK\r\nContent-Le", false, true, 80);
+    app.on_flow_end();
+    let t = http_txs(&app);
+    assert_eq!(t.len(), 1);
+    assert_eq!(t[0].method, b"GET");
+    assert_eq!(t[0].uri, b"/secret/path?x=1");
+    assert_eq!(t[0].request_header(b"host"), None);
+    assert_eq!(t[0].status, Some(200));
+    assert!(t[0].truncated);
+}
+
+#[test]
+fn resync_after_gap_on_next_request() {
+    let mut app = AppLayer::default();
+    app.on_stream(
+        ToServer,
+        b"POST /up HTTP/1.1\r\nContent-Length: 100\r\n\r\nabc",
+        false,
+        false,
+        80,
+    );
+    // 97 body bytes lost, then a new request in the next segment.
+    app.on_stream(ToServer, b"GET /next HTTP/1.1\r\n\r\n", true, false, 80);
+    app.on_flow_end();
+    let t = http_txs(&app);
+    assert_eq!(t.len(), 2);
+    assert!(t[0].truncated);
+    assert_eq!(t[1].uri, b"/next");
+}
+
+#[test]
+fn http09_and_close_delimited() {
+    let mut app = AppLayer::default();
+    app.on_stream(ToServer, b"GET /old\r\n", false, false, 80);
+    app.on_stream(
+        ToClient,
+        b"HTTP/1.0 200 OK\r\n\r\nbody until close",
+        false,
+        false,
+        80,
+    );
+    app.on_flow_end();
+    let t = http_txs(&app);
+    assert_eq!(t.len(), 1);
+    assert!(t[0].protocol.is_empty());
+    assert_eq!(t[0].response_body, b"body until close");
+}
+
+#[test]
+fn bodies_are_bounded() {
+    let mut app = AppLayer::default();
+    let head = format!(
+        "POST / HTTP/1.1\r\nContent-Length: {}\r\n\r\n",
+        REQUEST_BODY_LIMIT * 2
+    );
+    app.on_stream(ToServer, head.as_bytes(), false, false, 80);
+    let chunk = vec![b'a'; 4096];
+    for _ in 0..(REQUEST_BODY_LIMIT * 2 / 4096) {
+        app.on_stream(ToServer, &chunk, false, false, 80);
+    }
+    app.on_flow_end();
+    let t = http_txs(&app);
+    assert_eq!(t[0].request_body.len(), REQUEST_BODY_LIMIT);
+    assert_eq!(
+        t[0].request_body_len,
+        (REQUEST_BODY_LIMIT * 2 / 4096 * 4096) as u64
+    );
+}

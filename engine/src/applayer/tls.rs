@@ -1,0 +1,180 @@
+//! TLS handshake state: records across segments, handshake messages across
+//! records, ClientHello (SNI, versions, ALPN), ServerHello (negotiated
+//! version, cipher, resumption), Certificate (the DER chain). Once a side
+//! has sent ChangeCipherSpec its records are skipped by length, unread.
+//!
+//! The flow has one transaction: the handshake. It is logged once the
+//! handshake is over (both ChangeCipherSpecs, or application data), or at
+//! flow end.
+
+use super::{Anomaly, Direction, DoneTx, Progress, Tx};
+use tapwatch_parsers::tls::{self, content, handshake};
+
+/// Most certificates kept from a chain.
+pub const MAX_CERTS: usize = 8;
+
+/// The handshake as seen.
+#[derive(Clone, Debug, Default)]
+pub struct TlsTx {
+    /// server_name from the ClientHello.
+    pub sni: Option<Vec<u8>>,
+    /// ClientHello legacy_version.
+    pub client_version: u16,
+    /// ClientHello supported_versions.
+    pub client_versions: Vec<u16>,
+    /// ALPN names offered.
+    pub alpn: Vec<Vec<u8>>,
+    /// Negotiated version from the ServerHello.
+    pub version: Option<u16>,
+    /// Chosen cipher suite.
+    pub cipher: Option<u16>,
+    /// The server resumed the client's session (same non-empty session id).
+    pub session_resumed: bool,
+    /// Server certificate chain (DER), leaf first.
+    pub certs: Vec<Vec<u8>>,
+    /// Part of the handshake was not visible.
+    pub truncated: bool,
+    /// A ClientHello was seen.
+    pub client_hello: bool,
+    /// A ServerHello was seen.
+    pub server_hello: bool,
+}
+
+impl TlsTx {
+    /// The version Suricata logs: the negotiated one, else the client's.
+    pub fn version_name(&self) -> &'static str {
+        let v = self.version.unwrap_or(self.client_version);
+        tls::TlsVersion(v).name()
+    }
+}
+
+/// Per-flow TLS state.
+#[derive(Clone, Debug, Default)]
+pub struct TlsState {
+    tx: TlsTx,
+    client_session_id: Vec<u8>,
+    /// Handshake bytes not yet forming a whole message, per direction.
+    hs: [Vec<u8>; 2],
+    /// ChangeCipherSpec seen: further records are opaque.
+    encrypted: [bool; 2],
+    logged: bool,
+}
+
+impl TlsState {
+    /// The handshake transaction.
+    pub fn tx(&self) -> &TlsTx {
+        &self.tx
+    }
+
+    /// Parses bytes of one direction, one record per call.
+    pub fn parse(&mut self, dir: Direction, buf: &[u8], now: (u64, u64), done: &mut Vec<DoneTx>) -> Progress {
+        let d = dir.idx();
+        let (rest, rec) = match tls::parse_record(buf) {
+            Ok(x) => x,
+            Err(e) => return Progress::from_error(e, 0),
+        };
+        let consumed = buf.len() - rest.len();
+        match rec.content_type {
+            content::HANDSHAKE if !self.encrypted[d] => {
+                if self.hs[d].len() + rec.fragment.len() > tls::MAX_HANDSHAKE_LEN {
+                    return Progress::Invalid(Anomaly::TooLarge);
+                }
+                self.hs[d].extend_from_slice(rec.fragment);
+                if let Err(a) = self.handshake_messages(dir) {
+                    return Progress::Invalid(a);
+                }
+            }
+            content::CHANGE_CIPHER_SPEC => {
+                self.encrypted[d] = true;
+                if self.encrypted == [true, true] {
+                    self.log(now, done);
+                }
+            }
+            content::APPLICATION_DATA if self.tx.server_hello => self.log(now, done),
+            _ => {}
+        }
+        Progress::Done { consumed }
+    }
+
+    fn handshake_messages(&mut self, dir: Direction) -> Result<(), Anomaly> {
+        let d = dir.idx();
+        let buf = std::mem::take(&mut self.hs[d]);
+        let mut i: &[u8] = &buf;
+        loop {
+            match tls::parse_handshake(i) {
+                Ok((rest, hs)) => {
+                    self.on_handshake(dir, &hs);
+                    i = rest;
+                }
+                Err(tapwatch_parsers::ParseError::Incomplete { .. }) => break,
+                Err(tapwatch_parsers::ParseError::Invalid(w)) => return Err(Anomaly::Malformed(w)),
+            }
+        }
+        let used = buf.len() - i.len();
+        let mut buf = buf;
+        buf.drain(..used);
+        self.hs[d] = buf;
+        Ok(())
+    }
+
+    fn on_handshake(&mut self, dir: Direction, hs: &tls::Handshake<'_>) {
+        match (dir, hs.msg_type) {
+            (Direction::ToServer, handshake::CLIENT_HELLO) => {
+                if let Ok(ch) = tls::parse_client_hello(hs.body) {
+                    let t = &mut self.tx;
+                    t.client_hello = true;
+                    t.client_version = ch.version.0;
+                    t.sni = ch.sni().map(<[u8]>::to_vec);
+                    t.client_versions = ch.supported_versions().collect();
+                    t.alpn = ch.alpn().map(<[u8]>::to_vec).collect();
+                    self.client_session_id = ch.session_id.to_vec();
+                }
+            }
+            (Direction::ToClient, handshake::SERVER_HELLO) => {
+                if let Ok(sh) = tls::parse_server_hello(hs.body) {
+                    let t = &mut self.tx;
+                    t.server_hello = true;
+                    t.version = Some(sh.negotiated_version().0);
+                    t.cipher = Some(sh.cipher);
+                    t.session_resumed =
+                        !sh.session_id.is_empty() && sh.session_id == self.client_session_id.as_slice();
+                }
+            }
+            (Direction::ToClient, handshake::CERTIFICATE) => {
+                if let Ok(c) = tls::parse_certificate(hs.body) {
+                    self.tx.certs = c.chain().take(MAX_CERTS).map(<[u8]>::to_vec).collect();
+                    // A certificate means a full handshake, not a resumption.
+                    self.tx.session_resumed = false;
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn log(&mut self, now: (u64, u64), done: &mut Vec<DoneTx>) {
+        if !self.logged {
+            self.logged = true;
+            done.push(DoneTx {
+                tx: Tx::Tls(Box::new(self.tx.clone())),
+                ts_ns: now.0,
+                pcap_cnt: now.1,
+            });
+        }
+    }
+
+    /// Bytes went missing: a handshake message being assembled is lost.
+    pub fn on_gap(&mut self, dir: Direction) {
+        let d = dir.idx();
+        if !self.hs[d].is_empty() || !self.encrypted[d] {
+            self.tx.truncated = true;
+        }
+        self.hs[d].clear();
+    }
+
+    /// Flow end: log the handshake if it was not yet.
+    pub fn finish(&mut self, now: (u64, u64), done: &mut Vec<DoneTx>) {
+        if self.tx.client_hello || self.tx.server_hello {
+            self.log(now, done);
+        }
+    }
+}

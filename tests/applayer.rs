@@ -1,0 +1,334 @@
+//! End to end for the app layer: captures written by the test →
+//! `tapwatch replay` → exact `http`, `tls`, `pgsql` and `dns` EVE records,
+//! `app_proto` on flows and alerts.
+
+use serde_json::{json, Value};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::Command;
+use tapwatch_gen::app::{dns, http, pgsql, tls};
+use tapwatch_gen::rng::Rng;
+use tapwatch_gen::session::{pgsql_session, tcp_conversation, Exchange};
+use tapwatch_gen::{truncate, udp_frame, write_pcap, Frame, TcpConn};
+
+const T0: u64 = 1_768_471_200_000_000_000; // 2026-01-15T10:00:00Z
+
+fn sa(s: &str) -> SocketAddr {
+    s.parse().unwrap()
+}
+
+/// Replays `frames` with `rules`; returns every EVE record.
+fn replay(dir: &Path, frames: &[Frame], rules: &str) -> Vec<Value> {
+    let pcap = dir.join("in.pcap");
+    write_pcap(&pcap, frames).unwrap();
+    let rules_path = dir.join("test.rules");
+    std::fs::write(&rules_path, rules).unwrap();
+    let log = dir.join("log");
+    std::fs::create_dir_all(&log).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_tapwatch"))
+        .args(["replay", "-q", "-r"])
+        .arg(&pcap)
+        .arg("-S")
+        .arg(&rules_path)
+        .arg("-l")
+        .arg(&log)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = std::fs::read_to_string(log.join("eve.json")).unwrap();
+    text.lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+}
+
+fn objects(eve: &[Value], t: &str) -> Vec<Value> {
+    eve.iter()
+        .filter(|r| r["event_type"] == t)
+        .map(|r| r[t].clone())
+        .collect()
+}
+
+fn records<'a>(eve: &'a [Value], t: &str) -> Vec<&'a Value> {
+    eve.iter().filter(|r| r["event_type"] == t).collect()
+}
+
+#[test]
+fn http_pipelined_on_nonstandard_port_with_chunked_body() {
+    let dir = tempfile::tempdir().unwrap();
+    let get = http::Request::get("/a?x=1", "shop.example.com:8080", "curl/8.5.0").to_bytes();
+    let get2 = http::Request::get("/b%2e%2e/c", "shop.example.com:8080", "curl/8.5.0").to_bytes();
+    let mut both = get.clone();
+    both.extend_from_slice(&get2);
+    let r1 = http::response(200, "text/html; charset=utf-8", b"hello", 1_768_471_200, &[]);
+    let r2 = http::chunked_response(404, "text/plain", b"not here, sorry", 4, 1_768_471_200);
+    let mut resp = r1.clone();
+    resp.extend_from_slice(&r2);
+    // Both requests in one segment (pipelined), both answers in one flight.
+    let c = tcp_conversation(
+        sa("10.0.0.1:50000"),
+        sa("10.0.0.2:8080"),
+        T0,
+        1_000_000,
+        &[Exchange::new(both, resp)],
+    );
+    let rules = "alert tcp any any -> any any (msg:\"curl\"; flow:to_server; content:\"curl/8.5.0\"; sid:1; rev:1;)\n\
+alert http any any -> any any (msg:\"normalised uri\"; flow:established,to_server; http.uri; content:\"/b../c\"; http.method; content:\"GET\"; sid:11; rev:1;)\n\
+alert http any any -> any any (msg:\"raw uri\"; flow:established,to_server; http.uri.raw; content:\"%2e%2e\"; http.host; content:\"shop.example.com\"; bsize:16; sid:12; rev:1;)\n\
+alert http any any -> any any (msg:\"404\"; flow:established,to_client; http.stat_code; content:\"404\"; file.data; content:\"sorry\"; sid:13; rev:1;)\n";
+    let eve = replay(dir.path(), &c.frames(), rules);
+    let h = objects(&eve, "http");
+    // Chunk framing counts in `length` (3 chunks "4\r\n....\r\n", one
+    // "3\r\n...\r\n", then "0\r\n"; the final empty line does not), as
+    // Suricata 7.0.10 logs this very capture.
+    let chunked_len = 3 * 9 + (3 + 3 + 2) + 3;
+    assert_eq!(
+        h,
+        vec![
+            json!({"hostname":"shop.example.com","http_port":8080,"url":"/a?x=1","http_user_agent":"curl/8.5.0",
+                   "http_content_type":"text/html","http_method":"GET","protocol":"HTTP/1.1","status":200,"length":5}),
+            json!({"hostname":"shop.example.com","http_port":8080,"url":"/b%2e%2e/c","http_user_agent":"curl/8.5.0",
+                   "http_content_type":"text/plain","http_method":"GET","protocol":"HTTP/1.1","status":404,"length":chunked_len}),
+        ]
+    );
+    let recs = records(&eve, "http");
+    assert_eq!(recs[0]["tx_id"], 0);
+    assert_eq!(recs[1]["tx_id"], 1);
+    assert_eq!(recs[0]["src_port"], 50000);
+    assert_eq!(recs[0]["dest_port"], 8080);
+    let flow = records(&eve, "flow");
+    assert_eq!(flow[0]["app_proto"], "http");
+    let alerts = records(&eve, "alert");
+    let sids: Vec<u64> = alerts
+        .iter()
+        .map(|a| a["alert"]["signature_id"].as_u64().unwrap())
+        .collect();
+    assert_eq!(sids, vec![1, 11, 12, 13]);
+    assert_eq!(alerts[0]["app_proto"], "http");
+    assert_eq!(alerts[0]["http"]["url"], "/b%2e%2e/c");
+    assert_eq!(alerts[0]["http"]["http_method"], "GET");
+    // Transaction rules carry their whole transaction, response included.
+    for a in &alerts[1..] {
+        assert_eq!(a["http"]["url"], "/b%2e%2e/c");
+        assert_eq!(a["http"]["status"], 404);
+        assert_eq!(a["tx_id"], 1);
+    }
+    assert_eq!(alerts[1]["direction"], "to_server");
+    assert_eq!(alerts[3]["direction"], "to_client");
+}
+
+#[test]
+fn tls_client_hello_split_over_three_segments_on_port_80() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut rng = Rng::new(7);
+    let sid = rng.array32();
+    let ch = tls::client_hello(&rng.array32(), &sid, "api.example.com", &["h2"]);
+    let mut c = TcpConn::new(sa("10.0.0.1:50001"), sa("10.0.0.3:80"), T0);
+    c.handshake();
+    let third = ch.len() / 3;
+    c.client_send(&ch[..third])
+        .client_send(&ch[third..2 * third])
+        .client_send(&ch[2 * third..]);
+    let mut flight = tls::server_hello(&rng.array32(), &sid, tls::ECDHE_RSA_AES128_GCM_SHA256, Some("h2"));
+    flight.extend(tls::change_cipher_spec());
+    flight.extend(tls::encrypted_finished(&mut rng));
+    c.server_send(&flight);
+    let mut fin = tls::change_cipher_spec();
+    fin.extend(tls::encrypted_finished(&mut rng));
+    c.client_send(&fin);
+    c.client_send(&tls::application_data(&mut rng, 200));
+    c.close();
+    let rules = "alert tls any any -> any any (msg:\"sni\"; tls.sni; content:\"api.example.com\"; bsize:15; sid:20; rev:1;)\n";
+    let eve = replay(dir.path(), &c.frames(), rules);
+    let alerts = records(&eve, "alert");
+    assert_eq!(alerts.len(), 1);
+    assert_eq!(alerts[0]["tls"]["sni"], "api.example.com");
+    assert_eq!(alerts[0]["app_proto"], "tls");
+    assert_eq!(
+        objects(&eve, "tls"),
+        vec![json!({"session_resumed":true,"sni":"api.example.com","version":"TLS 1.2"})]
+    );
+    assert_eq!(records(&eve, "flow")[0]["app_proto"], "tls");
+}
+
+#[test]
+fn pgsql_ssl_refused_then_plain_queries() {
+    let dir = tempfile::tempdir().unwrap();
+    let cols = [pgsql::Column {
+        name: "name",
+        type_oid: 25,
+    }];
+    let rows = vec![vec!["widget".to_string()], vec!["gadget".to_string()]];
+    let queries = vec![
+        (
+            "SELECT name FROM products".to_string(),
+            pgsql::select_result(&cols, &rows),
+        ),
+        ("DROP TABLE audit_log".to_string(), {
+            let mut r = pgsql::command_complete("DROP TABLE");
+            r.extend(pgsql::ready_for_query(b'I'));
+            r
+        }),
+    ];
+    let c = pgsql_session(
+        sa("10.0.0.1:50002"),
+        sa("10.0.0.4:6543"),
+        T0,
+        1_000_000,
+        "app",
+        "shop",
+        true,
+        &queries,
+    );
+    let rules = "alert tcp any any -> any any (msg:\"drop\"; flow:to_server; content:\"DROP TABLE\"; sid:2; rev:1;)\n\
+alert pgsql any any -> any any (msg:\"pgsql drop\"; pgsql.query; content:\"DROP TABLE\"; startswith; sid:21; rev:1;)\n";
+    let eve = replay(dir.path(), &c.frames(), rules);
+    let pg = objects(&eve, "pgsql");
+    assert_eq!(pg.len(), 5, "{pg:#?}");
+    assert_eq!(
+        pg[0],
+        json!({"tx_id":1,"request":{"message":"SSL Request"},"response":{"ssl_accepted":false}})
+    );
+    assert_eq!(pg[1]["request"]["startup_parameters"]["user"], "app");
+    assert_eq!(
+        pg[1]["request"]["startup_parameters"]["optional_parameters"][0],
+        json!({"database":"shop"})
+    );
+    assert_eq!(pg[1]["response"]["message"], "authentication_ok");
+    assert_eq!(
+        pg[2],
+        json!({"tx_id":3,"request":{"simple_query":"SELECT name FROM products"},
+               "response":{"field_count":1,"data_rows":2,"data_size":12,"command_completed":"SELECT 2"}})
+    );
+    assert_eq!(
+        pg[3],
+        json!({"tx_id":4,"request":{"simple_query":"DROP TABLE audit_log"},"response":{"command_completed":"DROP TABLE"}})
+    );
+    assert_eq!(
+        pg[4],
+        json!({"tx_id":5,"request":{"message":"termination_message"}})
+    );
+    let alerts = records(&eve, "alert");
+    let sids: Vec<u64> = alerts
+        .iter()
+        .map(|a| a["alert"]["signature_id"].as_u64().unwrap())
+        .collect();
+    assert_eq!(sids, vec![2, 21]);
+    assert_eq!(alerts[0]["app_proto"], "pgsql");
+    assert_eq!(
+        alerts[0]["pgsql"]["request"]["simple_query"],
+        "DROP TABLE audit_log"
+    );
+    assert_eq!(alerts[1]["pgsql"]["response"]["command_completed"], "DROP TABLE");
+}
+
+#[test]
+fn dns_over_udp_and_tcp_with_compression() {
+    let dir = tempfile::tempdir().unwrap();
+    // A name ET Open's dns.query rules look for.
+    let name = "api.telegram.org";
+    let q = dns::query(0x1111, name, 1);
+    let r = dns::response(
+        0x1111,
+        name,
+        1,
+        &[dns::Rdata::A([149, 154, 167, 220].into())],
+        300,
+    );
+    let client = sa("10.0.0.1:53001");
+    let resolver = sa("10.0.0.53:53");
+    let mut frames = vec![
+        udp_frame(client, resolver, T0, &q),
+        udp_frame(resolver, client, T0 + 1_000_000, &r),
+    ];
+    // The same over TCP, length-prefixed, on a port that is not 53.
+    let mut c = TcpConn::new(sa("10.0.0.1:50003"), sa("10.0.0.53:5353"), T0 + 10_000_000);
+    let framed = |m: &[u8]| {
+        let mut v = (m.len() as u16).to_be_bytes().to_vec();
+        v.extend_from_slice(m);
+        v
+    };
+    let q2 = dns::query(0x2222, "tunnel.ngrok.io", 28);
+    let r2 = dns::nxdomain(0x2222, "tunnel.ngrok.io", 28);
+    c.handshake()
+        .client_send(&framed(&q2))
+        .server_send(&framed(&r2))
+        .close();
+    frames.extend(c.frames());
+    // Two ET Open dns.query rules as published (sids 2033966, 2022642).
+    let rules = "alert udp any any -> any 53 (msg:\"tg\"; content:\"telegram\"; sid:3; rev:1;)\n\
+alert dns $HOME_NET any -> any any (msg:\"ET HUNTING Telegram API Domain in DNS Lookup\"; dns.query; content:\"api.telegram.org\"; nocase; bsize:16; classtype:misc-activity; sid:2033966; rev:1;)\n\
+alert dns $HOME_NET any -> any any (msg:\"ET INFO DNS Query to a *.ngrok domain (ngrok.io)\"; dns.query; content:\".ngrok.io\"; fast_pattern; endswith; nocase; classtype:misc-activity; sid:2022642; rev:7;)\n";
+    let eve = replay(dir.path(), &frames, rules);
+    // Workers log flows independently: take UDP then TCP.
+    let mut d: Vec<Value> = records(&eve, "dns")
+        .iter()
+        .filter(|r| r["proto"] == "UDP")
+        .map(|r| r["dns"].clone())
+        .collect();
+    d.extend(
+        records(&eve, "dns")
+            .iter()
+            .filter(|r| r["proto"] == "TCP")
+            .map(|r| r["dns"].clone()),
+    );
+    assert_eq!(d.len(), 4);
+    assert_eq!(
+        d[0],
+        json!({"version":2,"type":"query","id":0x1111,"rrname":name,"rrtype":"A","tx_id":0,"opcode":0})
+    );
+    assert_eq!(d[1]["type"], "answer");
+    assert_eq!(d[1]["rcode"], "NOERROR");
+    assert_eq!(d[1]["answers"][0]["rrname"], name);
+    assert_eq!(d[1]["answers"][0]["rdata"], "149.154.167.220");
+    assert_eq!(d[1]["grouped"], json!({"A":["149.154.167.220"]}));
+    assert_eq!(d[2]["rrname"], "tunnel.ngrok.io");
+    assert_eq!(d[2]["rrtype"], "AAAA");
+    assert_eq!(d[3]["rcode"], "NXDOMAIN");
+    let mut sids: Vec<u64> = records(&eve, "alert")
+        .iter()
+        .map(|a| a["alert"]["signature_id"].as_u64().unwrap())
+        .collect();
+    sids.sort();
+    assert_eq!(sids, vec![3, 2022642, 2033966]);
+    let et = records(&eve, "alert")
+        .into_iter()
+        .find(|a| a["alert"]["signature_id"] == 2033966)
+        .unwrap();
+    assert_eq!(et["dns"]["rrname"], name);
+    assert_eq!(et["app_proto"], "dns");
+    let apps: Vec<_> = records(&eve, "flow")
+        .iter()
+        .map(|f| f["app_proto"].clone())
+        .collect();
+    assert_eq!(apps, vec![json!("dns"), json!("dns")]);
+}
+
+#[test]
+fn truncated_keepalive_http_logs_partial_transactions() {
+    let dir = tempfile::tempdir().unwrap();
+    let ex: Vec<Exchange> = ["/login", "/admin/users?id=7", "/x"]
+        .iter()
+        .map(|u| {
+            let req = http::Request::get(u, "shop.example.com", "Mozilla/5.0").to_bytes();
+            let body = vec![b'z'; 3000];
+            Exchange::new(req, http::response(200, "text/html", &body, 1_768_471_200, &[]))
+        })
+        .collect();
+    let c = tcp_conversation(sa("10.0.0.1:50004"), sa("10.0.0.5:80"), T0, 1_000_000, &ex);
+    let frames: Vec<Frame> = c.frames().iter().map(|f| truncate(f, 128)).collect();
+    let rules = "alert http any any -> any any (msg:\"admin\"; flow:to_server; http.uri; content:\"/admin/users\"; http.method; content:\"GET\"; sid:30; rev:1;)\n";
+    let eve = replay(dir.path(), &frames, rules);
+    let alerts = records(&eve, "alert");
+    assert_eq!(alerts.len(), 1);
+    assert_eq!(alerts[0]["http"]["url"], "/admin/users?id=7");
+    let recs = records(&eve, "http");
+    assert_eq!(recs.len(), 3);
+    let urls: Vec<_> = recs.iter().map(|r| r["http"]["url"].clone()).collect();
+    assert_eq!(
+        urls,
+        vec![json!("/login"), json!("/admin/users?id=7"), json!("/x")]
+    );
+    for r in &recs {
+        assert_eq!(r["http"]["http_method"], "GET");
+        assert_eq!(r["http"]["status"], 200);
+        assert_eq!(r["mirror"]["truncated"], true);
+    }
+}
