@@ -224,6 +224,56 @@ pub fn render(st: &State) -> String {
         "EVE records waiting for the writer",
         sh.output_queue.load(Relaxed) as u64,
     );
+    if let Some(probes) = sh.sinks.get() {
+        let reports: Vec<_> = probes.iter().map(|p| p.report()).collect();
+        let rows = |f: fn(&tapwatch_engine::output::SinkReport) -> u64| -> Vec<(Labels, u64)> {
+            reports
+                .iter()
+                .map(|r| (l(&[("sink", r.name.clone()), ("target", r.target.clone())]), f(r)))
+                .collect()
+        };
+        counter_family(
+            &mut reg,
+            "sink_written",
+            "EVE records delivered per sink",
+            &rows(|r| r.written),
+        );
+        counter_family(
+            &mut reg,
+            "sink_spooled",
+            "EVE records spilled to the disk spool per sink",
+            &rows(|r| r.spooled),
+        );
+        counter_family(
+            &mut reg,
+            "sink_resent",
+            "EVE records sent again after a reconnect or from the spool",
+            &rows(|r| r.resent),
+        );
+        counter_family(
+            &mut reg,
+            "sink_dropped",
+            "EVE records dropped per sink (queue and spool full)",
+            &rows(|r| r.dropped),
+        );
+        counter_family(
+            &mut reg,
+            "sink_reconnects",
+            "Reconnections per network sink",
+            &rows(|r| r.reconnects),
+        );
+        let spool = Family::<Labels, Gauge>::default();
+        for (labels, v) in rows(|r| r.spool_records) {
+            spool
+                .get_or_create(&labels)
+                .set(i64::try_from(v).unwrap_or(i64::MAX));
+        }
+        reg.register(
+            "sink_spool_records",
+            "EVE records waiting in the disk spool per sink",
+            spool,
+        );
+    }
     counter(
         &mut reg,
         "eve_records_lost",

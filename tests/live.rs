@@ -419,6 +419,16 @@ fn metrics_count_packets_vnis_alerts_and_drops() {
     let m = d.metrics();
     assert_eq!(m["tapwatch_alerts_total{severity=\"1\"}"], 5.0);
     assert_eq!(m["tapwatch_alerts_total{severity=\"3\"}"], 5.0);
+    // The EVE file sink reports what it wrote; nothing spooled or dropped.
+    let sink = |name: &str| -> f64 {
+        m.iter()
+            .filter(|(k, _)| k.starts_with(&format!("tapwatch_sink_{name}_total{{")))
+            .map(|(_, v)| v)
+            .sum()
+    };
+    assert!(sink("written") >= 10.0, "{m:?}");
+    assert_eq!(sink("dropped"), 0.0);
+    assert_eq!(sink("spooled"), 0.0);
     let eve = d.stop();
     let alerts: Vec<&Value> = eve.iter().filter(|r| r["event_type"] == "alert").collect();
     assert_eq!(alerts.len(), 10);

@@ -215,6 +215,8 @@ pub struct LiveShared {
     pub output_queue: AtomicUsize,
     pub records_lost: AtomicU64,
     pub started: Instant,
+    /// Counters of every EVE sink, set once the writer has started.
+    pub sinks: std::sync::OnceLock<Vec<crate::output::SinkProbe>>,
 }
 
 impl LiveShared {
@@ -412,9 +414,11 @@ impl Live {
             output_queue: AtomicUsize::new(0),
             records_lost: AtomicU64::new(0),
             started: Instant::now(),
+            sinks: std::sync::OnceLock::new(),
         });
 
         let writer = EveWriter::start(&eve.into(), 4096)?;
+        let _ = shared.sinks.set(writer.probes());
         let queue = live.queue_depth.max(1);
         let per_batch = cfg.batch_frames.max(1);
         let (recycle_tx, recycle_rx) = bounded::<Batch>(nworkers * (queue + 2) + 16);

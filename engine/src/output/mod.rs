@@ -197,6 +197,22 @@ struct SinkRuntime {
     network: bool,
 }
 
+/// A read-only view of one sink's counters, for metrics scrapes while the
+/// writer runs (holds no queue handle, so it never keeps a sink alive).
+#[derive(Clone, Debug)]
+pub struct SinkProbe {
+    name: String,
+    target: String,
+    counters: Arc<SinkCounters>,
+}
+
+impl SinkProbe {
+    /// The sink's counters now (queue depth is not part of a probe).
+    pub fn report(&self) -> SinkReport {
+        report(&self.name, &self.target, &self.counters, 0)
+    }
+}
+
 impl SinkRuntime {
     fn report(&self) -> SinkReport {
         report(&self.name, &self.target, &self.counters, self.queue.len())
@@ -353,6 +369,18 @@ impl EveWriter {
     }
 
     /// Counters of every sink now.
+    /// Probes for every sink, for `/metrics`.
+    pub fn probes(&self) -> Vec<SinkProbe> {
+        self.sinks
+            .iter()
+            .map(|s| SinkProbe {
+                name: s.name.clone(),
+                target: s.target.clone(),
+                counters: s.counters.clone(),
+            })
+            .collect()
+    }
+
     pub fn reports(&self) -> Vec<SinkReport> {
         self.sinks.iter().map(SinkRuntime::report).collect()
     }
