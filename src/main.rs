@@ -263,6 +263,13 @@ fn run_replay(a: ReplayArgs) -> Result<ExitCode> {
         eprintln!("tapwatch: error: {e}");
         return Ok(ExitCode::from(1));
     }
+    if summary.interrupted {
+        eprintln!(
+            "tapwatch: interrupted after {} packets; everything read was inspected and its records written or spooled",
+            summary.packets
+        );
+        return Ok(ExitCode::from(130));
+    }
     for sk in &summary.sinks {
         if sk.dropped > 0 {
             log.warn(format!(

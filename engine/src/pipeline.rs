@@ -53,6 +53,9 @@ pub struct ReplaySummary {
     /// A capture that could not be read to its end. Everything read before
     /// it was processed and logged.
     pub input_error: Option<IngressError>,
+    /// SIGTERM/SIGINT stopped reading early. Everything read before the
+    /// signal was processed and its records delivered or spooled.
+    pub interrupted: bool,
 }
 
 impl ReplaySummary {
@@ -143,6 +146,14 @@ pub fn replay(
     let mut tunnels = cfg
         .tunnel_flows
         .then(|| TunnelFlows::new(&cfg, writer.tx.clone()));
+    // SIGTERM/SIGINT end the replay the way the end of input does: stop
+    // reading, let workers finish what was read, flush every sink (or leave
+    // its records in the spool for the next start).
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let hooks: Vec<signal_hook::SigId> = [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT]
+        .into_iter()
+        .filter_map(|sig| signal_hook::flag::register(sig, stop.clone()).ok())
+        .collect();
     let read = read_all(
         paths,
         &cfg,
@@ -151,7 +162,9 @@ pub fn replay(
         &mut summary,
         tunnels.as_mut(),
         progress,
+        &stop,
     );
+
     drop(txs);
     let mut tunnel_counters = None;
     if let Some(t) = tunnels {
@@ -206,6 +219,9 @@ pub fn replay(
     summary.sinks = out.sinks;
     summary.elapsed = started.elapsed();
     summary.stats = total;
+    for id in hooks {
+        signal_hook::low_level::unregister(id);
+    }
     if let Some(e) = failure {
         return Err(ReplayError::Worker(e));
     }
@@ -236,6 +252,7 @@ fn read_all(
     summary: &mut ReplaySummary,
     mut tunnels: Option<&mut TunnelFlows>,
     progress: Option<Progress<'_>>,
+    stop: &std::sync::atomic::AtomicBool,
 ) -> Result<(), IngressError> {
     let n = txs.len();
     let per_batch = cfg.batch_frames.max(1);
@@ -254,6 +271,10 @@ fn read_all(
             }
         };
         loop {
+            if stop.load(std::sync::atomic::Ordering::Relaxed) {
+                summary.interrupted = true;
+                break 'files;
+            }
             let frame = match reader.next_frame() {
                 Ok(Some(f)) => f,
                 Ok(None) => break,
