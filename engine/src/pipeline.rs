@@ -161,8 +161,10 @@ pub fn replay(
         &recycle_rx,
         &mut summary,
         tunnels.as_mut(),
-        progress,
-        &stop,
+        ReadControl {
+            progress,
+            stop: &stop,
+        },
     );
 
     drop(txs);
@@ -244,6 +246,13 @@ fn worker_loop(w: &mut Worker, rx: Receiver<Batch>, recycle: Sender<Batch>) -> R
     Ok(())
 }
 
+/// What steers the reader from outside: progress reports and the stop
+/// flag a signal sets.
+struct ReadControl<'a> {
+    progress: Option<Progress<'a>>,
+    stop: &'a std::sync::atomic::AtomicBool,
+}
+
 fn read_all(
     paths: &[PathBuf],
     cfg: &EngineConfig,
@@ -251,9 +260,9 @@ fn read_all(
     recycle: &Receiver<Batch>,
     summary: &mut ReplaySummary,
     mut tunnels: Option<&mut TunnelFlows>,
-    progress: Option<Progress<'_>>,
-    stop: &std::sync::atomic::AtomicBool,
+    ctl: ReadControl<'_>,
 ) -> Result<(), IngressError> {
+    let ReadControl { progress, stop } = ctl;
     let n = txs.len();
     let per_batch = cfg.batch_frames.max(1);
     let mut pending: Vec<Batch> = (0..n).map(|_| Batch::new(per_batch)).collect();
