@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use tapwatch_rules::{Classifications, PacketCtx, RuleSetBuilder, Vars};
+use tapwatch_rules::{BufferId, Classifications, PacketCtx, PacketFields, RuleSetBuilder, Vars};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {
@@ -16,6 +16,13 @@ fuzz_target!(|data: &[u8]| {
     assert_eq!(report.errors.len(), report.failed);
 
     let half = data.len() / 2;
+    // The same bytes also stand in as app-layer buffers, so sticky-buffer
+    // rules are exercised too.
+    let app: Vec<(BufferId, &[u8])> = ["http.uri", "http.host", "dns.query", "tls.sni"]
+        .iter()
+        .filter_map(|n| BufferId::from_name(n))
+        .map(|b| (b, data))
+        .collect();
     for (proto, is_stream) in [(6u8, false), (6, true), (17, false), (1, false)] {
         let ctx = PacketCtx {
             ip_proto: proto,
@@ -34,6 +41,8 @@ fuzz_target!(|data: &[u8]| {
             buffer: data,
             new_from: if is_stream { half } else { 0 },
             is_stream,
+            app_buffers: &app,
+            fields: PacketFields::default(),
         };
         let mut scratch = set.new_scratch();
         let mut hits = Vec::new();
