@@ -63,6 +63,83 @@ struct CheckArgs {
     json: bool,
 }
 
+/// Options every engine command takes: config, rules, output, threads.
+#[derive(Args, Debug)]
+pub(crate) struct CommonArgs {
+    /// Config file in suricata.yaml's shape (see etc/tapwatch.yaml).
+    #[arg(short = 'c', long = "config", value_name = "FILE")]
+    pub(crate) config: Option<PathBuf>,
+    /// Override a config value with Suricata's dotted names, e.g.
+    /// `--set vars.address-groups.HOME_NET=[10.0.0.0/8]`,
+    /// `--set live.vxlan-listen=10.0.1.5:4789`; repeatable.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub(crate) set: Vec<String>,
+    /// Rules file, or a directory whose *.rules are loaded; repeatable.
+    /// Without it: the config's rule-files, else the bundled rules.
+    #[arg(short = 'S', long = "rules", value_name = "FILE|DIR")]
+    pub(crate) rules: Vec<PathBuf>,
+    /// Directory for eve.json (default: the config's default-log-dir, else
+    /// the current directory).
+    #[arg(short = 'l', long = "log-dir", value_name = "DIR")]
+    pub(crate) log_dir: Option<PathBuf>,
+    /// Where EVE goes: a file name (relative to the log dir) or `-` for stdout.
+    #[arg(long = "eve", value_name = "FILE|-")]
+    pub(crate) eve: Option<String>,
+    /// Worker threads (default: number of cores).
+    #[arg(long = "workers", value_name = "N")]
+    pub(crate) workers: Option<usize>,
+    /// More output (repeat for more).
+    #[arg(short = 'v', action = clap::ArgAction::Count)]
+    pub(crate) verbose: u8,
+    /// Only errors.
+    #[arg(short = 'q')]
+    pub(crate) quiet: bool,
+}
+
+impl CommonArgs {
+    pub(crate) fn log(&self) -> Log {
+        Log {
+            quiet: self.quiet,
+            verbose: self.verbose,
+        }
+    }
+
+    /// Read the config file and `--set` overrides into `ec` (which holds
+    /// the command's own defaults), warn once about keys not acted on, and
+    /// apply `--workers`.
+    pub(crate) fn load_config(
+        &self,
+        ec: &mut EngineConfig,
+        log: &Log,
+    ) -> Result<(config::Node, config::AppConfig)> {
+        let mut tree = match &self.config {
+            Some(p) => config::load_file(p)?,
+            None => config::Node::Map(Vec::new()),
+        };
+        for kv in &self.set {
+            config::apply_set(&mut tree, kv)?;
+        }
+        let app = config::extract(&tree, ec)?;
+        let ignored = config::unimplemented_keys(&tree);
+        if !ignored.is_empty() {
+            log.warn(format!(
+                "config keys not implemented yet, ignored: {}",
+                ignored.join(", ")
+            ));
+        }
+        for w in &app.warnings {
+            log.warn(w);
+        }
+        if let Some(w) = self.workers {
+            if w == 0 || w > 1024 {
+                bail!("--workers must be between 1 and 1024");
+            }
+            ec.workers = w;
+        }
+        Ok((tree, app))
+    }
+}
+
 #[derive(Args, Debug)]
 struct ReplayArgs {
     /// Captures to replay, in order, as one stream.
@@ -71,24 +148,8 @@ struct ReplayArgs {
     /// Capture to replay (as `suricata -r`); may be repeated.
     #[arg(short = 'r', value_name = "PCAP")]
     read: Vec<PathBuf>,
-    /// Rules file, or a directory whose *.rules are loaded; repeatable.
-    /// Without it: the config's rule-files, else the bundled rules.
-    #[arg(short = 'S', long = "rules", value_name = "FILE|DIR")]
-    rules: Vec<PathBuf>,
-    /// Directory for eve.json (default: the config's default-log-dir, else
-    /// the current directory).
-    #[arg(short = 'l', long = "log-dir", value_name = "DIR")]
-    log_dir: Option<PathBuf>,
-    /// Where EVE goes: a file name (relative to the log dir) or `-` for stdout.
-    #[arg(long = "eve", value_name = "FILE|-")]
-    eve: Option<String>,
-    /// Config file in suricata.yaml's shape.
-    #[arg(short = 'c', long = "config", value_name = "FILE")]
-    config: Option<PathBuf>,
-    /// Override a config value with Suricata's dotted names, e.g.
-    /// `--set vars.address-groups.HOME_NET=[10.0.0.0/8]`; repeatable.
-    #[arg(long = "set", value_name = "KEY=VALUE")]
-    set: Vec<String>,
+    #[command(flatten)]
+    common: CommonArgs,
     /// Checksum checks: `all` validates IP/TCP/UDP/ICMP checksums and
     /// ignores packets that fail; `none` (the default for replay) skips them.
     #[arg(short = 'k', value_name = "none|all")]
@@ -101,15 +162,6 @@ struct ReplayArgs {
     /// copies and never drops traffic; rules with `drop` alert as "allowed".
     #[arg(long = "simulate-ips")]
     simulate_ips: bool,
-    /// Worker threads (default: number of cores).
-    #[arg(long = "workers", value_name = "N")]
-    workers: Option<usize>,
-    /// More output (repeat for more).
-    #[arg(short = 'v', action = clap::ArgAction::Count)]
-    verbose: u8,
-    /// Only errors.
-    #[arg(short = 'q')]
-    quiet: bool,
 }
 
 fn main() -> ExitCode {
@@ -168,10 +220,7 @@ impl Log {
 }
 
 fn run_replay(a: ReplayArgs) -> Result<ExitCode> {
-    let log = Log {
-        quiet: a.quiet,
-        verbose: a.verbose,
-    };
+    let log = a.common.log();
     let mut pcaps = a.read.clone();
     pcaps.extend(a.pcaps.iter().cloned());
     if pcaps.is_empty() {
@@ -179,36 +228,13 @@ fn run_replay(a: ReplayArgs) -> Result<ExitCode> {
     }
 
     // Configuration: file, includes, --set.
-    let mut tree = match &a.config {
-        Some(p) => config::load_file(p)?,
-        None => config::Node::Map(Vec::new()),
-    };
-    for kv in &a.set {
-        config::apply_set(&mut tree, kv)?;
-    }
     let mut ec = EngineConfig::default();
-    let app = config::extract(&tree, &mut ec)?;
-    let ignored = config::unimplemented_keys(&tree);
-    if !ignored.is_empty() {
-        log.warn(format!(
-            "config keys not implemented yet, ignored: {}",
-            ignored.join(", ")
-        ));
-    }
-    for w in &app.warnings {
-        log.warn(w);
-    }
+    let (tree, app) = a.common.load_config(&mut ec, &log)?;
     match a.checksum.as_deref() {
         None => {}
         Some("all") => ec.decode.checksum_validate = true,
         Some("none") => ec.decode.checksum_validate = false,
         Some(other) => bail!("-k expects none or all, got '{other}'"),
-    }
-    if let Some(w) = a.workers {
-        if w == 0 || w > 1024 {
-            bail!("--workers must be between 1 and 1024");
-        }
-        ec.workers = w;
     }
     if let Some(m) = &a.runmode {
         log.debug(format!(
@@ -221,20 +247,20 @@ fn run_replay(a: ReplayArgs) -> Result<ExitCode> {
 
     // Rules.
     let t0 = Instant::now();
-    let (rules, report) = load_rules(&a.rules, &app)?;
+    let (rules, report) = load_rules(&a.common.rules, &app)?;
     let load_time = t0.elapsed();
     log.skipped_rules(&report.errors);
     let rules = Arc::new(rules);
 
     // Output.
-    let eve = eve_outputs(a.log_dir.as_ref(), a.eve.as_deref(), &app, &tree)?;
+    let eve = eve_outputs(a.common.log_dir.as_ref(), a.common.eve.as_deref(), &app, &tree)?;
 
     let total_bytes: u64 = pcaps
         .iter()
         .filter_map(|p| std::fs::metadata(p).ok())
         .map(|m| m.len())
         .sum();
-    let bar = if std::io::stderr().is_terminal() && !a.quiet {
+    let bar = if std::io::stderr().is_terminal() && !a.common.quiet {
         let b = ProgressBar::new(total_bytes);
         b.set_style(
             ProgressStyle::with_template(
@@ -256,7 +282,7 @@ fn run_replay(a: ReplayArgs) -> Result<ExitCode> {
     if let Some(b) = &bar {
         b.finish_and_clear();
     }
-    if !a.quiet {
+    if !a.common.quiet {
         print_summary(&summary, &report, load_time, &rules, &eve);
     }
     if let Some(e) = &summary.input_error {

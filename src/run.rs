@@ -21,33 +21,8 @@ use tapwatch_engine::EngineConfig;
 
 #[derive(Args, Debug)]
 pub struct RunArgs {
-    /// Config file in suricata.yaml's shape (see etc/tapwatch.yaml).
-    #[arg(short = 'c', long = "config", value_name = "FILE")]
-    config: Option<PathBuf>,
-    /// Override a config value, e.g. `--set live.vxlan-listen=10.0.1.5:4789`,
-    /// `--set mirror.allow-sources=[10.0.0.0/16]`; repeatable.
-    #[arg(long = "set", value_name = "KEY=VALUE")]
-    set: Vec<String>,
-    /// Rules file, or a directory whose *.rules are loaded; repeatable.
-    /// Without it: the config's rule-files, else the bundled rules.
-    #[arg(short = 'S', long = "rules", value_name = "FILE|DIR")]
-    rules: Vec<PathBuf>,
-    /// Directory for eve.json (default: the config's default-log-dir, else
-    /// the current directory).
-    #[arg(short = 'l', long = "log-dir", value_name = "DIR")]
-    log_dir: Option<PathBuf>,
-    /// Where EVE goes: a file name (relative to the log dir) or `-` for stdout.
-    #[arg(long = "eve", value_name = "FILE|-")]
-    eve: Option<String>,
-    /// Worker threads (default: number of cores).
-    #[arg(long = "workers", value_name = "N")]
-    workers: Option<usize>,
-    /// More output.
-    #[arg(short = 'v', action = clap::ArgAction::Count)]
-    verbose: u8,
-    /// Only errors.
-    #[arg(short = 'q')]
-    quiet: bool,
+    #[command(flatten)]
+    common: crate::CommonArgs,
 }
 
 /// Settings of the control plane.
@@ -221,36 +196,15 @@ impl RuleSource {
 }
 
 pub fn run(a: RunArgs) -> Result<ExitCode> {
-    let log = Log {
-        quiet: a.quiet,
-        verbose: a.verbose,
-    };
-    let mut tree = match &a.config {
-        Some(p) => config::load_file(p)?,
-        None => Node::Map(Vec::new()),
-    };
-    for kv in &a.set {
-        config::apply_set(&mut tree, kv)?;
-    }
+    let a = a.common;
+    let log = a.log();
     let mut ec = EngineConfig::default();
     // Live defaults: sessions already open when tapwatch starts (or when a
     // mirror session is created) must still be inspected, and behind an NLB
     // a target may see only one direction of a connection.
     ec.stream.midstream = true;
     ec.stream.async_oneside = true;
-    let app = config::extract(&tree, &mut ec)?;
-    for k in config::unimplemented_keys(&tree) {
-        log.warn(format!("config key not implemented yet, ignored: {k}"));
-    }
-    for w in &app.warnings {
-        log.warn(w);
-    }
-    if let Some(w) = a.workers {
-        if w == 0 || w > 1024 {
-            bail!("--workers must be between 1 and 1024");
-        }
-        ec.workers = w;
-    }
+    let (tree, app) = a.load_config(&mut ec, &log)?;
     let (lc, control) = live_settings(&tree)?;
 
     let (rules, report) = load_rules(&a.rules, &app)?;
