@@ -19,6 +19,23 @@ impl IpSet {
         self.v4.is_full() && self.v6.is_full()
     }
 
+    /// The IPv4 addresses of a small IPv4-only set (at most `limit`), for
+    /// indexing address-list rules by host; `None` when the set has IPv6
+    /// members or is larger.
+    pub fn v4_hosts(&self, limit: u64) -> Option<Vec<u32>> {
+        if !self.v6.is_empty() || self.v4.is_empty() {
+            return None;
+        }
+        let mut total = 0u64;
+        for &(lo, hi) in self.v4.ranges() {
+            total = total.saturating_add(u64::from(hi - lo) + 1);
+            if total > limit {
+                return None;
+            }
+        }
+        Some(self.v4.ranges().iter().flat_map(|&(lo, hi)| lo..=hi).collect())
+    }
+
     pub fn contains(&self, ip: IpAddr) -> bool {
         match ip {
             IpAddr::V4(a) => self.v4.contains(u32::from(a)),

@@ -61,6 +61,11 @@ pub(crate) struct Group {
     rules: Vec<u32>,
     /// Rules that are always candidates, ascending.
     pub always: Vec<u32>,
+    /// Rules without a fast pattern whose source (or, in `by_dst`,
+    /// destination) is a short IPv4 list, by host: address-reputation
+    /// rules are candidates only for packets from (to) their hosts.
+    pub by_src: HashMap<u32, Vec<u32>>,
+    pub by_dst: HashMap<u32, Vec<u32>>,
     /// Longest pattern, for the stream overlap.
     pub max_len: usize,
     /// Offset of this group's variants in the per-match stamps.
@@ -91,7 +96,12 @@ struct Collect {
     keys: Vec<(Vec<u8>, Spellings)>,
     index: HashMap<Vec<u8>, usize>,
     always: Vec<u32>,
+    by_src: HashMap<u32, Vec<u32>>,
+    by_dst: HashMap<u32, Vec<u32>>,
 }
+
+/// Largest address list a rule without fast pattern is indexed by.
+const HOST_INDEX_LIMIT: u64 = 4096;
 
 impl Collect {
     fn add(&mut self, bytes: &[u8], nocase: bool, rule: u32) {
@@ -111,8 +121,38 @@ impl Collect {
         }
     }
 
+    /// A rule with no fast pattern: indexed by its hosts when its header
+    /// names a short IPv4 list in one direction, else always a candidate.
+    fn add_unpatterned(&mut self, rule: &Rule, id: u32) {
+        let h = &rule.header;
+        if !h.bidir {
+            if let Some(hosts) = h.src.v4_hosts(HOST_INDEX_LIMIT) {
+                for a in hosts {
+                    self.by_src.entry(a).or_default().push(id);
+                }
+                return;
+            }
+            if let Some(hosts) = h.dst.v4_hosts(HOST_INDEX_LIMIT) {
+                for a in hosts {
+                    self.by_dst.entry(a).or_default().push(id);
+                }
+                return;
+            }
+        }
+        self.always.push(id);
+    }
+
     fn build(mut self) -> Group {
         self.always.sort_unstable();
+        let by_src = std::mem::take(&mut self.by_src);
+        let by_dst = std::mem::take(&mut self.by_dst);
+        let mut g = self.build_patterns();
+        g.by_src = by_src;
+        g.by_dst = by_dst;
+        g
+    }
+
+    fn build_patterns(mut self) -> Group {
         if self.keys.is_empty() {
             return Group {
                 always: self.always,
@@ -192,7 +232,7 @@ impl Prefilter {
                     }
                     None => {
                         if let Some(c) = collect.get_mut(slot(g, BufferId::Payload)) {
-                            c.always.push(id);
+                            c.add_unpatterned(rule, id);
                         }
                     }
                 }

@@ -384,6 +384,14 @@ impl RuleSet {
                     scratch.add(r);
                 }
             }
+            // Address-list rules: only those naming this packet's hosts.
+            for (index, ip) in [(&group.by_src, ctx.src_ip), (&group.by_dst, ctx.dst_ip)] {
+                if let std::net::IpAddr::V4(a) = ip {
+                    for &r in index.get(&u32::from(a)).map_or(&[][..], Vec::as_slice) {
+                        scratch.add(r);
+                    }
+                }
+            }
         }
         for &(id, data) in ctx.app_buffers {
             if let Some(group) = self.prefilter.group(g, id) {

@@ -57,7 +57,6 @@ impl<T: Point> Ranges<T> {
         self.0.len() == 1 && self.0.first() == Some(&(T::MIN, T::MAX))
     }
 
-    #[cfg(test)]
     pub fn ranges(&self) -> &[(T, T)] {
         &self.0
     }

@@ -1012,3 +1012,30 @@ fn et_open_errors() {
 }
 
 mod keywords;
+
+#[test]
+fn address_list_rules_are_indexed_by_host_and_agree_with_naive() {
+    // Reputation-style rules: no content, a short IPv4 list on one side.
+    let text = "\
+alert ip [198.51.100.7,203.0.113.0/30] any -> $HOME_NET any (msg:\"bad src\"; sid:1;)
+alert ip $HOME_NET any -> [192.0.2.9,192.0.2.10] any (msg:\"bad dst\"; sid:2;)
+alert ip [198.51.100.7] any <> any any (msg:\"bidirectional stays always\"; sid:3;)
+alert ip 2001:db8::/32 any -> any any (msg:\"v6 list stays always\"; sid:4;)
+alert tcp any any -> any any (msg:\"plain\"; flags:PA; sid:5;)
+";
+    let (set, report) = build(text);
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    let pkt = |src: &str, dst: &str| Pkt {
+        src: src.parse().unwrap(),
+        dst: dst.parse().unwrap(),
+        ..Pkt::default()
+    };
+    // `hits` also checks prefilter == naive.
+    assert_eq!(hits(&set, &pkt("198.51.100.7", "10.1.1.1")), vec![0, 2, 4]);
+    assert_eq!(hits(&set, &pkt("203.0.113.2", "10.1.1.1")), vec![0, 4]);
+    assert_eq!(hits(&set, &pkt("203.0.113.4", "10.1.1.1")), vec![4]);
+    assert_eq!(hits(&set, &pkt("10.1.1.1", "192.0.2.10")), vec![1, 4]);
+    assert_eq!(hits(&set, &pkt("10.1.1.1", "198.51.100.7")), vec![2, 4]);
+    assert_eq!(hits(&set, &pkt("2001:db8::1", "2001:db8::2")), vec![3, 4]);
+    assert_eq!(hits(&set, &pkt("8.8.8.8", "9.9.9.9")), vec![4]);
+}
