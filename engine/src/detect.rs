@@ -119,11 +119,7 @@ impl Worker {
         }
         let ts = info.ts_ns;
         // End idle flows on packet time.
-        let mut ended: Vec<(Flow, EndReason)> = Vec::new();
-        self.flows.sweep(ts, |f, r| ended.push((f.clone(), r)));
-        for (f, r) in ended {
-            self.log_flow(&f, r);
-        }
+        self.sweep(ts);
 
         let idx = if p.is_fragment && p.tcp.is_none() && p.sport == 0 && p.dport == 0 && p.ip_proto != 1 {
             None
@@ -295,10 +291,10 @@ impl Worker {
 
     /// End of input: log every remaining flow and hand back the counters.
     pub fn finish(mut self) -> (WorkerStats, u64) {
-        let mut ended: Vec<Flow> = Vec::new();
-        self.flows.drain(|f, _| ended.push(f.clone()));
-        for f in ended {
-            self.log_flow(&f, EndReason::Shutdown);
+        let mut ended = Vec::new();
+        self.flows.drain(&mut ended);
+        for (f, r) in ended {
+            self.log_flow(&f, r);
         }
         self.stats.flows = self.flows.counters.clone();
         (self.stats, self.output_lost)

@@ -534,9 +534,9 @@ impl FlowTable {
         old
     }
 
-    /// End every flow idle longer than its timeout at packet time `now_ns`.
-    /// Runs at most once per second of packet time.
-    pub fn sweep(&mut self, now_ns: u64, mut on_end: impl FnMut(&Flow, EndReason)) {
+    /// End every flow idle longer than its timeout at packet time `now_ns`,
+    /// moving them to `ended`. Runs at most once per second of packet time.
+    pub fn sweep(&mut self, now_ns: u64, ended: &mut Vec<(Flow, EndReason)>) {
         if now_ns < self.last_sweep_ns.saturating_add(1_000_000_000) {
             return;
         }
@@ -549,14 +549,13 @@ impl FlowTable {
             let t = f.timeout_secs(&self.cfg).saturating_mul(1_000_000_000);
             if now_ns > f.last_ns.saturating_add(t) {
                 self.counters.timed_out += 1;
-                let old = self.remove(i as u32);
-                on_end(&old, EndReason::Timeout);
+                ended.push((self.remove(i as u32), EndReason::Timeout));
             }
         }
     }
 
-    /// End every flow (end of input).
-    pub fn drain(&mut self, mut on_end: impl FnMut(&Flow, EndReason)) {
+    /// End every flow (end of input), oldest first, moving them to `ended`.
+    pub fn drain(&mut self, ended: &mut Vec<(Flow, EndReason)>) {
         let mut live: Vec<(u64, u32)> = self
             .slots
             .iter()
@@ -566,8 +565,7 @@ impl FlowTable {
             .collect();
         live.sort_unstable();
         for (_, i) in live {
-            let old = self.remove(i);
-            on_end(&old, EndReason::Shutdown);
+            ended.push((self.remove(i), EndReason::Shutdown));
         }
     }
 }

@@ -430,8 +430,8 @@ impl TunnelFlows {
         if p.tunnel_count == 0 {
             return;
         }
-        let mut ended: Vec<(Flow, EndReason)> = Vec::new();
-        self.table.sweep(ts_ns, |f, r| ended.push((f.clone(), r)));
+        let mut ended = Vec::new();
+        self.table.sweep(ts_ns, &mut ended);
         for (f, r) in ended {
             self.log(&f, r);
         }
@@ -458,10 +458,10 @@ impl TunnelFlows {
     }
 
     pub(crate) fn finish(mut self) -> (crate::flow::FlowCounters, u64) {
-        let mut ended: Vec<Flow> = Vec::new();
-        self.table.drain(|f, _| ended.push(f.clone()));
-        for f in ended {
-            self.log(&f, EndReason::Shutdown);
+        let mut ended = Vec::new();
+        self.table.drain(&mut ended);
+        for (f, r) in ended {
+            self.log(&f, r);
         }
         (self.table.counters.clone(), self.lost)
     }

@@ -2,7 +2,7 @@
 //! batches, idle-flow sweeps without traffic, and live counters.
 
 use super::Worker;
-use crate::flow::{EndReason, Flow, FlowCounters};
+use crate::flow::FlowCounters;
 use std::sync::Arc;
 use tapwatch_rules::RuleSet;
 
@@ -21,11 +21,12 @@ impl Worker {
         &self.rules
     }
 
-    /// End flows idle past their timeout at `now_ns` (live mode calls this
-    /// when no packet has come for a while).
+    /// End flows idle past their timeout at `now_ns` and log them (on
+    /// packet time, and in live mode also when no packet has come for a
+    /// while).
     pub fn sweep(&mut self, now_ns: u64) {
-        let mut ended: Vec<(Flow, EndReason)> = Vec::new();
-        self.flows.sweep(now_ns, |f, r| ended.push((f.clone(), r)));
+        let mut ended = Vec::new();
+        self.flows.sweep(now_ns, &mut ended);
         for (f, r) in ended {
             self.log_flow(&f, r);
         }
