@@ -955,62 +955,6 @@ proptest! {
     }
 }
 
-// ---------------------------------------------------------------- ET Open
-
-/// Load the ET Open ruleset from the shared folder (not in the repo):
-/// `cargo test -p tapwatch-rules -- --ignored --nocapture et_open`.
-#[test]
-#[ignore]
-fn load_et_open() {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/rulesets/et-open");
-    let mut b = RuleSetBuilder::new(Vars::default(), Classifications::bundled());
-    b.add_path(&dir).expect("shared/rulesets/et-open is readable");
-    let t = std::time::Instant::now();
-    let (set, report) = b.build();
-    println!(
-        "ET Open: loaded {} failed {} (build {:?})",
-        report.loaded,
-        report.failed,
-        t.elapsed()
-    );
-    for (reason, n) in &report.by_reason {
-        println!("  {reason:<22} {n}");
-    }
-    let mut kw: Vec<_> = report.by_keyword.iter().collect();
-    kw.sort_by(|a, b| b.1.cmp(a.1));
-    println!("  top keywords:");
-    for (k, n) in kw.iter().take(25) {
-        println!("    {k:<24} {n}");
-    }
-    for e in report
-        .errors
-        .iter()
-        .filter(|e| !e.reason.contains("keyword"))
-        .take(20)
-    {
-        println!("  {e}");
-    }
-    assert_eq!(set.len(), report.loaded);
-    assert!(report.loaded > 0);
-}
-
-/// Print every non-keyword load error of ET Open (debugging aid).
-#[test]
-#[ignore]
-fn et_open_errors() {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/rulesets/et-open");
-    let mut b = RuleSetBuilder::new(Vars::default(), Classifications::bundled());
-    b.add_path(&dir).expect("shared/rulesets/et-open is readable");
-    let (_, report) = b.build();
-    for e in report
-        .errors
-        .iter()
-        .filter(|e| e.reason == "bad value" || e.reason == "conflicting options")
-    {
-        println!("{e}");
-    }
-}
-
 mod keywords;
 
 #[test]
