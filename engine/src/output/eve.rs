@@ -1,7 +1,7 @@
 //! EVE record builders with Suricata's field names and order.
 
 use crate::config::EveConfig;
-use crate::decode::{Encap, Packet};
+use crate::decode::{Encap, Packet, TunnelLayer};
 use crate::flow::{EndReason, Flow, TH_ACK, TH_CWR, TH_ECE, TH_FIN, TH_PUSH, TH_RST, TH_SYN, TH_URG};
 use crate::time::eve_ts;
 use base64::Engine as _;
@@ -96,6 +96,11 @@ fn mirror_obj(p: &Packet<'_>, cfg: &EveConfig) -> Option<Value> {
         }
     }
     let t = mirror_layer?;
+    Some(mirror_value(&t, &encap, p.truncated, cfg))
+}
+
+/// The `mirror` object for the mirror session's tunnel layer `t`.
+fn mirror_value(t: &TunnelLayer, encap: &str, truncated: bool, cfg: &EveConfig) -> Value {
     let mut m = Map::new();
     m.insert("vni".into(), Value::from(t.vni));
     if let Some(name) = cfg.sessions.get(&t.vni) {
@@ -103,8 +108,8 @@ fn mirror_obj(p: &Packet<'_>, cfg: &EveConfig) -> Option<Value> {
     }
     m.insert("source_ip".into(), ip_str(&t.outer_src));
     m.insert("encap".into(), Value::from(encap));
-    m.insert("truncated".into(), Value::from(p.truncated));
-    Some(Value::Object(m))
+    m.insert("truncated".into(), Value::from(truncated));
+    Value::Object(m)
 }
 
 fn flow_summary(f: &Flow) -> Value {
@@ -263,16 +268,11 @@ pub fn flow_record(f: &Flow, reason: EndReason, cfg: &EveConfig) -> Vec<u8> {
     if let Some(ap) = f.app.proto.as_str() {
         v.insert("app_proto".into(), Value::from(ap));
     }
-    if let Some(t) = f.tunnel {
-        let mut m = Map::new();
-        m.insert("vni".into(), Value::from(t.vni));
-        if let Some(name) = cfg.sessions.get(&t.vni) {
-            m.insert("session".into(), Value::from(name.clone()));
-        }
-        m.insert("source_ip".into(), ip_str(&t.outer_src));
-        m.insert("encap".into(), Value::from(t.encap.as_str()));
-        m.insert("truncated".into(), Value::from(f.truncated));
-        v.insert("mirror".into(), Value::Object(m));
+    if let Some(t) = &f.tunnel {
+        v.insert(
+            "mirror".into(),
+            mirror_value(t, t.encap.as_str(), f.truncated, cfg),
+        );
     }
     let age = f.last_ns.saturating_sub(f.start_ns) / 1_000_000_000;
     let mut fl = Map::new();
