@@ -92,11 +92,6 @@ impl HostIndex {
             _ => &[],
         }
     }
-
-    /// True when no rule is indexed.
-    pub fn is_empty(&self) -> bool {
-        self.rules.is_empty()
-    }
 }
 
 #[cfg(test)]

@@ -140,7 +140,7 @@ impl Collect {
     }
 
     fn build(mut self) -> Group {
-        let mut index = |ranges: Vec<(u32, u32, u32)>, always: &mut Vec<u32>| {
+        let index = |ranges: Vec<(u32, u32, u32)>, always: &mut Vec<u32>| {
             HostIndex::build(&ranges).unwrap_or_else(|| {
                 // Too many entries: those rules are evaluated everywhere.
                 always.extend(ranges.iter().map(|r| r.2));
