@@ -235,11 +235,19 @@ impl Prefilter {
                             c.add(&fp.bytes, fp.nocase, id);
                         }
                     }
-                    None => {
-                        if let Some(c) = collect.get_mut(slot(g, BufferId::Payload)) {
-                            c.add_unpatterned(rule, id);
+                    None => match rule.bufs.iter().find(|b| b.id != BufferId::Payload) {
+                        // It can only match where that buffer is inspected.
+                        Some(b) => {
+                            if let Some(c) = collect.get_mut(slot(g, b.id)) {
+                                c.always.push(id);
+                            }
                         }
-                    }
+                        None => {
+                            if let Some(c) = collect.get_mut(slot(g, BufferId::Payload)) {
+                                c.add_unpatterned(rule, id);
+                            }
+                        }
+                    },
                 }
             }
         }
