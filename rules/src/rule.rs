@@ -274,6 +274,10 @@ impl Rule {
     }
 }
 
+/// A content the prefilter could use: its buffer, whether it is marked
+/// `fast_pattern`, and the bytes (and case rule) to search.
+type FastCandidate<'a> = (BufferId, bool, (&'a [u8], bool));
+
 /// The content marked `fast_pattern` (if positive), else the longest
 /// positive content of a buffer the prefilter can search; of equal lengths
 /// the last, since later contents of a relative chain are the ones that
@@ -289,7 +293,7 @@ fn pick_fast_pattern(payload: &Chain, bufs: &[BufChain]) -> Option<FastPattern> 
             .filter(|b| b.id != BufferId::Base64Data)
             .map(|b| (b.id, &b.chain, b.transforms.as_slice())),
     );
-    let positive: Vec<(BufferId, bool, (&[u8], bool))> = lists
+    let positive: Vec<FastCandidate<'_>> = lists
         .flat_map(|(id, ch, ts)| {
             ch.contents().filter(|c| !c.negated).filter_map(move |c| {
                 let bytes = if ts.is_empty() {
