@@ -218,7 +218,7 @@ pub(crate) struct Prefilter {
 }
 
 fn slot(g: usize, buf: BufferId) -> usize {
-    g * BufferId::COUNT + buf.index()
+    g * BufferId::COUNT + buf.prefilter_slot().index()
 }
 
 impl Prefilter {

@@ -393,7 +393,16 @@ impl RuleSet {
                 }
             }
         }
-        for &(id, data) in ctx.app_buffers {
+        for (i, &(id, data)) in ctx.app_buffers.iter().enumerate() {
+            // Buffers sharing an automaton are scanned once per content.
+            let slot = id.prefilter_slot();
+            let earlier = ctx.app_buffers.get(..i).unwrap_or_default();
+            if earlier
+                .iter()
+                .any(|&(e, d)| e.prefilter_slot() == slot && std::ptr::eq(d, data))
+            {
+                continue;
+            }
             if let Some(group) = self.prefilter.group(g, id) {
                 prefilter_scan(group, data, 0, scratch);
                 for &r in &group.always {

@@ -882,6 +882,8 @@ fn arb_rule() -> impl Strategy<Value = String> {
         "dns.query; dotprefix;",
         "dns.query; to_uppercase; dotprefix;",
         "http.uri; compress_whitespace;",
+        "http.response_body;",
+        "file.data;",
     ]);
     let item = (sticky, content).prop_map(|(s, c)| format!("{s} {c}"));
     (proto, prop::collection::vec(item, 0..4), extra)
@@ -919,6 +921,9 @@ proptest! {
         let mut bufs: Vec<(BufferId, &[u8])> = queries.iter().map(|q| (BufferId::DnsQuery, q.as_slice())).collect();
         if let Some(u) = &uri {
             bufs.push((BufferId::HttpUri, u.as_slice()));
+            // A response body is inspected as both buffers (same bytes).
+            bufs.push((BufferId::HttpResponseBody, u.as_slice()));
+            bufs.push((BufferId::FileData, u.as_slice()));
         }
         let ctx = p.ctx_with(&bufs);
         let mut scratch = set.new_scratch();
