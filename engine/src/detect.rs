@@ -16,6 +16,8 @@ mod live;
 
 mod app;
 
+mod events;
+
 /// One frame as the worker receives it.
 #[derive(Clone, Copy, Debug)]
 pub struct FrameInfo {
@@ -104,9 +106,17 @@ impl Worker {
 
     /// Process one frame.
     pub fn process(&mut self, info: &FrameInfo, frame: &[u8]) {
-        let Ok(p) = decode(info.link, frame, &self.cfg.decode, &mut self.stats.decode) else {
-            return;
+        let p = match decode(info.link, frame, &self.cfg.decode, &mut self.stats.decode) {
+            Ok(p) => p,
+            Err(e) => {
+                self.undecodable(info, frame, &e);
+                return;
+            }
         };
+        let decode_events = events::packet_events(&p);
+        if !decode_events.is_empty() {
+            self.log_anomalies(info, Some(&p), None, decode_events);
+        }
         if p.checksum_bad {
             if p.tcp.is_some() {
                 self.stats.tcp.invalid_checksum += 1;
@@ -131,7 +141,7 @@ impl Worker {
         }
         let Some(idx) = idx else {
             self.stats.no_flow += 1;
-            self.inspect_without_flow(info, frame, &p);
+            self.inspect_without_flow(info, frame, &p, decode_events);
             return;
         };
 
@@ -163,6 +173,7 @@ impl Worker {
 
         // TCP: follow the stream of this direction.
         let mut stream = false;
+        let mut stream_events = tapwatch_rules::EventSet::EMPTY;
         self.hits.clear();
         if let Some(tcp) = p.tcp {
             let f = tcp.flags;
@@ -211,16 +222,21 @@ impl Worker {
                         app.on_stream(app_dir, new, false, false, server_port); // app layer hook
                         let mut ctx = packet_ctx(&p, true, to_server, established, window, new_from, true);
                         ctx.app_proto = app.proto.as_str();
+                        ctx.fields.events = decode_events;
                         rules.match_packet_flow(&ctx, scratch, run_hits, Some(&mut vars));
                         hits.extend_from_slice(run_hits);
                     }
                     Chunk::Gap(_) => app.on_stream(app_dir, &[], true, false, server_port), // app layer hook
                 });
-                if !inspected {
-                    // Nothing new in order: header-only rules still see the packet.
+                stream_events = flow.stream[dir].take_events();
+                if !inspected || !stream_events.is_empty() {
+                    // Nothing new in order: header-only rules still see the
+                    // packet; so do rules on the stream events it raised.
                     let mut ctx = packet_ctx(&p, true, to_server, established, &[], 0, true);
                     ctx.app_proto = app.proto.as_str();
-                    rules.match_packet_flow(&ctx, scratch, hits, Some(&mut vars));
+                    ctx.fields.events = decode_events.union(stream_events);
+                    rules.match_packet_flow(&ctx, scratch, run_hits, Some(&mut vars));
+                    hits.extend_from_slice(run_hits);
                 }
                 hits.sort_unstable();
                 hits.dedup();
@@ -232,6 +248,7 @@ impl Worker {
             }
             let mut ctx = packet_ctx(&p, true, to_server, established, p.payload, 0, false);
             ctx.app_proto = app.proto.as_str();
+            ctx.fields.events = decode_events;
             self.rules
                 .match_packet_flow(&ctx, &mut self.scratch, &mut self.hits, Some(&mut vars));
         }
@@ -244,12 +261,22 @@ impl Worker {
             self.flows.get_mut(idx).alerted = true;
             self.raise_alerts(info, frame, &p, Some(idx), to_server);
         }
+        if !stream_events.is_empty() {
+            self.log_anomalies(info, Some(&p), Some(idx), stream_events);
+        }
         self.app_detect(idx, info, frame, &p); // app layer hook
         self.app_log(idx); // app layer hook
     }
 
-    fn inspect_without_flow(&mut self, info: &FrameInfo, frame: &[u8], p: &Packet<'_>) {
-        let ctx = packet_ctx(p, false, true, false, p.payload, 0, false);
+    fn inspect_without_flow(
+        &mut self,
+        info: &FrameInfo,
+        frame: &[u8],
+        p: &Packet<'_>,
+        events: tapwatch_rules::EventSet,
+    ) {
+        let mut ctx = packet_ctx(p, false, true, false, p.payload, 0, false);
+        ctx.fields.events = events;
         self.hits.clear();
         self.rules.match_packet(&ctx, &mut self.scratch, &mut self.hits);
         self.thresholds

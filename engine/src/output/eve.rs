@@ -7,7 +7,7 @@ use crate::time::eve_ts;
 use base64::Engine as _;
 use serde_json::{json, Map, Value};
 use std::net::IpAddr;
-use tapwatch_rules::RuleMeta;
+use tapwatch_rules::{Event, EventKind, RuleMeta};
 
 pub fn proto_name(p: u8) -> Value {
     match p {
@@ -244,6 +244,92 @@ pub fn alert_record(a: &AlertInput<'_>) -> Vec<u8> {
             Value::from(base64::engine::general_purpose::STANDARD.encode(a.frame)),
         );
     }
+    finish(v)
+}
+
+/// Everything an anomaly record needs.
+pub struct AnomalyInput<'a> {
+    pub ts_ns: u64,
+    pub pcap_cnt: u64,
+    /// The packet that raised it (`None` when the frame did not decode).
+    pub packet: Option<&'a Packet<'a>>,
+    pub flow: Option<&'a Flow>,
+    pub event: Event,
+    pub cfg: &'a EveConfig,
+}
+
+/// The EVE `anomaly.event` name of `e`, as Suricata 7 writes it:
+/// `decoder.ipv4.trunc_pkt`, `stream.reassembly_seq_gap`; application-layer
+/// events are written without their protocol prefix, upper case
+/// (`INVALID_RECORD_TYPE`), with the protocol in `app_proto`.
+pub fn anomaly_event_name(e: Event) -> String {
+    match e.kind() {
+        EventKind::Decode => format!("decoder.{}", e.name()),
+        EventKind::Stream => format!("stream.{}", e.name()),
+        EventKind::AppLayer => {
+            let n = e.name();
+            n.split_once('.').map_or(n, |(_, x)| x).to_ascii_uppercase()
+        }
+    }
+}
+
+/// Decoder events Suricata raises before it has read the IP addresses:
+/// its records carry no addresses, ports or protocol.
+fn raised_before_addresses(e: Event) -> bool {
+    matches!(
+        e,
+        Event::Ipv4TruncPkt
+            | Event::Ipv6TruncPkt
+            | Event::EthernetPktTooSmall
+            | Event::VlanHeaderTooSmall
+            | Event::SllPktTooSmall
+    )
+}
+
+/// An `anomaly` record (Suricata's `event_type: anomaly`).
+pub fn anomaly_record(a: &AnomalyInput<'_>) -> Vec<u8> {
+    let mut v = Map::new();
+    v.insert("timestamp".into(), Value::from(eve_ts(a.ts_ns)));
+    if let Some(f) = a.flow {
+        v.insert("flow_id".into(), Value::from(f.flow_id));
+    }
+    v.insert("pcap_cnt".into(), Value::from(a.pcap_cnt));
+    v.insert("event_type".into(), Value::from("anomaly"));
+    let tuple = a.packet.filter(|_| !raised_before_addresses(a.event));
+    if let Some(p) = tuple {
+        let ports = p.ip_proto == 6 || p.ip_proto == 17;
+        v.insert("src_ip".into(), ip_str(&p.src));
+        if ports {
+            v.insert("src_port".into(), Value::from(p.sport));
+        }
+        v.insert("dest_ip".into(), ip_str(&p.dst));
+        if ports {
+            v.insert("dest_port".into(), Value::from(p.dport));
+        }
+        v.insert("proto".into(), proto_name(p.ip_proto));
+    }
+    let pkt_src_name = a.packet.map_or("wire/pcap", pkt_src);
+    v.insert("pkt_src".into(), Value::from(pkt_src_name));
+    if let Some(p) = a.packet {
+        if let Some(t) = tunnel_obj(p, a.pcap_cnt) {
+            v.insert("tunnel".into(), t);
+        }
+        if let Some(m) = mirror_obj(p, a.cfg) {
+            v.insert("mirror".into(), m);
+        }
+    }
+    let mut an = Map::new();
+    if a.event.kind() == EventKind::AppLayer {
+        if let Some(ap) = a.flow.and_then(|f| f.app.proto.as_str()) {
+            an.insert("app_proto".into(), Value::from(ap));
+        }
+    }
+    an.insert("type".into(), Value::from(a.event.kind().as_str()));
+    an.insert("event".into(), Value::from(anomaly_event_name(a.event)));
+    if a.event.kind() == EventKind::AppLayer {
+        an.insert("layer".into(), Value::from("proto_parser"));
+    }
+    v.insert("anomaly".into(), Value::Object(an));
     finish(v)
 }
 

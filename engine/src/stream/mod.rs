@@ -33,6 +33,7 @@ pub use policy::{OverlapPolicy, UnknownPolicy};
 use crate::config::StreamConfig;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use tapwatch_rules::{Event, EventSet};
 
 /// Reassembly memory shared by every worker: what out-of-order buffers hold.
 /// Charged before a buffer grows; running out is a counter, never a failure.
@@ -195,6 +196,8 @@ pub struct StreamDir {
     /// Bytes skipped in gaps.
     pub gap_bytes: u64,
     pub gaps: u32,
+    /// Stream events raised since the caller last took them.
+    raised: EventSet,
 }
 
 /// Clones carry the position and totals, not the buffers (flow records are
@@ -282,6 +285,12 @@ impl StreamDir {
         self.charged
     }
 
+    /// The stream events (`stream-event` names) raised since the last call:
+    /// gaps, overlaps with different bytes, depth reached.
+    pub fn take_events(&mut self) -> EventSet {
+        std::mem::take(&mut self.raised)
+    }
+
     /// The peer acknowledged up to `ack`: a hole it acknowledged will not be
     /// filled by a retransmission, so it becomes a gap after `gap_wait_ms`.
     pub fn on_peer_ack(&mut self, ack: u32, now_ns: u64) {
@@ -317,6 +326,7 @@ impl StreamDir {
         if depth > 0 && self.base >= depth {
             self.depth_reached = true;
             ctx.counters.depth_reached += 1;
+            self.raised.insert(Event::StreamDepthReached);
             self.release();
             self.window.clear();
             return;
@@ -386,6 +396,7 @@ impl StreamDir {
                         .unwrap_or_default();
                     if w != d {
                         ctx.counters.overlap_diff_data += 1;
+                        self.raised.insert(Event::StreamOverlapDifferentData);
                     }
                 }
             }
@@ -555,6 +566,7 @@ impl StreamDir {
         }
         if differs {
             ctx.counters.overlap_diff_data += 1;
+            self.raised.insert(Event::StreamOverlapDifferentData);
         }
     }
 
@@ -693,6 +705,7 @@ impl StreamDir {
         self.gap_bytes += n;
         ctx.counters.gaps += 1;
         ctx.counters.gap_bytes += n;
+        self.raised.insert(Event::StreamSeqGap);
         sink(Chunk::Gap(n));
         self.advance(n);
     }
