@@ -17,6 +17,7 @@ mod live;
 mod app;
 
 mod events;
+pub use events::defrag_events;
 
 /// One frame as the worker receives it.
 #[derive(Clone, Copy, Debug)]
@@ -25,6 +26,8 @@ pub struct FrameInfo {
     pub pcap_cnt: u64,
     pub link: LinkType,
     pub orig_len: u32,
+    /// Decoder events the reader raised for this frame (defragmentation).
+    pub events: tapwatch_rules::EventSet,
 }
 
 /// A worker's state: its flow table shard and detection scratch space.
@@ -124,7 +127,12 @@ impl Worker {
             return;
         }
         if p.is_fragment && self.reader_defrags {
-            // The reader reassembles fragments and sends the whole datagram.
+            // The reader reassembles fragments and sends the whole datagram;
+            // a fragment only meets the rules on the events it raised.
+            if !info.events.is_empty() {
+                self.log_anomalies(info, Some(&p), None, info.events);
+                self.inspect_without_flow(info, frame, &p, decode_events.union(info.events));
+            }
             return;
         }
         let ts = info.ts_ns;
@@ -434,6 +442,7 @@ mod tests {
                 pcap_cnt: u64::from(i),
                 link: LinkType::Raw,
                 orig_len: 40,
+                events: tapwatch_rules::EventSet::EMPTY,
             };
             w.process(&info, &tcp(src, sport, 1000, TH_SYN, &[]));
             // A segment 200 bytes ahead of the next expected byte.

@@ -261,6 +261,11 @@ impl Defrag {
         self.map.len()
     }
 
+    /// The datagram the last [`Defrag::insert`] that returned one completed.
+    pub fn last_datagram(&self) -> &[u8] {
+        &self.out
+    }
+
     /// Take a fragment (`p.is_fragment`). When it completes its datagram,
     /// returns the whole IP packet.
     pub fn insert(&mut self, p: &Packet<'_>, now_ns: u64) -> Option<&[u8]> {

@@ -297,7 +297,10 @@ pub fn anomaly_record(a: &AnomalyInput<'_>) -> Vec<u8> {
     v.insert("event_type".into(), Value::from("anomaly"));
     let tuple = a.packet.filter(|_| !raised_before_addresses(a.event));
     if let Some(p) = tuple {
-        let ports = p.ip_proto == 6 || p.ip_proto == 17;
+        // An IPv6 fragment without its L4 header is protocol 44 to
+        // Suricata, without ports; an IPv4 one keeps its protocol, ports 0.
+        let v6_frag = p.is_fragment && p.src.is_ipv6() && p.tcp.is_none() && p.sport == 0;
+        let ports = (p.ip_proto == 6 || p.ip_proto == 17) && !v6_frag;
         v.insert("src_ip".into(), ip_str(&p.src));
         if ports {
             v.insert("src_port".into(), Value::from(p.sport));
@@ -306,7 +309,12 @@ pub fn anomaly_record(a: &AnomalyInput<'_>) -> Vec<u8> {
         if ports {
             v.insert("dest_port".into(), Value::from(p.dport));
         }
-        v.insert("proto".into(), proto_name(p.ip_proto));
+        let proto = if v6_frag {
+            Value::from("IPv6-Frag")
+        } else {
+            proto_name(p.ip_proto)
+        };
+        v.insert("proto".into(), proto);
     }
     let pkt_src_name = a.packet.map_or("wire/pcap", pkt_src);
     v.insert("pkt_src".into(), Value::from(pkt_src_name));
