@@ -16,6 +16,7 @@ mod live;
 
 mod app;
 
+mod ended;
 mod events;
 pub use events::defrag_events;
 
@@ -99,10 +100,11 @@ impl Worker {
         }
     }
 
-    fn log_flow(&mut self, f: &Flow, reason: EndReason) {
-        self.app_flow_end(f); // app layer hook
+    fn log_flow(&mut self, mut f: Flow, reason: EndReason) {
+        self.inspect_held(&mut f);
+        self.app_flow_end(&f); // app layer hook
         if self.cfg.eve.flow {
-            let rec = flow_record(f, reason, &self.cfg.eve);
+            let rec = flow_record(&f, reason, &self.cfg.eve);
             self.emit(rec);
         }
     }
@@ -145,7 +147,7 @@ impl Worker {
             self.flows.lookup(&p, ts)
         };
         if let Some((f, r)) = self.flows.ended.take() {
-            self.log_flow(&f, r);
+            self.log_flow(f, r);
         }
         let Some(idx) = idx else {
             self.stats.no_flow += 1;
@@ -329,7 +331,7 @@ impl Worker {
         let mut ended = Vec::new();
         self.flows.drain(&mut ended);
         for (f, r) in ended {
-            self.log_flow(&f, r);
+            self.log_flow(f, r);
         }
         self.stats.flows = self.flows.counters.clone();
         (self.stats, self.output_lost)

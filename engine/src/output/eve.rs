@@ -162,7 +162,11 @@ pub fn alert_record(a: &AlertInput<'_>) -> Vec<u8> {
     if let Some(f) = a.flow {
         v.insert("flow_id".into(), Value::from(f.flow_id));
     }
-    v.insert("pcap_cnt".into(), Value::from(a.pcap_cnt));
+    // 0: no packet (data inspected when its flow ended), as Suricata's
+    // pseudo packets, which have no pcap_cnt.
+    if a.pcap_cnt > 0 {
+        v.insert("pcap_cnt".into(), Value::from(a.pcap_cnt));
+    }
     v.insert("event_type".into(), Value::from("alert"));
     v.insert("src_ip".into(), ip_str(&p.src));
     if p.tcp.is_some() || p.ip_proto == 17 {

@@ -204,15 +204,23 @@ pub struct StreamDir {
 /// built from clones; only the live flow holds memory).
 impl Clone for StreamDir {
     fn clone(&self) -> Self {
-        StreamDir {
-            tracking: self.tracking,
-            next_seq: self.next_seq,
-            base: self.base,
-            depth_reached: self.depth_reached,
-            bytes: self.bytes,
-            gap_bytes: self.gap_bytes,
-            gaps: self.gaps,
-            ..StreamDir::default()
+        let mut d = StreamDir::default();
+        d.tracking = self.tracking;
+        d.next_seq = self.next_seq;
+        d.base = self.base;
+        d.depth_reached = self.depth_reached;
+        d.bytes = self.bytes;
+        d.gap_bytes = self.gap_bytes;
+        d.gaps = self.gaps;
+        d
+    }
+}
+
+/// Held memory goes back to the shared memcap however a direction ends.
+impl Drop for StreamDir {
+    fn drop(&mut self) {
+        if let Some(m) = self.mem.take() {
+            m.release(self.charged);
         }
     }
 }
@@ -227,11 +235,24 @@ impl StreamDir {
     pub fn reset(&mut self) {
         self.release();
         let window = std::mem::take(&mut self.window);
-        *self = StreamDir {
-            window,
-            ..StreamDir::default()
-        };
+        *self = StreamDir::default();
+        self.window = window;
         self.window.clear();
+    }
+
+    /// Move the data held after a hole (and its memcap charge) into a copy
+    /// of this direction's position, for inspection after its flow ended
+    /// ([`StreamDir::flush`]); this direction keeps its window buffer for
+    /// the next flow in its slot. Dropping the copy gives the memory back.
+    pub fn detach(&mut self) -> StreamDir {
+        let mut d = self.clone();
+        d.ooo = std::mem::take(&mut self.ooo);
+        d.held = std::mem::take(&mut self.held);
+        d.lost = std::mem::take(&mut self.lost);
+        d.charged = std::mem::take(&mut self.charged);
+        d.mem = self.mem.take();
+        d.dropped_ahead = self.dropped_ahead;
+        d
     }
 
     /// Give held memory back (the flow is over or the direction restarts).

@@ -464,3 +464,59 @@ proptest! {
         prop_assert_eq!(h.mem.used(), 0);
     }
 }
+
+#[test]
+fn events_name_gaps_overlaps_with_other_bytes_and_depth() {
+    use tapwatch_rules::Event;
+    let mut h = Harness::new(StreamConfig { depth: 20, ..small() });
+    h.dir.on_syn(0);
+    h.seg(1, b"abcdef");
+    assert!(h.dir.take_events().is_empty());
+    // Same bytes again: an overlap, no event.
+    h.seg(3, b"cd");
+    assert!(h.dir.take_events().is_empty());
+    // Other bytes over held data.
+    h.seg(10, b"jklm");
+    h.seg(11, b"XY");
+    let e = h.dir.take_events();
+    assert!(e.contains(Event::StreamOverlapDifferentData) && !e.contains(Event::StreamSeqGap));
+    // Taken once.
+    assert!(h.dir.take_events().is_empty());
+    h.flush();
+    assert!(h.dir.take_events().contains(Event::StreamSeqGap));
+    h.seg(14, b"nopqrstuvwxyz");
+    h.seg(27, b"0");
+    assert!(h.dir.take_events().contains(Event::StreamDepthReached));
+}
+
+#[test]
+fn a_detached_direction_keeps_held_data_and_gives_memory_back_when_dropped() {
+    let mut h = Harness::new(small());
+    h.dir.on_syn(0);
+    h.seg(1, b"abc");
+    h.seg(10, b"HELD");
+    let used = h.mem.used();
+    assert!(used > 0);
+    let mut ended = h.dir.detach();
+    // The live direction holds nothing now; the charge moved.
+    assert_eq!((h.dir.held_segments(), h.dir.charged()), (0, 0));
+    assert_eq!(ended.held_segments(), 1);
+    assert_eq!(h.mem.used(), used);
+    let mut out = Vec::new();
+    let mut ctx = StreamCtx {
+        cfg: &h.cfg,
+        mem: &h.mem,
+        now_ns: 2,
+        counters: &mut h.counters,
+    };
+    ended.flush(&mut ctx, &mut |c| out.push(own(c)));
+    assert_eq!(out, vec![Ev::Gap(6), data("HELD", "HELD")]);
+    drop(ended);
+    assert_eq!(h.mem.used(), 0);
+    // A dropped direction with held data releases its charge too.
+    h.dir.on_syn(100);
+    h.seg(110, b"later");
+    assert!(h.mem.used() > 0);
+    drop(std::mem::take(&mut h.dir));
+    assert_eq!(h.mem.used(), 0);
+}
