@@ -559,7 +559,8 @@ impl StreamDir {
                     overlapped = true;
                     if dst != src {
                         differs = true;
-                        if policy.new_wins(own.0, own.1, h.own_start, h.own_end) && dst.len() == src.len() {
+                        if policy.segment_wins(own.0, own.1, h.own_start, h.own_end) && dst.len() == src.len()
+                        {
                             dst.copy_from_slice(src);
                         }
                     }

@@ -348,7 +348,7 @@ proptest! {
         isn in any::<u32>(),
         order in proptest::collection::vec(any::<u32>(), 0..64),
         dups in proptest::collection::vec((any::<u16>(), 0usize..300, 1usize..300), 0..10),
-        policy in 0usize..6,
+        policy in 0usize..OverlapPolicy::ALL.len(),
     ) {
         let mut h = Harness::new(StreamConfig {
             window: 32,
@@ -396,7 +396,7 @@ proptest! {
     #[test]
     fn overlap_policies_match_the_model(
         segs in proptest::collection::vec((1usize..60, 1usize..20, any::<u8>()), 1..12),
-        policy in 0usize..6,
+        policy in 0usize..OverlapPolicy::ALL.len(),
     ) {
         let policy = OverlapPolicy::ALL[policy];
         let mut h = Harness::new(StreamConfig { window: 8, policy, ..StreamConfig::default() });
@@ -412,7 +412,7 @@ proptest! {
                 match slot {
                     None => *slot = Some((b, s, e)),
                     Some((old, os, oe)) => {
-                        if policy.new_wins(s, e, *os, *oe) {
+                        if policy.segment_wins(s, e, *os, *oe) {
                             *old = b;
                         }
                     }
@@ -519,4 +519,40 @@ fn a_detached_direction_keeps_held_data_and_gives_memory_back_when_dropped() {
     assert!(h.mem.used() > 0);
     drop(std::mem::take(&mut h.dir));
     assert_eq!(h.mem.used(), 0);
+}
+
+/// Segments held behind a hole at offset 0, then the hole filled: what
+/// the stream says under `policy`.
+fn resolved(policy: OverlapPolicy, segs: &[(u32, &[u8])]) -> Vec<u8> {
+    let mut h = Harness::new(StreamConfig { policy, ..small() });
+    h.dir.on_syn(0);
+    for &(seq, data) in segs {
+        assert_eq!(h.seg(seq, data), vec![]);
+    }
+    flatten(&h.seg(1, b"_"))
+}
+
+#[test]
+fn linux_keeps_the_old_bytes_for_a_same_start_segment_that_does_not_end_after() {
+    // Same start and end, other bytes: old wins on linux (Suricata), new on
+    // old-linux; a same-start segment ending after wins on both.
+    let same: &[(u32, &[u8])] = &[(2, b"abcd"), (2, b"WXYZ")];
+    assert_eq!(resolved(OverlapPolicy::Linux, same), b"_abcd");
+    assert_eq!(resolved(OverlapPolicy::OldLinux, same), b"_WXYZ");
+    let longer: &[(u32, &[u8])] = &[(2, b"abcd"), (2, b"WXYZQ")];
+    assert_eq!(resolved(OverlapPolicy::Linux, longer), b"_WXYZQ");
+    let shorter: &[(u32, &[u8])] = &[(2, b"abcd"), (2, b"WX")];
+    assert_eq!(resolved(OverlapPolicy::Linux, shorter), b"_abcd");
+}
+
+#[test]
+fn solaris_keeps_the_old_bytes_for_a_later_segment_ending_at_the_same_place() {
+    let same_end: &[(u32, &[u8])] = &[(2, b"abcdef"), (4, b"WXYZ")];
+    assert_eq!(resolved(OverlapPolicy::Solaris, same_end), b"_abcdef");
+    // Ending after the old segment, it wins.
+    let after: &[(u32, &[u8])] = &[(2, b"abcdef"), (4, b"WXYZQ")];
+    assert_eq!(resolved(OverlapPolicy::Solaris, after), b"_abWXYZQ");
+    // Starting before and ending inside, it loses.
+    let inside: &[(u32, &[u8])] = &[(4, b"abcdef"), (2, b"WXYZ")];
+    assert_eq!(resolved(OverlapPolicy::Solaris, inside), b"_WXabcdef");
 }
