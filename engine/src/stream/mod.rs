@@ -1,3 +1,4 @@
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::indexing_slicing))]
 //! Per-direction TCP stream reassembly.
 //!
 //! [`StreamDir::on_segment`] takes one segment of one direction and hands

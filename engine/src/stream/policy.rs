@@ -1,3 +1,4 @@
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::indexing_slicing))]
 //! Overlap policies: which bytes win when two TCP segments carry different
 //! data for the same sequence numbers.
 //!
