@@ -303,6 +303,19 @@ impl Worker {
         flow: Option<u32>,
         to_server: bool,
     ) {
+        let flow = flow.map_or(AlertFlow::None, AlertFlow::Table);
+        self.log_hits(info, frame, p, flow, to_server);
+    }
+
+    /// Count and log an alert for every rule in `self.hits`, with `flow`.
+    fn log_hits(
+        &mut self,
+        info: &FrameInfo,
+        frame: &[u8],
+        p: &Packet<'_>,
+        flow: AlertFlow<'_>,
+        to_server: bool,
+    ) {
         let hits = std::mem::take(&mut self.hits);
         for &h in &hits {
             self.stats.alerts += 1;
@@ -310,12 +323,17 @@ impl Worker {
                 *c += 1;
             }
             if self.cfg.eve.alert {
+                let flow = match flow {
+                    AlertFlow::None => None,
+                    AlertFlow::Table(i) => Some(self.flows.get(i)),
+                    AlertFlow::Ended(f) => Some(f),
+                };
                 let rec = alert_record(&AlertInput {
                     ts_ns: info.ts_ns,
                     pcap_cnt: info.pcap_cnt,
                     packet: p,
                     frame,
-                    flow: flow.map(|i| self.flows.get(i)),
+                    flow,
                     to_server,
                     rule: self.rules.meta(h),
                     cfg: &self.cfg.eve,
@@ -336,6 +354,16 @@ impl Worker {
         self.stats.flows = self.flows.counters.clone();
         (self.stats, self.output_lost)
     }
+}
+
+/// The flow an alert belongs to.
+#[derive(Clone, Copy)]
+enum AlertFlow<'a> {
+    None,
+    /// A flow in the table.
+    Table(u32),
+    /// A flow that has left the table (inspected as it ends).
+    Ended(&'a Flow),
 }
 
 /// What the rule engine sees of a packet.

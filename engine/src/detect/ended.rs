@@ -5,11 +5,10 @@
 //! Without this, content sent after a lost segment in a session that ends
 //! without the loss being acknowledged would never be seen.
 
-use super::{packet_ctx, FrameInfo, Worker};
+use super::{packet_ctx, AlertFlow, FrameInfo, Worker};
 use crate::applayer::Direction as AppDir;
 use crate::decode::{LinkType, Packet, TcpInfo};
 use crate::flow::{Flow, TcpState};
-use crate::output::{alert_record, AlertInput};
 use crate::stream::{Chunk, StreamCtx};
 
 impl Worker {
@@ -89,27 +88,7 @@ impl Worker {
                 orig_len: 0,
                 events: tapwatch_rules::EventSet::EMPTY,
             };
-            let hits = std::mem::take(&mut self.hits);
-            for &h in &hits {
-                self.stats.alerts += 1;
-                if let Some(c) = self.stats.alerts_by_rule.get_mut(h as usize) {
-                    *c += 1;
-                }
-                if self.cfg.eve.alert {
-                    let rec = alert_record(&AlertInput {
-                        ts_ns: info.ts_ns,
-                        pcap_cnt: info.pcap_cnt,
-                        packet: &p,
-                        frame: &[],
-                        flow: Some(f),
-                        to_server,
-                        rule: self.rules.meta(h),
-                        cfg: &self.cfg.eve,
-                    });
-                    self.emit(rec);
-                }
-            }
-            self.hits = hits;
+            self.log_hits(&info, &[], &p, AlertFlow::Ended(f), to_server);
         }
     }
 }
