@@ -25,6 +25,7 @@
 //!   force it. A segment cut short by the mirror (`payload_missing`) gives
 //!   its bytes and then a gap for the part that was cut off.
 
+pub(crate) mod overlap;
 mod policy;
 #[cfg(test)]
 mod tests;
@@ -146,15 +147,8 @@ pub struct StreamCtx<'a> {
     pub counters: &'a mut StreamCounters,
 }
 
-/// A held out-of-order range `[start, end)` (absolute stream offsets) and
-/// the bounds of the segment that first supplied it (for overlap policy).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Held {
-    start: u64,
-    end: u64,
-    own_start: u64,
-    own_end: u64,
-}
+/// A held out-of-order range and the segment that first supplied it.
+type Held = overlap::Piece;
 
 /// Most "known lost" ranges (cut-off tails of held segments) remembered.
 const MAX_LOST: usize = 64;
@@ -498,7 +492,7 @@ impl StreamDir {
                 self.deliver(ctx, sink);
                 continue;
             }
-            self.merge(start, data, own, lo, ctx);
+            self.merge(start, data, own, ctx);
             return;
         }
     }
@@ -532,62 +526,23 @@ impl StreamDir {
         true
     }
 
-    /// Insert `data` at `start` among the held ranges from index `i`,
-    /// resolving overlaps with the policy. `ooo` is long enough.
-    fn merge(&mut self, start: u64, data: &[u8], own: (u64, u64), mut i: usize, ctx: &mut StreamCtx<'_>) {
-        let end = start + data.len() as u64;
-        let base = self.base;
+    /// Insert `data` at `start` among the held ranges, resolving overlaps
+    /// with the policy. `ooo` is long enough.
+    fn merge(&mut self, start: u64, data: &[u8], own: (u64, u64), ctx: &mut StreamCtx<'_>) {
         let policy = ctx.cfg.policy;
-        let mut pos = start;
-        let mut overlapped = false;
-        let mut differs = false;
-        while pos < end {
-            let next = self.held.get(i).copied();
-            let (piece_end, old) = match next {
-                Some(h) if h.start <= pos => (h.end.min(end), Some(h)),
-                Some(h) => (h.start.min(end), None),
-                None => (end, None),
-            };
-            let src = data
-                .get((pos - start) as usize..(piece_end - start) as usize)
-                .unwrap_or_default();
-            let dst = self
-                .ooo
-                .get_mut((pos - base) as usize..(piece_end - base) as usize)
-                .unwrap_or_default();
-            match old {
-                Some(h) => {
-                    overlapped = true;
-                    if dst != src {
-                        differs = true;
-                        if policy.segment_wins(own.0, own.1, h.own_start, h.own_end) && dst.len() == src.len()
-                        {
-                            dst.copy_from_slice(src);
-                        }
-                    }
-                }
-                None => {
-                    if dst.len() == src.len() {
-                        dst.copy_from_slice(src);
-                    }
-                    self.held.insert(
-                        i,
-                        Held {
-                            start: pos,
-                            end: piece_end,
-                            own_start: own.0,
-                            own_end: own.1,
-                        },
-                    );
-                }
-            }
-            i += 1;
-            pos = piece_end;
-        }
-        if overlapped {
+        let placed = overlap::place(
+            &mut self.held,
+            &mut self.ooo,
+            self.base,
+            start,
+            data,
+            own,
+            |n, o| policy.segment_wins(n.0, n.1, o.0, o.1),
+        );
+        if placed.overlapped {
             ctx.counters.overlaps += 1;
         }
-        if differs {
+        if placed.differs {
             ctx.counters.overlap_diff_data += 1;
             self.raised.insert(Event::StreamOverlapDifferentData);
         }
