@@ -506,6 +506,59 @@ mod tests {
     use super::*;
 
     #[test]
+    fn anomaly_records_have_suricatas_names_and_tuple() {
+        assert_eq!(anomaly_event_name(Event::Ipv4TruncPkt), "decoder.ipv4.trunc_pkt");
+        assert_eq!(
+            anomaly_event_name(Event::StreamSeqGap),
+            "stream.reassembly_seq_gap"
+        );
+        let mut p = Packet::empty();
+        p.src = "10.0.0.1".parse().unwrap();
+        p.dst = "10.0.0.2".parse().unwrap();
+        p.ip_proto = 6;
+        p.sport = 1234;
+        p.dport = 80;
+        fn rec(event: Event, packet: Option<&Packet<'_>>) -> Value {
+            let bytes = anomaly_record(&AnomalyInput {
+                ts_ns: 1_768_471_200_000_000_000,
+                pcap_cnt: 7,
+                packet,
+                flow: None,
+                event,
+                cfg: &EveConfig::default(),
+            });
+            serde_json::from_slice::<Value>(&bytes).unwrap()
+        }
+        let v = rec(Event::StreamOverlapDifferentData, Some(&p));
+        assert_eq!(v["event_type"], "anomaly");
+        assert_eq!(v["pcap_cnt"], 7);
+        assert_eq!(
+            (v["src_ip"].as_str(), v["src_port"].as_u64()),
+            (Some("10.0.0.1"), Some(1234))
+        );
+        assert_eq!(v["proto"], "TCP");
+        assert_eq!(
+            v["anomaly"],
+            json!({"type": "stream", "event": "stream.reassembly_overlap_different_data"})
+        );
+        // Raised before Suricata reads the addresses: none written.
+        let v = rec(Event::Ipv4TruncPkt, Some(&p));
+        assert!(v.get("src_ip").is_none() && v.get("proto").is_none());
+        assert_eq!(v["pkt_src"], "wire/pcap");
+        // An IPv6 fragment without its TCP header: IPv6-Frag, no ports.
+        p.src = "2001:db8::1".parse().unwrap();
+        p.is_fragment = true;
+        p.sport = 0;
+        let v = rec(Event::Ipv6FragOverlap, Some(&p));
+        assert_eq!(v["proto"], "IPv6-Frag");
+        assert!(v.get("src_port").is_none());
+        // A frame that did not decode.
+        let v = rec(Event::EthernetPktTooSmall, None);
+        assert_eq!(v["anomaly"]["event"], "decoder.ethernet.pkt_too_small");
+        assert!(v.get("src_ip").is_none());
+    }
+
+    #[test]
     fn ipv6_is_written_in_full_like_suricata() {
         let a: IpAddr = "2001:db8:beef::20".parse().unwrap();
         assert_eq!(ip_text(&a), "2001:0db8:beef:0000:0000:0000:0000:0020");
