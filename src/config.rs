@@ -10,7 +10,7 @@ use anyhow::{anyhow, bail, Context, Result};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-use tapwatch_engine::config::Timeouts;
+use tapwatch_engine::config::{AnomalyTypes, Timeouts};
 use tapwatch_engine::output::sink::{facility, severity};
 use tapwatch_engine::output::{RedisMode, SinkConfig, SinkKind, SyslogProto};
 use tapwatch_engine::EngineConfig;
@@ -333,6 +333,65 @@ fn type_names(e: &Node) -> (Option<Vec<String>>, Option<&Node>) {
     (Some(names), alert_opts)
 }
 
+/// An eve-log's `anomaly` entry in `types`: `Some(None)` when listed
+/// without options, `None` when not listed.
+fn anomaly_opts(e: &Node) -> Option<Option<&Node>> {
+    let Some(Node::List(types)) = e.get("types") else {
+        return None;
+    };
+    types.iter().find_map(|t| match t {
+        Node::Scalar(s) if s == "anomaly" => Some(None),
+        Node::Map(m) => m
+            .iter()
+            .find(|(k, _)| k == "anomaly")
+            .map(|(_, v)| Some(v).filter(|v| !matches!(v, Node::Null))),
+        _ => None,
+    })
+}
+
+/// Which anomaly kinds an `anomaly` entry enables, as Suricata reads it:
+/// `enabled: no` turns it off; `types` is a map of `decode`, `stream` and
+/// `applayer` to yes/no (missing: decode and stream no, applayer yes), or a
+/// list of the kinds wanted.
+fn anomaly_types(opts: Option<&Node>) -> Result<AnomalyTypes> {
+    let Some(o) = opts else {
+        return Ok(AnomalyTypes::default());
+    };
+    if let Some(s) = o.str("enabled") {
+        if truthy(s) == Some(false) {
+            return Ok(AnomalyTypes::NONE);
+        }
+    }
+    match o.get("types") {
+        Some(Node::List(l)) => {
+            let mut t = AnomalyTypes::NONE;
+            for n in l {
+                match n {
+                    Node::Scalar(k) if k == "decode" => t.decode = true,
+                    Node::Scalar(k) if k == "stream" => t.stream = true,
+                    Node::Scalar(k) if k == "applayer" => t.applayer = true,
+                    other => bail!("anomaly.types: unknown anomaly type {other:?}"),
+                }
+            }
+            Ok(t)
+        }
+        Some(Node::Map(_)) => {
+            let mut t = AnomalyTypes::default();
+            for (k, slot) in [
+                ("decode", &mut t.decode),
+                ("stream", &mut t.stream),
+                ("applayer", &mut t.applayer),
+            ] {
+                if let Some(v) = bool_at(o, &format!("types.{k}"))? {
+                    *slot = v;
+                }
+            }
+            Ok(t)
+        }
+        _ => Ok(AnomalyTypes::default()),
+    }
+}
+
 /// The EVE outputs as sinks, with relative file and socket names under
 /// `log_dir` (as Suricata's `filename`). `filetype` is one of `regular`
 /// (or `file`), `unix_stream`, `unix_dgram`, `syslog`, `redis`, and
@@ -641,6 +700,19 @@ pub fn extract(root: &Node, ec: &mut EngineConfig) -> Result<AppConfig> {
         ec.eve.tls = every || all.iter().any(|n| n == "tls");
         ec.eve.dns = every || all.iter().any(|n| n == "dns");
         ec.eve.pgsql = every || all.iter().any(|n| n == "pgsql");
+        ec.eve.anomaly = AnomalyTypes::NONE;
+        for e in &logs {
+            match anomaly_opts(e) {
+                Some(opts) => {
+                    let t = anomaly_types(opts)?;
+                    ec.eve.anomaly.decode |= t.decode;
+                    ec.eve.anomaly.stream |= t.stream;
+                    ec.eve.anomaly.applayer |= t.applayer;
+                }
+                None if type_names(e).0.is_none() => ec.eve.anomaly = AnomalyTypes::default(),
+                None => {}
+            }
+        }
         if let Some(o) = alert_opts {
             let flag = |k: &str| o.str(k).and_then(truthy);
             ec.eve.payload = flag("payload").unwrap_or(false);
@@ -673,6 +745,44 @@ pub fn extract(root: &Node, ec: &mut EngineConfig) -> Result<AppConfig> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn anomaly_types_read_like_suricata() {
+        let yaml = |types: &str| {
+            format!("%YAML 1.1\n---\noutputs:\n  - eve-log:\n      enabled: yes\n      types:\n        - alert\n{types}")
+        };
+        let read = |text: &str| {
+            let root = parse_text(text, "t.yaml").unwrap();
+            let mut ec = EngineConfig::default();
+            extract(&root, &mut ec).map(|_| ec.eve.anomaly)
+        };
+        // Not listed: none. Listed bare: Suricata's defaults (applayer only).
+        assert_eq!(read(&yaml("")).unwrap(), AnomalyTypes::NONE);
+        assert_eq!(
+            read(&yaml("        - anomaly\n")).unwrap(),
+            AnomalyTypes::default()
+        );
+        // suricata.yaml's map of yes/no; missing keys keep the defaults.
+        let t = read(&yaml("        - anomaly:\n            enabled: yes\n            types:\n              decode: yes\n              stream: yes\n")).unwrap();
+        assert!(t.decode && t.stream && t.applayer);
+        let t = read(&yaml(
+            "        - anomaly:\n            types:\n              applayer: no\n",
+        ))
+        .unwrap();
+        assert_eq!(t, AnomalyTypes::NONE);
+        // A list of kinds.
+        let t = read(&yaml("        - anomaly:\n            types: [decode, stream]\n")).unwrap();
+        assert!(t.decode && t.stream && !t.applayer);
+        assert_eq!(
+            read(&yaml("        - anomaly:\n            enabled: no\n")).unwrap(),
+            AnomalyTypes::NONE
+        );
+        assert!(read(&yaml("        - anomaly:\n            types: [bogus]\n")).is_err());
+        assert!(read(&yaml(
+            "        - anomaly:\n            types:\n              decode: maybe\n"
+        ))
+        .is_err());
+    }
 
     #[test]
     fn parses_suricata_header_and_sets_dotted_keys() {

@@ -112,6 +112,9 @@ pub struct EveConfig {
     pub tls: bool,
     pub dns: bool,
     pub pgsql: bool,
+    /// `anomaly` records, by kind (Suricata's `anomaly.types`: decode and
+    /// stream off, applayer on in its stock configuration).
+    pub anomaly: AnomalyTypes,
     /// VNI → mirror session name, for `mirror.session`.
     pub sessions: BTreeMap<u32, String>,
 }
@@ -130,7 +133,48 @@ impl Default for EveConfig {
             tls: true,
             dns: true,
             pgsql: true,
+            anomaly: AnomalyTypes::default(),
             sessions: BTreeMap::new(),
+        }
+    }
+}
+
+/// Which anomaly kinds become `anomaly` EVE records.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AnomalyTypes {
+    /// Decoder and defragmentation events (`decode`).
+    pub decode: bool,
+    /// TCP stream events (`stream`).
+    pub stream: bool,
+    /// Application-layer events (`applayer`).
+    pub applayer: bool,
+}
+
+impl Default for AnomalyTypes {
+    /// As Suricata's stock suricata.yaml: only application-layer anomalies.
+    fn default() -> Self {
+        AnomalyTypes {
+            decode: false,
+            stream: false,
+            applayer: true,
+        }
+    }
+}
+
+impl AnomalyTypes {
+    /// No anomaly records at all.
+    pub const NONE: AnomalyTypes = AnomalyTypes {
+        decode: false,
+        stream: false,
+        applayer: false,
+    };
+
+    /// Records of `kind` are wanted.
+    pub fn wants(&self, kind: tapwatch_rules::EventKind) -> bool {
+        match kind {
+            tapwatch_rules::EventKind::Decode => self.decode,
+            tapwatch_rules::EventKind::Stream => self.stream,
+            tapwatch_rules::EventKind::AppLayer => self.applayer,
         }
     }
 }

@@ -75,6 +75,7 @@ pub use buffer::BufferId;
 pub use classification::{Classification, Classifications};
 pub use error::{LoadError, LoadReport};
 pub use header::Action;
+pub use keywords::event::{Event, EventKind, EventSet};
 pub use keywords::state::Track;
 pub use rule::RuleMeta;
 pub use ruleset::{FlowVars, PacketCtx, PacketFields, RuleSet, RuleSetBuilder, Scratch, ThresholdState};

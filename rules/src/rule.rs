@@ -6,6 +6,7 @@ use crate::buffer::BufferId;
 use crate::header::{Action, Header};
 use crate::inspect::Chain;
 use crate::keywords::content::find_nocase;
+use crate::keywords::event::EventSet;
 use crate::keywords::flow::FlowMatch;
 use crate::keywords::packet::PacketDraft;
 use crate::keywords::state::{BitCmd, Threshold};
@@ -134,6 +135,8 @@ pub(crate) struct Rule {
     pub flags: Option<FlagsMatch>,
     pub sameip: bool,
     pub packet: Option<Box<PacketDraft>>,
+    /// Events the packet must carry (decode-event, stream-event, ...).
+    pub events: EventSet,
     /// The untransformed payload chain.
     pub chain: Chain,
     pub payload_sizes: Vec<UintMatch>,
@@ -216,6 +219,7 @@ impl Rule {
             flags: d.flags,
             sameip: d.sameip,
             packet: (!d.packet.is_empty()).then(|| Box::new(d.packet)),
+            events: d.events,
             chain,
             payload_sizes,
             bufs,
@@ -250,6 +254,7 @@ impl Rule {
                 .packet
                 .as_ref()
                 .is_none_or(|p| p.matches(ctx.ip_proto, &ctx.fields))
+            && ctx.fields.events.contains_all(self.events)
             && h.matches_endpoints(ctx)
             && sizes_ok(&self.payload_sizes, ctx.buffer.len())
             && self.chain.matches(ctx.buffer, new_from)

@@ -85,6 +85,8 @@ pub struct PacketFields {
     pub icmp_seq: Option<u16>,
     /// Stream bytes seen so far: (to server, to client).
     pub stream_bytes: Option<(u64, u64)>,
+    /// Anomalies the engine raised for this packet (decode-event, ...).
+    pub events: crate::EventSet,
 }
 
 /// Collects rules; bad rules are recorded, never fatal.

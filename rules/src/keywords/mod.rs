@@ -6,6 +6,7 @@
 
 pub(crate) mod byte;
 pub(crate) mod content;
+pub(crate) mod event;
 pub(crate) mod flow;
 mod known;
 pub(crate) mod meta;
@@ -109,6 +110,8 @@ pub(crate) struct Draft {
     pub noalert: bool,
     pub thresholds: Vec<Threshold>,
     pub packet: packet::PacketDraft,
+    /// Events named by decode-event / stream-event / app-layer-event.
+    pub events: event::EventSet,
 }
 
 impl Default for Draft {
@@ -139,6 +142,7 @@ impl Default for Draft {
             noalert: false,
             thresholds: Vec::new(),
             packet: packet::PacketDraft::default(),
+            events: event::EventSet::EMPTY,
         }
     }
 }
@@ -390,6 +394,9 @@ pub(crate) fn apply(opt: &Opt<'_>, d: &mut Draft, classes: &Classifications) -> 
         name if IGNORED.contains(&name) => Ok(()),
         name => {
             if let Some(r) = packet::apply(opt, &mut d.packet) {
+                return r;
+            }
+            if let Some(r) = event::apply(opt, &mut d.events) {
                 return r;
             }
             if let Some(id) = buffer::legacy_modifier(name) {
