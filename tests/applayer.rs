@@ -17,12 +17,27 @@ fn sa(s: &str) -> SocketAddr {
     s.parse().unwrap()
 }
 
-/// Replays `frames` with `rules`; returns every EVE record.
+/// Replays `frames` with `rules`; returns every EVE record. With
+/// `TAPWATCH_KEEP_DIR` set, the capture and rules are also copied there
+/// (named after the log's first rule message) to compare with Suricata.
 fn replay(dir: &Path, frames: &[Frame], rules: &str) -> Vec<Value> {
     let pcap = dir.join("in.pcap");
     write_pcap(&pcap, frames).unwrap();
     let rules_path = dir.join("test.rules");
     std::fs::write(&rules_path, rules).unwrap();
+    if let Ok(keep) = std::env::var("TAPWATCH_KEEP_DIR") {
+        let name: String = rules
+            .split('"')
+            .nth(1)
+            .unwrap_or("case")
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+            .collect();
+        let keep = Path::new(&keep).join(name);
+        std::fs::create_dir_all(&keep).unwrap();
+        std::fs::copy(&pcap, keep.join("in.pcap")).unwrap();
+        std::fs::copy(&rules_path, keep.join("test.rules")).unwrap();
+    }
     let log = dir.join("log");
     std::fs::create_dir_all(&log).unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_tapwatch"))
@@ -331,4 +346,77 @@ fn truncated_keepalive_http_logs_partial_transactions() {
         assert_eq!(r["http"]["status"], 200);
         assert_eq!(r["mirror"]["truncated"], true);
     }
+}
+
+/// An HTML page compressed by gzip (level 9, mtime 0); the text
+/// "swordfish-7731" appears only once decoded.
+const GZIP_PAGE: &[u8] = &[
+    0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0x03, 0xb3, 0xc9, 0x28, 0xc9, 0xcd, 0xb1, 0xb3,
+    0x49, 0xca, 0x4f, 0xa9, 0xb4, 0xb3, 0xc9, 0x30, 0xb4, 0x73, 0x4c, 0xc9, 0xcd, 0xcc, 0x53, 0x48, 0xce,
+    0xcf, 0x2b, 0xce, 0xcf, 0x49, 0xb5, 0xd1, 0x07, 0x8a, 0xd8, 0x14, 0xd8, 0xe5, 0x24, 0x96, 0xe6, 0x25,
+    0x67, 0x00, 0x45, 0x53, 0x52, 0xad, 0x14, 0x8a, 0xcb, 0xf3, 0x8b, 0x52, 0xd2, 0x32, 0x8b, 0x33, 0x74,
+    0xcd, 0xcd, 0x8d, 0x0d, 0x6d, 0xf4, 0x0b, 0x88, 0x51, 0xa1, 0x0f, 0xb1, 0x40, 0x1f, 0x6c, 0x1b, 0x17,
+    0x00, 0xc6, 0x11, 0xa1, 0xb3, 0x75, 0x00, 0x00, 0x00,
+];
+
+#[test]
+fn gzip_response_bodies_are_inspected_decoded() {
+    let dir = tempfile::tempdir().unwrap();
+    let req = |u| http::Request::get(u, "intranet.example.com", "curl/8.5.0").to_bytes();
+    // Content-Length and gzip.
+    let r1 = http::response(
+        200,
+        "text/html",
+        GZIP_PAGE,
+        1_768_471_200,
+        &[("Content-Encoding", "gzip")],
+    );
+    // Chunked and gzip: the gzip stream cut across 5 chunks.
+    let mut r2 = b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
+    for c in GZIP_PAGE.chunks(20) {
+        r2.extend_from_slice(format!("{:x}\r\n", c.len()).as_bytes());
+        r2.extend_from_slice(c);
+        r2.extend_from_slice(b"\r\n");
+    }
+    r2.extend_from_slice(b"0\r\n\r\n");
+    let c = tcp_conversation(
+        sa("10.0.0.1:50010"),
+        sa("10.0.0.6:80"),
+        T0,
+        1_000_000,
+        &[Exchange::new(req("/one"), r1), Exchange::new(req("/two"), r2)],
+    );
+    let rules = "alert http any any -> any any (msg:\"decoded body\"; flow:established,to_client; http.response_body; content:\"swordfish-7731\"; sid:40; rev:1;)\n\
+alert http any any -> any any (msg:\"decoded file.data\"; flow:established,to_client; file.data; content:\"<h1>Admin console</h1>\"; sid:41; rev:1;)\n\
+alert tcp any any -> any any (msg:\"raw stream\"; flow:established,to_client; content:\"swordfish-7731\"; sid:42; rev:1;)\n";
+    let eve = replay(dir.path(), &c.frames(), rules);
+    let alerts = records(&eve, "alert");
+    let hits: Vec<(u64, Value)> = alerts
+        .iter()
+        .map(|a| {
+            (
+                a["alert"]["signature_id"].as_u64().unwrap(),
+                a["http"]["url"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        hits,
+        vec![
+            (40, json!("/one")),
+            (41, json!("/one")),
+            (40, json!("/two")),
+            (41, json!("/two"))
+        ]
+    );
+    // As Suricata 7.0.10 logs this capture: `length` is the body as sent.
+    let h = objects(&eve, "http");
+    let obj = |url: &str, len: usize| {
+        json!({"hostname":"intranet.example.com","url":url,"http_user_agent":"curl/8.5.0",
+               "http_content_type":"text/html","http_method":"GET","protocol":"HTTP/1.1","status":200,"length":len})
+    };
+    assert_eq!(
+        h,
+        vec![obj("/one", GZIP_PAGE.len()), obj("/two", 4 * 26 + 19 + 3)]
+    );
 }

@@ -7,6 +7,8 @@
 //! read is logged with what was visible, marked truncated, and the
 //! direction resynchronises on the next request or status line.
 
+pub mod content;
+
 use std::collections::VecDeque;
 
 use super::{Direction, DoneTx, Progress, Tx};
@@ -70,6 +72,10 @@ pub struct HttpTx {
     pub response_done: bool,
     /// Part of the transaction was not visible (gap or truncation).
     pub truncated: bool,
+    /// The response's Content-Encoding, when tapwatch decodes it.
+    pub response_coding: Option<content::Coding>,
+    /// Why decoding the response body stopped early (limit, bomb, corrupt).
+    pub response_decode_stop: Option<content::Stop>,
 }
 
 fn header<'a>(h: &'a [(Vec<u8>, Vec<u8>)], name: &[u8]) -> Option<&'a [u8]> {
@@ -128,6 +134,10 @@ pub struct HttpState {
     phase: [Phase; 2],
     /// tx_id the response side is reading.
     resp_id: u64,
+    /// Decoder of the response body being read, when it is compressed.
+    decoder: Option<content::Decoder>,
+    /// Anomalies not yet counted by the flow (decoding stopped early).
+    pub(crate) events: u32,
 }
 
 fn store_headers(h: &Headers<'_>, list: &mut Vec<(Vec<u8>, Vec<u8>)>, raw: &mut Vec<u8>) {
@@ -301,10 +311,21 @@ impl HttpState {
                         }
                     };
                     let interim = (100..200).contains(&status);
+                    let coding = h
+                        .iter()
+                        .find(|f| f.name.eq_ignore_ascii_case(b"content-encoding"))
+                        .and_then(|f| content::Coding::from_header(f.value));
+                    self.decoder = match (coding, next) {
+                        (Some(c), Phase::Length(_) | Phase::ChunkSize | Phase::Close) => {
+                            Some(content::Decoder::new(c, RESPONSE_BODY_LIMIT))
+                        }
+                        _ => None,
+                    };
                     if let Some(tx) = self.tx_mut(id) {
                         if interim {
                             tx.status = None;
                         } else {
+                            tx.response_coding = coding;
                             store_headers(&h, &mut tx.response_headers, &mut tx.response_headers_raw);
                             if next == Phase::Line {
                                 tx.response_done = true;
@@ -352,6 +373,13 @@ impl HttpState {
     }
 
     fn add_body(&mut self, dir: Direction, data: &[u8]) {
+        let mut dec = self.decoder.take().filter(|_| dir == Direction::ToClient);
+        if let (Some(d), Some(tx)) = (dec.as_mut(), self.body_tx(dir)) {
+            d.feed(data, &mut tx.response_body);
+            tx.response_body_len += data.len() as u64;
+            self.decoder = dec;
+            return;
+        }
         if let Some(tx) = self.body_tx(dir) {
             match dir {
                 Direction::ToServer => {
@@ -366,7 +394,24 @@ impl HttpState {
         }
     }
 
+    /// The response body ended: flush its decoder and note an early stop.
+    fn end_decoding(&mut self) {
+        let Some(mut d) = self.decoder.take() else {
+            return;
+        };
+        if let Some(tx) = self.body_tx(Direction::ToClient) {
+            d.finish(&mut tx.response_body);
+            tx.response_decode_stop = d.stop;
+            if d.stop.is_some() {
+                self.events += 1;
+            }
+        }
+    }
+
     fn end_message(&mut self, dir: Direction) {
+        if dir == Direction::ToClient {
+            self.end_decoding();
+        }
         if let Some(tx) = self.body_tx(dir) {
             match dir {
                 Direction::ToServer => tx.request_done = true,
@@ -531,6 +576,7 @@ impl HttpState {
     /// Flow end: a close-delimited body ends here; everything open is
     /// logged as it stands.
     pub fn finish(&mut self, now: (u64, u64), done: &mut Vec<DoneTx>) {
+        self.end_decoding();
         for t in self.txs.drain(..) {
             if t.request_line.is_empty() && t.response_line.is_empty() {
                 continue;

@@ -390,6 +390,9 @@ impl AppLayer {
             }
         }
         let rest_from = off;
+        if let State::Http(s) = &mut self.state {
+            self.anomalies += std::mem::take(&mut s.events);
+        }
         // PostgreSQL's SSLRequest was accepted: TLS follows on both sides.
         if let State::Pgsql(s) = &self.state {
             if s.tls_switch {

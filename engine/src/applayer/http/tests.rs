@@ -139,3 +139,83 @@ fn bodies_are_bounded() {
         (REQUEST_BODY_LIMIT * 2 / 4096 * 4096) as u64
     );
 }
+
+fn gzip(b: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    e.write_all(b).unwrap();
+    e.finish().unwrap()
+}
+
+/// A chunked gzip response then a deflate one with Content-Length, in any
+/// split: the bodies are the decoded text; the message length stays the
+/// bytes as sent.
+#[test]
+fn gzip_and_deflate_bodies_are_decoded_in_every_split() {
+    use std::io::Write;
+    let text = b"<p>attack at dawn, attack at dawn</p>".repeat(20);
+    let gz = gzip(&text);
+    let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::fast());
+    z.write_all(b"second body").unwrap();
+    let z = z.finish().unwrap();
+    let mut resp =
+        b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
+    for c in gz.chunks(100) {
+        resp.extend_from_slice(format!("{:x}\r\n", c.len()).as_bytes());
+        resp.extend_from_slice(c);
+        resp.extend_from_slice(b"\r\n");
+    }
+    resp.extend_from_slice(b"0\r\n\r\n");
+    resp.extend_from_slice(
+        format!(
+            "HTTP/1.1 200 OK\r\nContent-Encoding: deflate\r\nContent-Length: {}\r\n\r\n",
+            z.len()
+        )
+        .as_bytes(),
+    );
+    resp.extend_from_slice(&z);
+    let reqs = b"GET /1 HTTP/1.1\r\nHost: h\r\n\r\nGET /2 HTTP/1.1\r\nHost: h\r\n\r\n";
+    for split in [1, 2, 3, 7, 64, 1460, resp.len()] {
+        let mut app = AppLayer::default();
+        app.on_stream(ToServer, reqs, false, false, 80);
+        for c in resp.chunks(split) {
+            app.on_stream(ToClient, c, false, false, 80);
+        }
+        let t = http_txs(&app);
+        assert_eq!(t.len(), 2, "split {split}");
+        assert_eq!(t[0].response_body, text, "split {split}");
+        assert_eq!(t[0].response_coding, Some(content::Coding::Gzip));
+        assert_eq!(t[0].response_body_len, gz.len() as u64);
+        assert_eq!(t[1].response_body, b"second body");
+        assert_eq!(t[1].response_message_len, z.len() as u64);
+        assert_eq!((t[0].response_decode_stop, app.anomalies), (None, 0));
+    }
+}
+
+/// A gzip bomb stops at the response body limit and is counted.
+#[test]
+fn gzip_bomb_stops_at_the_body_limit() {
+    use std::io::Write;
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    let zeros = vec![0u8; 1 << 20];
+    for _ in 0..32 {
+        e.write_all(&zeros).unwrap();
+    }
+    let bomb = e.finish().unwrap();
+    let mut app = AppLayer::default();
+    app.on_stream(ToServer, b"GET /z HTTP/1.1\r\nHost: h\r\n\r\n", false, false, 80);
+    let head = format!(
+        "HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: {}\r\n\r\n",
+        bomb.len()
+    );
+    app.on_stream(ToClient, head.as_bytes(), false, false, 80);
+    for c in bomb.chunks(1448) {
+        app.on_stream(ToClient, c, false, false, 80);
+    }
+    let t = http_txs(&app);
+    assert_eq!(t.len(), 1);
+    assert_eq!(t[0].response_body.len(), RESPONSE_BODY_LIMIT);
+    assert_eq!(t[0].response_decode_stop, Some(content::Stop::Limit));
+    assert_eq!(t[0].response_message_len, bomb.len() as u64);
+    assert_eq!(app.anomalies, 1);
+}
