@@ -158,7 +158,14 @@ fn tls_client_hello_split_over_three_segments_on_port_80() {
     assert_eq!(alerts[0]["app_proto"], "tls");
     assert_eq!(
         objects(&eve, "tls"),
-        vec![json!({"session_resumed":true,"sni":"api.example.com","version":"TLS 1.2"})]
+        // As Suricata 7.0.10 logs it with ja3-fingerprints and eve tls ja4 on.
+        vec![
+            json!({"session_resumed":true,"sni":"api.example.com","version":"TLS 1.2",
+            "ja3":{"hash":"28c5ccbede76b2f055e58ebfdf59dfdf",
+                   "string":"771,49195-49199-49196-49200-52393-52392-49171-49172-156-157-47-53,0-23-65281-10-11-35-16-5-13,29-23-24,0"},
+            "ja3s":{"hash":"5215374a0e30b81e54d5c4d8be783ba8","string":"771,49199,65281-23-11-16"},
+            "ja4":"t12d1209h2_d34a8e72043a_b0b33b6ec075"})
+        ]
     );
     assert_eq!(records(&eve, "flow")[0]["app_proto"], "tls");
 }
@@ -419,4 +426,296 @@ alert tcp any any -> any any (msg:\"raw stream\"; flow:established,to_client; co
         h,
         vec![obj("/one", GZIP_PAGE.len()), obj("/two", 4 * 26 + 19 + 3)]
     );
+}
+
+/// Builders for hand-made TLS handshakes (GREASE, odd ALPN, certificates).
+mod hs {
+    pub fn u16_list(len_bytes: usize, vals: &[u16]) -> Vec<u8> {
+        let n = vals.len() * 2;
+        let mut v = if len_bytes == 1 {
+            vec![n as u8]
+        } else {
+            (n as u16).to_be_bytes().to_vec()
+        };
+        for x in vals {
+            v.extend_from_slice(&x.to_be_bytes());
+        }
+        v
+    }
+
+    pub fn alpn(names: &[&[u8]]) -> Vec<u8> {
+        let mut l = Vec::new();
+        for n in names {
+            l.push(n.len() as u8);
+            l.extend_from_slice(n);
+        }
+        let mut v = (l.len() as u16).to_be_bytes().to_vec();
+        v.extend(l);
+        v
+    }
+
+    pub fn sni(host: &str) -> Vec<u8> {
+        let mut v = ((host.len() + 3) as u16).to_be_bytes().to_vec();
+        v.push(0);
+        v.extend_from_slice(&(host.len() as u16).to_be_bytes());
+        v.extend_from_slice(host.as_bytes());
+        v
+    }
+
+    fn exts(list: &[(u16, Vec<u8>)]) -> Vec<u8> {
+        let mut e = Vec::new();
+        for (t, d) in list {
+            e.extend_from_slice(&t.to_be_bytes());
+            e.extend_from_slice(&(d.len() as u16).to_be_bytes());
+            e.extend_from_slice(d);
+        }
+        let mut v = (e.len() as u16).to_be_bytes().to_vec();
+        v.extend(e);
+        v
+    }
+
+    fn message(t: u8, body: &[u8]) -> Vec<u8> {
+        let mut m = vec![t];
+        m.extend_from_slice(&(body.len() as u32).to_be_bytes()[1..]);
+        m.extend_from_slice(body);
+        m
+    }
+
+    pub fn client_hello(version: u16, ciphers: &[u16], ext: &[(u16, Vec<u8>)]) -> Vec<u8> {
+        let mut b = version.to_be_bytes().to_vec();
+        b.extend_from_slice(&[0x42; 32]);
+        b.push(0);
+        b.extend(u16_list(2, ciphers));
+        b.extend_from_slice(&[1, 0]);
+        if !ext.is_empty() {
+            b.extend(exts(ext));
+        }
+        message(1, &b)
+    }
+
+    pub fn server_hello(version: u16, cipher: u16, ext: &[(u16, Vec<u8>)]) -> Vec<u8> {
+        let mut b = version.to_be_bytes().to_vec();
+        b.extend_from_slice(&[0x24; 32]);
+        b.push(0);
+        b.extend_from_slice(&cipher.to_be_bytes());
+        b.push(0);
+        b.extend(exts(ext));
+        message(2, &b)
+    }
+
+    pub fn certificate(chain: &[&[u8]]) -> Vec<u8> {
+        let mut l = Vec::new();
+        for c in chain {
+            l.extend_from_slice(&(c.len() as u32).to_be_bytes()[1..]);
+            l.extend_from_slice(c);
+        }
+        let mut b = (l.len() as u32).to_be_bytes()[1..].to_vec();
+        b.extend(l);
+        message(11, &b)
+    }
+
+    pub fn server_hello_done() -> Vec<u8> {
+        message(14, &[])
+    }
+
+    /// Handshake messages in records of at most 4000 bytes.
+    pub fn records(version: u16, msgs: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        for c in msgs.chunks(4000) {
+            out.extend_from_slice(&[22]);
+            out.extend_from_slice(&version.to_be_bytes());
+            out.extend_from_slice(&(c.len() as u16).to_be_bytes());
+            out.extend_from_slice(c);
+        }
+        out
+    }
+}
+
+/// One TLS 1.2 session: `ch` from the client; ServerHello `sh`, the
+/// certificate chain and ServerHelloDone from the server; both sides'
+/// ChangeCipherSpec and some ciphertext.
+fn tls_session(client: &str, server: &str, ch: Vec<u8>, sh: Vec<u8>, chain: &[&[u8]]) -> Vec<Frame> {
+    let mut rng = Rng::new(11);
+    let mut c = TcpConn::new(sa(client), sa(server), T0);
+    c.handshake();
+    c.client_send(&hs::records(0x0301, &ch));
+    let mut flight = sh;
+    if !chain.is_empty() {
+        flight.extend(hs::certificate(chain));
+    }
+    flight.extend(hs::server_hello_done());
+    c.server_send(&hs::records(0x0303, &flight));
+    let mut fin = tls::change_cipher_spec();
+    fin.extend(tls::encrypted_finished(&mut rng));
+    c.client_send(&fin);
+    let mut fin = tls::change_cipher_spec();
+    fin.extend(tls::encrypted_finished(&mut rng));
+    c.server_send(&fin);
+    c.client_send(&tls::application_data(&mut rng, 300));
+    c.close();
+    c.frames()
+}
+
+const LEAF_DER: &[u8] = include_bytes!("data/shop-leaf.der");
+const CA_DER: &[u8] = include_bytes!("data/example-ca.der");
+
+/// Three clients: a browser-like one full of GREASE, one without SNI with
+/// a non-alphanumeric ALPN and no signature algorithms, and a bare TLS 1.0
+/// hello without extensions.
+fn fingerprint_sessions() -> Vec<Frame> {
+    let grease_ch = hs::client_hello(
+        0x0303,
+        &[
+            0x1a1a, 0x1301, 0x1302, 0x1303, 0xc02b, 0xc02f, 0xcca9, 0x009c, 0x002f,
+        ],
+        &[
+            (0x2a2a, vec![]),
+            (0x0000, hs::sni("shop.example.com")),
+            (0x0017, vec![]),
+            (0xff01, vec![0]),
+            (0x000a, hs::u16_list(2, &[0x3a3a, 0x001d, 0x0017, 0x0018])),
+            (0x000b, vec![1, 0]),
+            (0x0010, hs::alpn(&[b"h2", b"http/1.1"])),
+            (0x000d, hs::u16_list(2, &[0x0403, 0x0804, 0x0401, 0x0503])),
+            (0x002b, hs::u16_list(1, &[0x5a5a, 0x0304, 0x0303])),
+            (0x4a4a, vec![0]),
+        ],
+    );
+    let sh = hs::server_hello(
+        0x0303,
+        0xc02f,
+        &[
+            (0xff01, vec![0]),
+            (0x0017, vec![]),
+            (0x000b, vec![1, 0]),
+            (0x0010, hs::alpn(&[b"h2"])),
+        ],
+    );
+    let mut frames = tls_session(
+        "10.0.0.1:50020",
+        "10.0.0.7:443",
+        grease_ch,
+        sh,
+        &[LEAF_DER, CA_DER],
+    );
+    let odd_ch = hs::client_hello(
+        0x0303,
+        &[0xc02f, 0x009c],
+        &[
+            (0x000a, hs::u16_list(2, &[0x0017])),
+            (0x0010, hs::alpn(&[b"\xabx-"])),
+        ],
+    );
+    let sh = hs::server_hello(0x0303, 0x009c, &[(0xff01, vec![0])]);
+    frames.extend(tls_session(
+        "10.0.0.1:50021",
+        "10.0.0.8:443",
+        odd_ch,
+        sh,
+        &[LEAF_DER],
+    ));
+    let bare_ch = hs::client_hello(0x0301, &[0x002f, 0x0035, 0x000a], &[]);
+    let sh = hs::server_hello(0x0301, 0x002f, &[]);
+    frames.extend(tls_session(
+        "10.0.0.1:50022",
+        "10.0.0.9:443",
+        bare_ch,
+        sh,
+        &[CA_DER],
+    ));
+    frames
+}
+
+#[test]
+fn tls_fingerprints_and_certificates() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = r#"alert tls any any -> any any (msg:"ja3 tls fingerprints"; ja3.hash; content:"e313402ba7fec57668db741d37b7bd2c"; sid:50; rev:1;)
+alert tls any any -> any any (msg:"ja3 string"; ja3.string; content:"29-23-24,0"; endswith; sid:51; rev:1;)
+alert tls any any -> any any (msg:"ja3s hash"; ja3s.hash; content:"ccd5709d4a9027ec272e98b9924c36f7"; sid:52; rev:1;)
+alert tls any any -> any any (msg:"ja3s string"; ja3s.string; content:"771,49199,"; startswith; sid:53; rev:1;)
+alert tls any any -> any any (msg:"ja4"; ja4.hash; content:"t10i030000_"; startswith; sid:54; rev:1;)
+alert tls any any -> any any (msg:"subject"; tls.cert_subject; content:"CN=shop.example.com"; endswith; sid:55; rev:1;)
+alert tls any any -> any any (msg:"issuer"; tls.cert_issuer; content:"O=Example Trust"; sid:56; rev:1;)
+alert tls any any -> any any (msg:"serial"; tls.cert_serial; content:"00:AB:12"; startswith; sid:57; rev:1;)
+alert tls any any -> any any (msg:"fingerprint"; tls.cert_fingerprint; content:"8e:54:24:2d:81:2b:09:d0:59:e2:c6:a0:a1:f7:e2:cd:bd:e2:b2:78"; sid:58; rev:1;)
+alert tls any any -> any any (msg:"certs"; tls.certs; content:"Example Issuing CA"; sid:59; rev:1;)
+"#;
+    let eve = replay(dir.path(), &fingerprint_sessions(), rules);
+    let mut t: Vec<&Value> = records(&eve, "tls");
+    t.sort_by_key(|r| r["src_port"].as_u64());
+    let t: Vec<&Value> = t.iter().map(|r| &r["tls"]).collect();
+    // Exactly as Suricata 7.0.10 logs this capture (extended, ja3 and ja4 on).
+    let shop = (
+        "C=US, ST=California, L=San Francisco, O=Example Shop, Inc., OU=Web, CN=shop.example.com",
+        "00:AB:12:CD:34:EF:56:78",
+        "1d:82:ac:65:2e:d5:ab:05:38:51:de:b7:39:50:df:5e:82:b0:09:1d",
+    );
+    let issuer = "C=US, O=Example Trust, CN=Example Issuing CA";
+    assert_eq!(
+        t[0],
+        &json!({"subject":shop.0,"issuerdn":issuer,"serial":shop.1,"fingerprint":shop.2,"sni":"shop.example.com",
+            "version":"TLS 1.2","notbefore":"2026-11-30T03:26:10","notafter":"2028-01-01T03:26:10",
+            "ja3":{"hash":"e313402ba7fec57668db741d37b7bd2c","string":"771,4865-4866-4867-49195-49199-52393-156-47,0-23-65281-10-11-16-13-43,29-23-24,0"},
+            "ja3s":{"hash":"5215374a0e30b81e54d5c4d8be783ba8","string":"771,49199,65281-23-11-16"},
+            "ja4":"t13d0808h2_c98a7ace4f27_acf3d0736a10"})
+    );
+    assert_eq!(
+        t[1],
+        &json!({"subject":shop.0,"issuerdn":issuer,"serial":shop.1,"fingerprint":shop.2,
+            "version":"TLS 1.2","notbefore":"2026-11-30T03:26:10","notafter":"2028-01-01T03:26:10",
+            "ja3":{"hash":"10a2cdfe194063067f4123711c4a45a8","string":"771,49199-156,10-16,23,"},
+            "ja3s":{"hash":"ccd5709d4a9027ec272e98b9924c36f7","string":"771,156,65281"},
+            "ja4":"t12i0202ad_08dfa304a768_bc1f8d297068"})
+    );
+    assert_eq!(
+        t[2],
+        &json!({"subject":issuer,"issuerdn":issuer,"serial":"01",
+            "fingerprint":"8e:54:24:2d:81:2b:09:d0:59:e2:c6:a0:a1:f7:e2:cd:bd:e2:b2:78",
+            "version":"TLSv1","notbefore":"2026-11-30T03:26:10","notafter":"2036-11-27T03:26:10",
+            "ja3":{"hash":"7bc4acc37e8095387bed8c0b30a6081a","string":"769,47-53-10,,,"},
+            "ja3s":{"hash":"18e962e106761869a61045bed0e81c2c","string":"769,47,"},
+            "ja4":"t10i030000_5704bdfc91c6_d2e2adf7177b"})
+    );
+    // The same alerts as Suricata: per flow (by server), which sids.
+    let mut hits: Vec<(String, u64)> = records(&eve, "alert")
+        .iter()
+        .map(|a| {
+            let server = if a["dest_port"] == 443 {
+                &a["dest_ip"]
+            } else {
+                &a["src_ip"]
+            };
+            (
+                server.as_str().unwrap().to_string(),
+                a["alert"]["signature_id"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    hits.sort();
+    let want: Vec<(String, u64)> = [
+        ("10.0.0.7", 50),
+        ("10.0.0.7", 51),
+        ("10.0.0.7", 53),
+        ("10.0.0.7", 55),
+        ("10.0.0.7", 56),
+        ("10.0.0.7", 57),
+        ("10.0.0.7", 59),
+        ("10.0.0.8", 52),
+        ("10.0.0.8", 55),
+        ("10.0.0.8", 56),
+        ("10.0.0.8", 57),
+        ("10.0.0.8", 59),
+        ("10.0.0.9", 54),
+        ("10.0.0.9", 56),
+        ("10.0.0.9", 58),
+        ("10.0.0.9", 59),
+    ]
+    .iter()
+    .map(|(ip, sid)| (ip.to_string(), *sid))
+    .collect();
+    assert_eq!(hits, want);
+    for a in records(&eve, "alert") {
+        assert_eq!(a["app_proto"], "tls");
+        assert!(a["tls"]["ja4"].is_string());
+    }
 }

@@ -342,6 +342,16 @@ impl<'a> ClientHello<'a> {
         u16s(list)
     }
 
+    /// SignatureSchemes from signature_algorithms (RFC 8446 4.2.3), in the
+    /// client's order.
+    pub fn signature_algorithms(&self) -> U16Iter<'a> {
+        let list = find_ext(self.extensions, ext::SIGNATURE_ALGORITHMS)
+            .and_then(|d| vec16(d).ok())
+            .map(|(_, l)| l)
+            .unwrap_or_default();
+        u16s(list)
+    }
+
     /// Point formats from ec_point_formats (RFC 8422 5.1.2).
     pub fn ec_point_formats(&self) -> &'a [u8] {
         find_ext(self.extensions, ext::EC_POINT_FORMATS)
@@ -464,6 +474,8 @@ mod tests {
         exts.extend_from_slice(&[0, 43, 0, 5, 4, 3, 4, 3, 3]);
         // supported_groups: x25519, secp256r1
         exts.extend_from_slice(&[0, 10, 0, 6, 0, 4, 0, 0x1d, 0, 0x17]);
+        // signature_algorithms: ecdsa_secp256r1_sha256, rsa_pss_rsae_sha256
+        exts.extend_from_slice(&[0, 13, 0, 6, 0, 4, 4, 3, 8, 4]);
         let mut body = vec![3, 3]; // legacy_version TLS 1.2
         body.extend_from_slice(&[7u8; 32]); // random
         body.extend_from_slice(&[2, 0xaa, 0xbb]); // session id
@@ -498,8 +510,12 @@ mod tests {
         assert_eq!(ch.supported_versions().collect::<Vec<_>>(), vec![0x0304, 0x0303]);
         assert_eq!(ch.groups().collect::<Vec<_>>(), vec![0x1d, 0x17]);
         assert_eq!(
+            ch.signature_algorithms().collect::<Vec<_>>(),
+            vec![0x0403, 0x0804]
+        );
+        assert_eq!(
             ch.extensions().map(|e| e.ext_type).collect::<Vec<_>>(),
-            vec![0, 16, 43, 10]
+            vec![0, 16, 43, 10, 13]
         );
     }
 
@@ -555,6 +571,7 @@ mod tests {
             if let Ok(ch) = parse_client_hello(&data) {
                 let _ = (ch.ciphers().count(), ch.extensions().count(), ch.sni(), ch.alpn().count());
                 let _ = (ch.supported_versions().count(), ch.groups().count(), ch.ec_point_formats());
+                let _ = ch.signature_algorithms().count();
             }
             if let Ok(sh) = parse_server_hello(&data) {
                 let _ = (sh.extensions().count(), sh.negotiated_version());

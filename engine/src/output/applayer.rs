@@ -69,16 +69,42 @@ pub fn http_object(t: &HttpTx) -> Value {
     Value::Object(m)
 }
 
-/// The `tls` object.
+/// The `tls` object, in Suricata 7's extended order: subject, issuerdn,
+/// session_resumed, serial, fingerprint, sni, version, notbefore,
+/// notafter, ja3, ja3s, ja4.
 pub fn tls_object(t: &TlsTx) -> Value {
     let mut m = Map::new();
+    let c = t.cert.as_ref();
+    if let Some(c) = c {
+        m.insert("subject".into(), Value::from(c.subject.as_str()));
+        m.insert("issuerdn".into(), Value::from(c.issuer.as_str()));
+    }
     if t.session_resumed {
         m.insert("session_resumed".into(), Value::from(true));
+    }
+    if let Some(c) = c {
+        m.insert("serial".into(), Value::from(c.serial.as_str()));
+        m.insert("fingerprint".into(), Value::from(c.fingerprint.as_str()));
     }
     if let Some(sni) = &t.sni {
         m.insert("sni".into(), s(sni));
     }
     m.insert("version".into(), Value::from(t.version_name()));
+    if let Some(c) = c {
+        m.insert("notbefore".into(), Value::from(c.not_before.as_str()));
+        m.insert("notafter".into(), Value::from(c.not_after.as_str()));
+    }
+    for (key, string, hash) in [("ja3", &t.ja3, &t.ja3_hash), ("ja3s", &t.ja3s, &t.ja3s_hash)] {
+        if let (Some(st), Some(h)) = (string, hash) {
+            let mut o = Map::new();
+            o.insert("hash".into(), Value::from(h.as_str()));
+            o.insert("string".into(), Value::from(st.as_str()));
+            m.insert(key.into(), Value::Object(o));
+        }
+    }
+    if let Some(j) = &t.ja4 {
+        m.insert("ja4".into(), Value::from(j.as_str()));
+    }
     Value::Object(m)
 }
 
