@@ -7,6 +7,8 @@
 //! ciphers, extensions and certificates stay slices with iterators, read
 //! only when asked.
 
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::indexing_slicing))]
+
 use nom::bytes::streaming::take;
 use nom::number::streaming::{be_u16, be_u24, be_u8};
 
@@ -240,7 +242,9 @@ pub struct U16Iter<'a>(std::slice::ChunksExact<'a, u8>);
 impl Iterator for U16Iter<'_> {
     type Item = u16;
     fn next(&mut self) -> Option<u16> {
-        self.0.next().map(|c| u16::from_be_bytes([c[0], c[1]]))
+        // chunks_exact(2) yields 2-byte slices only.
+        let c = self.0.next()?;
+        c.try_into().ok().map(u16::from_be_bytes)
     }
 }
 
@@ -413,8 +417,8 @@ impl<'a> ServerHello<'a> {
     /// else legacy_version.
     pub fn negotiated_version(&self) -> TlsVersion {
         find_ext(self.extensions, ext::SUPPORTED_VERSIONS)
-            .and_then(|d| d.get(..2))
-            .map(|b| TlsVersion(u16::from_be_bytes([b[0], b[1]])))
+            .and_then(|d| d.first_chunk::<2>())
+            .map(|b| TlsVersion(u16::from_be_bytes(*b)))
             .unwrap_or(self.version)
     }
 }
