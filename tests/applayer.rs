@@ -719,3 +719,119 @@ alert tls any any -> any any (msg:"certs"; tls.certs; content:"Example Issuing C
         assert!(a["tls"]["ja4"].is_string());
     }
 }
+
+/// A proxy session: CONNECT, 200, then TLS inside the tunnel; then a
+/// second session whose CONNECT is refused (407) and which goes on as HTTP.
+fn connect_sessions() -> Vec<Frame> {
+    let mut rng = Rng::new(5);
+    let mut c = TcpConn::new(sa("10.0.0.1:50030"), sa("10.0.0.20:3128"), T0);
+    c.handshake();
+    c.client_send(b"CONNECT shop.example.com:443 HTTP/1.1\r\nHost: shop.example.com:443\r\nUser-Agent: curl/8.5.0\r\nProxy-Connection: Keep-Alive\r\n\r\n");
+    c.server_send(b"HTTP/1.1 200 Connection established\r\n\r\n");
+    let ch = hs::client_hello(
+        0x0303,
+        &[0xc02f, 0x002f],
+        &[
+            (0x0000, hs::sni("shop.example.com")),
+            (0x0010, hs::alpn(&[b"http/1.1"])),
+        ],
+    );
+    c.client_send(&hs::records(0x0301, &ch));
+    let mut flight = hs::server_hello(0x0303, 0xc02f, &[(0xff01, vec![0])]);
+    flight.extend(hs::certificate(&[LEAF_DER]));
+    flight.extend(hs::server_hello_done());
+    c.server_send(&hs::records(0x0303, &flight));
+    let mut fin = tls::change_cipher_spec();
+    fin.extend(tls::encrypted_finished(&mut rng));
+    c.client_send(&fin);
+    let mut fin = tls::change_cipher_spec();
+    fin.extend(tls::encrypted_finished(&mut rng));
+    c.server_send(&fin);
+    c.client_send(&tls::application_data(&mut rng, 300));
+    c.close();
+    let mut frames = c.frames();
+    let mut c = TcpConn::new(sa("10.0.0.1:50031"), sa("10.0.0.20:3128"), T0 + 50_000_000);
+    c.handshake();
+    c.client_send(b"CONNECT intranet.example.com:443 HTTP/1.1\r\nHost: intranet.example.com:443\r\n\r\n");
+    c.server_send(b"HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm=\"proxy\"\r\nContent-Length: 0\r\n\r\n");
+    c.client_send(b"GET http://intranet.example.com/status HTTP/1.1\r\nHost: intranet.example.com\r\nX-Dup: a\r\nX-Dup: b\r\nX-Folded: one\r\n two\r\n\r\n");
+    c.server_send(&http::response(200, "text/plain", b"ok", 1_768_471_200, &[]));
+    c.close();
+    frames.extend(c.frames());
+    frames
+}
+
+#[test]
+fn http_connect_switches_to_tls_inside_the_tunnel() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = r#"alert tls any any -> any any (msg:"sni in tunnel"; tls.sni; content:"shop.example.com"; sid:60; rev:1;)
+alert http any any -> any any (msg:"after refused connect"; http.uri; content:"/status"; sid:61; rev:1;)
+alert http any any -> any any (msg:"connect method"; http.method; content:"CONNECT"; sid:62; rev:1;)
+"#;
+    let eve = replay(dir.path(), &connect_sessions(), rules);
+    let by_port = |t: &str, port: u64| -> Vec<Value> {
+        records(&eve, t)
+            .iter()
+            .filter(|r| r["src_port"] == port || r["dest_port"] == port)
+            .map(|r| r[t].clone())
+            .collect()
+    };
+    // As Suricata 7.0.10 logs this capture.
+    assert_eq!(
+        by_port("http", 50030),
+        vec![
+            json!({"hostname":"shop.example.com","http_port":443,"url":"shop.example.com:443","http_user_agent":"curl/8.5.0",
+                    "http_method":"CONNECT","protocol":"HTTP/1.1","status":200,"length":0})
+        ]
+    );
+    let tls = by_port("tls", 50030);
+    assert_eq!(tls.len(), 1);
+    assert_eq!(tls[0]["sni"], "shop.example.com");
+    assert_eq!(
+        tls[0]["subject"].as_str().unwrap().rsplit(", ").next(),
+        Some("CN=shop.example.com")
+    );
+    assert_eq!(tls[0]["ja3s"]["string"], "771,49199,65281");
+    assert_eq!(tls[0]["from_proto"], "http");
+    assert_eq!(
+        by_port("http", 50031),
+        vec![
+            json!({"hostname":"intranet.example.com","http_port":443,"url":"intranet.example.com:443","http_method":"CONNECT",
+                   "protocol":"HTTP/1.1","status":407,"length":0}),
+            json!({"hostname":"intranet.example.com","url":"http://intranet.example.com/status","http_content_type":"text/plain",
+                   "http_method":"GET","protocol":"HTTP/1.1","status":200,"length":2}),
+        ]
+    );
+    assert!(by_port("tls", 50031).is_empty());
+    let flows: Vec<(u64, Value)> = records(&eve, "flow")
+        .iter()
+        .map(|f| (f["src_port"].as_u64().unwrap(), f["app_proto"].clone()))
+        .collect();
+    assert!(flows.contains(&(50030, json!("tls"))) && flows.contains(&(50031, json!("http"))));
+    let mut hits: Vec<(u64, u64, Value)> = records(&eve, "alert")
+        .iter()
+        .map(|a| {
+            let client = if a["src_port"] == 3128 {
+                "dest_port"
+            } else {
+                "src_port"
+            };
+            let port = a[client].as_u64().unwrap();
+            (
+                port,
+                a["alert"]["signature_id"].as_u64().unwrap(),
+                a["app_proto"].clone(),
+            )
+        })
+        .collect();
+    hits.sort_by_key(|h| (h.0, h.1));
+    assert_eq!(
+        hits,
+        vec![
+            (50030, 60, json!("tls")),
+            (50030, 62, json!("http")),
+            (50031, 61, json!("http")),
+            (50031, 62, json!("http")),
+        ]
+    );
+}

@@ -124,6 +124,21 @@ enum Phase {
     Close,
     /// After a gap: skip until a message start.
     Resync,
+    /// Request side after a CONNECT: nothing is parsed until the answer
+    /// says whether a tunnel opens.
+    ConnectWait,
+    /// The connection left HTTP (CONNECT accepted, 101 Switching Protocols).
+    Tunnel,
+}
+
+/// The connection stops being HTTP after the transaction just read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Switch {
+    /// A CONNECT was answered 2xx: what follows is detected afresh (TLS
+    /// to the destination, usually).
+    Redetect,
+    /// 101 Switching Protocols (WebSocket, h2c): what follows is not read.
+    Opaque,
 }
 
 /// Per-flow HTTP state.
@@ -138,6 +153,10 @@ pub struct HttpState {
     decoder: Option<content::Decoder>,
     /// Anomalies not yet counted by the flow (decoding stopped early).
     pub(crate) events: u32,
+    /// Set when the connection leaves HTTP; the flow takes it.
+    pub(crate) switch: Option<Switch>,
+    /// A CONNECT was refused: request bytes held meanwhile can be parsed.
+    pub(crate) resume_request: bool,
 }
 
 fn store_headers(h: &Headers<'_>, list: &mut Vec<(Vec<u8>, Vec<u8>)>, raw: &mut Vec<u8>) {
@@ -245,11 +264,17 @@ impl HttpState {
                             _ => Phase::Line,
                         }
                     };
+                    let mut connect = false;
                     if let Some(tx) = self.req_tx() {
                         store_headers(&h, &mut tx.request_headers, &mut tx.request_headers_raw);
                         tx.request_done = next == Phase::Line;
+                        connect = tx.method.eq_ignore_ascii_case(b"CONNECT");
                     }
-                    self.phase[d] = next;
+                    self.phase[d] = if connect && next == Phase::Line {
+                        Phase::ConnectWait
+                    } else {
+                        next
+                    };
                     Progress::Done {
                         consumed: buf.len() - rest.len(),
                     }
@@ -257,6 +282,10 @@ impl HttpState {
                 Err(e) => Progress::from_error(e, 0),
             },
             Phase::Resync => self.resync(Direction::ToServer, buf),
+            Phase::ConnectWait | Phase::Tunnel => Progress::NeedMore {
+                consumed: 0,
+                needed: 1,
+            },
             _ => self.parse_body(Direction::ToServer, buf),
         }
     }
@@ -292,11 +321,25 @@ impl HttpState {
             Phase::Headers => match http1::parse_headers(buf) {
                 Ok((rest, h)) => {
                     let id = self.resp_id;
-                    let (status, head) = match self.tx_mut(id) {
-                        Some(tx) => (tx.status.unwrap_or(0), tx.method.eq_ignore_ascii_case(b"HEAD")),
-                        None => (0, false),
+                    let (status, head, connect) = match self.tx_mut(id) {
+                        Some(tx) => (
+                            tx.status.unwrap_or(0),
+                            tx.method.eq_ignore_ascii_case(b"HEAD"),
+                            tx.method.eq_ignore_ascii_case(b"CONNECT"),
+                        ),
+                        None => (0, false, false),
                     };
-                    let next = if (100..200).contains(&status) {
+                    let switch = if status == 101 {
+                        Some(Switch::Opaque)
+                    } else if connect && (200..300).contains(&status) {
+                        Some(Switch::Redetect)
+                    } else {
+                        None
+                    };
+                    let interim = (100..200).contains(&status) && switch.is_none();
+                    let next = if switch.is_some() {
+                        Phase::Tunnel
+                    } else if interim {
                         // 100-continue and friends: the real response follows.
                         Phase::Line
                     } else if head || status == 204 || status == 304 {
@@ -310,7 +353,6 @@ impl HttpState {
                             _ => Phase::Close,
                         }
                     };
-                    let interim = (100..200).contains(&status);
                     let coding = h
                         .iter()
                         .find(|f| f.name.eq_ignore_ascii_case(b"content-encoding"))
@@ -327,15 +369,23 @@ impl HttpState {
                         } else {
                             tx.response_coding = coding;
                             store_headers(&h, &mut tx.response_headers, &mut tx.response_headers_raw);
-                            if next == Phase::Line {
+                            if matches!(next, Phase::Line | Phase::Tunnel) {
                                 tx.response_done = true;
                             }
                         }
                     }
-                    if next == Phase::Line && !interim {
+                    if matches!(next, Phase::Line | Phase::Tunnel) && !interim {
                         self.resp_id += 1;
                     }
                     self.phase[d] = next;
+                    let req = Direction::ToServer.idx();
+                    if switch.is_some() {
+                        self.phase[req] = Phase::Tunnel;
+                        self.switch = switch;
+                    } else if connect && !interim && self.phase[req] == Phase::ConnectWait {
+                        self.phase[req] = Phase::Line;
+                        self.resume_request = true;
+                    }
                     Progress::Done {
                         consumed: buf.len() - rest.len(),
                     }
@@ -343,6 +393,10 @@ impl HttpState {
                 Err(e) => Progress::from_error(e, 0),
             },
             Phase::Resync => self.resync(Direction::ToClient, buf),
+            Phase::Tunnel => Progress::NeedMore {
+                consumed: 0,
+                needed: 1,
+            },
             _ => {
                 // The message length stops at the last chunk's size line:
                 // the trailer and its empty line are not counted (libhtp).
@@ -517,6 +571,9 @@ impl HttpState {
     pub fn on_gap(&mut self, dir: Direction, pend: &[u8], now: (u64, u64), done: &mut Vec<DoneTx>) {
         let d = dir.idx();
         let phase = self.phase[d];
+        if matches!(phase, Phase::Tunnel | Phase::ConnectWait) {
+            return;
+        }
         // A head cut short: keep what is visible.
         if phase == Phase::Line && !pend.is_empty() {
             let mut line = pend.to_vec();

@@ -53,6 +53,8 @@ pub struct TlsTx {
     pub ja4: Option<String>,
     /// Fields of the server's leaf certificate, when it parsed.
     pub cert: Option<cert::CertInfo>,
+    /// The protocol the flow spoke before TLS (HTTP CONNECT): EVE `from_proto`.
+    pub from_proto: Option<&'static str>,
 }
 
 impl TlsTx {
@@ -79,6 +81,11 @@ impl TlsState {
     /// The handshake transaction.
     pub fn tx(&self) -> &TlsTx {
         &self.tx
+    }
+
+    /// The flow spoke `proto` before TLS started.
+    pub fn set_from_proto(&mut self, proto: Option<&'static str>) {
+        self.tx.from_proto = proto;
     }
 
     /// Parses bytes of one direction, one record per call.

@@ -27,6 +27,84 @@ fn ip_string(ip: &std::net::IpAddr) -> String {
     }
 }
 
+/// Which header lists `http` records carry (Suricata's `dump-all-headers`
+/// under the eve-log `http` type).
+// Only `None` is built until the config loader fills an `EveConfig` field
+// from `dump-all-headers` (see `http_dump`).
+#[allow(dead_code)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum DumpHeaders {
+    /// Neither (the default).
+    #[default]
+    None,
+    /// `request_headers`.
+    Request,
+    /// `response_headers`.
+    Response,
+    /// Both.
+    Both,
+}
+
+#[allow(dead_code)] // Used by the config loader once it reads the key.
+impl DumpHeaders {
+    /// Reads the config value (`none`, `request`, `response`, `both`).
+    pub fn from_config(v: &str) -> Option<DumpHeaders> {
+        Some(match v {
+            "none" => DumpHeaders::None,
+            "request" => DumpHeaders::Request,
+            "response" => DumpHeaders::Response,
+            "both" => DumpHeaders::Both,
+            _ => return None,
+        })
+    }
+}
+
+/// `[{"name":..,"value":..}]` with repeated names merged into the first
+/// as `a, b`, as libhtp stores them.
+fn header_list(h: &[(Vec<u8>, Vec<u8>)]) -> Value {
+    let mut merged: Vec<(&[u8], Vec<u8>)> = Vec::with_capacity(h.len());
+    for (n, v) in h {
+        match merged.iter_mut().find(|(m, _)| m.eq_ignore_ascii_case(n)) {
+            Some((_, mv)) => {
+                mv.extend_from_slice(b", ");
+                mv.extend_from_slice(v);
+            }
+            None => merged.push((n, v.clone())),
+        }
+    }
+    let list = merged
+        .iter()
+        .map(|(n, v)| {
+            let mut o = Map::new();
+            o.insert("name".into(), s(n));
+            o.insert("value".into(), s(v));
+            Value::Object(o)
+        })
+        .collect();
+    Value::Array(list)
+}
+
+/// The `http` object of an `http` record, with the header lists `dump`
+/// asks for (alerts carry [`http_object`], never the lists).
+pub fn http_object_with(t: &HttpTx, dump: DumpHeaders) -> Value {
+    let mut v = http_object(t);
+    if let Value::Object(m) = &mut v {
+        let (req, resp) = match dump {
+            DumpHeaders::None => (false, false),
+            DumpHeaders::Request => (true, false),
+            DumpHeaders::Response => (false, true),
+            DumpHeaders::Both => (true, true),
+        };
+        if req && !t.request_headers.is_empty() {
+            m.insert("request_headers".into(), header_list(&t.request_headers));
+        }
+        if resp && !t.response_headers.is_empty() {
+            m.insert("response_headers".into(), header_list(&t.response_headers));
+        }
+    }
+    v
+}
+
 /// The `http` object.
 pub fn http_object(t: &HttpTx) -> Value {
     let mut m = Map::new();
@@ -104,6 +182,9 @@ pub fn tls_object(t: &TlsTx) -> Value {
     }
     if let Some(j) = &t.ja4 {
         m.insert("ja4".into(), Value::from(j.as_str()));
+    }
+    if let Some(p) = t.from_proto {
+        m.insert("from_proto".into(), Value::from(p));
     }
     Value::Object(m)
 }
@@ -349,6 +430,13 @@ fn truncated(tx: &Tx) -> bool {
     }
 }
 
+/// The `dump-all-headers` setting. `EveConfig` has no field for it yet: the
+/// config loader must read `outputs.eve-log.types.http.dump-all-headers`
+/// (see [`DumpHeaders::from_config`]) into one and this returns it.
+fn http_dump(_cfg: &EveConfig) -> DumpHeaders {
+    DumpHeaders::None
+}
+
 /// Whether the EVE configuration asks for this transaction's records.
 pub fn tx_enabled(tx: &Tx, cfg: &EveConfig) -> bool {
     match tx {
@@ -363,7 +451,10 @@ pub fn tx_enabled(tx: &Tx, cfg: &EveConfig) -> bool {
 /// `dns` or `pgsql`), oriented client → server as Suricata logs them.
 pub fn tx_record(d: &DoneTx, f: &Flow, cfg: &EveConfig) -> Vec<u8> {
     let tx = d.tx.as_ref();
-    let (key, obj) = app_object(tx);
+    let (key, obj) = match tx {
+        TxRef::Http(t) => ("http", http_object_with(t, http_dump(cfg))),
+        _ => app_object(tx),
+    };
     let mut v = Map::new();
     v.insert("timestamp".into(), Value::from(eve_ts(d.ts_ns)));
     v.insert("flow_id".into(), Value::from(f.flow_id));
@@ -433,5 +524,34 @@ mod tests {
             serde_json::to_string(&v).unwrap(),
             r#"{"hostname":"h","http_port":8080,"url":"/x","http_content_type":"text/html","http_method":"GET","protocol":"HTTP/1.1","status":200,"length":5}"#
         );
+        assert_eq!(http_object_with(&t, DumpHeaders::None), v);
+    }
+
+    /// Shapes as Suricata 7.0.10 writes them with `dump-all-headers`:
+    /// repeated names merged with ", ", folded values joined by a space
+    /// (done by the parser), empty lists left out.
+    #[test]
+    fn dumped_headers() {
+        let h = |n: &str, v: &str| (n.as_bytes().to_vec(), v.as_bytes().to_vec());
+        let t = HttpTx {
+            method: b"GET".to_vec(),
+            request_headers: vec![
+                h("Host", "i"),
+                h("X-Dup", "a"),
+                h("x-dup", "b"),
+                h("X-Folded", "one two"),
+            ],
+            ..Default::default()
+        };
+        let v = http_object_with(&t, DumpHeaders::Both);
+        assert_eq!(
+            v["request_headers"],
+            serde_json::json!([{"name":"Host","value":"i"},{"name":"X-Dup","value":"a, b"},{"name":"X-Folded","value":"one two"}])
+        );
+        assert!(v.get("response_headers").is_none());
+        let v = http_object_with(&t, DumpHeaders::Response);
+        assert!(v.get("request_headers").is_none());
+        assert_eq!(DumpHeaders::from_config("request"), Some(DumpHeaders::Request));
+        assert_eq!(DumpHeaders::from_config("all"), None);
     }
 }

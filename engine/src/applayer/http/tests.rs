@@ -219,3 +219,124 @@ fn gzip_bomb_stops_at_the_body_limit() {
     assert_eq!(t[0].response_message_len, bomb.len() as u64);
     assert_eq!(app.anomalies, 1);
 }
+
+/// CONNECT answered 200: the HTTP transaction is logged and, from the next
+/// bytes on, the flow is detected afresh (TLS here), whichever side's
+/// bytes come first and however they are split.
+#[test]
+fn connect_then_tls_in_every_split() {
+    let req = b"CONNECT db.example.com:443 HTTP/1.1\r\nHost: db.example.com:443\r\n\r\n";
+    let resp = b"HTTP/1.1 200 Connection established\r\n\r\n";
+    // The start of a ClientHello and of a ServerHello record.
+    let ch = [22u8, 3, 1, 0, 60, 1, 0, 0, 56, 3, 3];
+    let sh = [22u8, 3, 3, 0, 60, 2, 0, 0, 56, 3, 3];
+    for split in [1, 3, 7, 100] {
+        for case in 0..3 {
+            let mut app = AppLayer::default();
+            let feed = |app: &mut AppLayer, dir, b: &[u8]| {
+                for c in b.chunks(split) {
+                    app.on_stream(dir, c, false, false, 3128);
+                }
+            };
+            feed(&mut app, ToServer, req);
+            match case {
+                // The ClientHello waits while the proxy answers.
+                0 => feed(&mut app, ToServer, &ch),
+                // The answer and the ServerHello in one segment.
+                1 => app.on_stream(ToClient, &[&resp[..], &sh[..]].concat(), false, false, 3128),
+                _ => {}
+            }
+            if case != 1 {
+                feed(&mut app, ToClient, resp);
+            }
+            assert_eq!(app.proto, AppProto::Http, "switches with the next bytes");
+            match case {
+                0 => feed(&mut app, ToClient, &sh),
+                1 => feed(&mut app, ToServer, &ch),
+                _ => {
+                    feed(&mut app, ToServer, &ch);
+                    feed(&mut app, ToClient, &sh);
+                }
+            }
+            assert_eq!(app.proto, AppProto::Tls, "split {split} case {case}");
+            assert_eq!(app.orig_proto, Some(AppProto::Http));
+            let t = http_txs(&app);
+            assert_eq!(t.len(), 1);
+            assert_eq!(
+                (t[0].method.as_slice(), t[0].status),
+                (&b"CONNECT"[..], Some(200))
+            );
+            assert_eq!(app.anomalies, 0, "split {split} case {case}");
+        }
+    }
+}
+
+/// CONNECT refused: the request sent meanwhile is parsed as HTTP.
+#[test]
+fn refused_connect_goes_on_as_http() {
+    let mut app = AppLayer::default();
+    app.on_stream(
+        ToServer,
+        b"CONNECT x:443 HTTP/1.1\r\nHost: x:443\r\n\r\n",
+        false,
+        false,
+        3128,
+    );
+    app.on_stream(
+        ToServer,
+        b"GET http://x/ HTTP/1.1\r\nHost: x\r\n\r\n",
+        false,
+        false,
+        3128,
+    );
+    app.on_stream(
+        ToClient,
+        b"HTTP/1.1 407 Auth\r\nContent-Length: 0\r\n\r\n",
+        false,
+        false,
+        3128,
+    );
+    app.on_stream(
+        ToClient,
+        b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nk",
+        false,
+        false,
+        3128,
+    );
+    let t = http_txs(&app);
+    assert_eq!(t.len(), 2);
+    assert_eq!(
+        (t[0].status, t[1].uri_raw.as_slice(), t[1].status),
+        (Some(407), &b"http://x/"[..], Some(200))
+    );
+    assert_eq!((app.proto, app.orig_proto), (AppProto::Http, None));
+}
+
+/// 101 Switching Protocols: logged, then nothing more is read (no
+/// anomalies from WebSocket frames), even after a gap.
+#[test]
+fn upgrade_stops_parsing() {
+    let mut app = AppLayer::default();
+    app.on_stream(
+        ToServer,
+        b"GET /chat HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n",
+        false,
+        false,
+        80,
+    );
+    app.on_stream(
+        ToClient,
+        b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n\x81\x05hello",
+        false,
+        false,
+        80,
+    );
+    app.on_stream(ToServer, b"\x81\x85\x00\x00\x00\x00hello", false, false, 80);
+    app.on_stream(ToServer, b"\x81\x85\x00\x00\x00\x00again", true, false, 80);
+    app.on_flow_end();
+    let t = http_txs(&app);
+    assert_eq!(t.len(), 1);
+    assert_eq!(t[0].status, Some(101));
+    assert!(t[0].response_body.is_empty());
+    assert_eq!((app.proto, app.anomalies), (AppProto::Http, 0));
+}
