@@ -535,9 +535,16 @@ mod hs {
 /// certificate chain and ServerHelloDone from the server; both sides'
 /// ChangeCipherSpec and some ciphertext.
 fn tls_session(client: &str, server: &str, ch: Vec<u8>, sh: Vec<u8>, chain: &[&[u8]]) -> Vec<Frame> {
-    let mut rng = Rng::new(11);
     let mut c = TcpConn::new(sa(client), sa(server), T0);
     c.handshake();
+    tls_exchange(&mut c, ch, sh, chain);
+    c.close();
+    c.frames()
+}
+
+/// The handshake and first ciphertext of [`tls_session`] on `c`.
+fn tls_exchange(c: &mut TcpConn, ch: Vec<u8>, sh: Vec<u8>, chain: &[&[u8]]) {
+    let mut rng = Rng::new(11);
     c.client_send(&hs::records(0x0301, &ch));
     let mut flight = sh;
     if !chain.is_empty() {
@@ -552,8 +559,6 @@ fn tls_session(client: &str, server: &str, ch: Vec<u8>, sh: Vec<u8>, chain: &[&[
     fin.extend(tls::encrypted_finished(&mut rng));
     c.server_send(&fin);
     c.client_send(&tls::application_data(&mut rng, 300));
-    c.close();
-    c.frames()
 }
 
 const LEAF_DER: &[u8] = include_bytes!("data/shop-leaf.der");
@@ -723,7 +728,6 @@ alert tls any any -> any any (msg:"certs"; tls.certs; content:"Example Issuing C
 /// A proxy session: CONNECT, 200, then TLS inside the tunnel; then a
 /// second session whose CONNECT is refused (407) and which goes on as HTTP.
 fn connect_sessions() -> Vec<Frame> {
-    let mut rng = Rng::new(5);
     let mut c = TcpConn::new(sa("10.0.0.1:50030"), sa("10.0.0.20:3128"), T0);
     c.handshake();
     c.client_send(b"CONNECT shop.example.com:443 HTTP/1.1\r\nHost: shop.example.com:443\r\nUser-Agent: curl/8.5.0\r\nProxy-Connection: Keep-Alive\r\n\r\n");
@@ -736,18 +740,8 @@ fn connect_sessions() -> Vec<Frame> {
             (0x0010, hs::alpn(&[b"http/1.1"])),
         ],
     );
-    c.client_send(&hs::records(0x0301, &ch));
-    let mut flight = hs::server_hello(0x0303, 0xc02f, &[(0xff01, vec![0])]);
-    flight.extend(hs::certificate(&[LEAF_DER]));
-    flight.extend(hs::server_hello_done());
-    c.server_send(&hs::records(0x0303, &flight));
-    let mut fin = tls::change_cipher_spec();
-    fin.extend(tls::encrypted_finished(&mut rng));
-    c.client_send(&fin);
-    let mut fin = tls::change_cipher_spec();
-    fin.extend(tls::encrypted_finished(&mut rng));
-    c.server_send(&fin);
-    c.client_send(&tls::application_data(&mut rng, 300));
+    let sh = hs::server_hello(0x0303, 0xc02f, &[(0xff01, vec![0])]);
+    tls_exchange(&mut c, ch, sh, &[LEAF_DER]);
     c.close();
     let mut frames = c.frames();
     let mut c = TcpConn::new(sa("10.0.0.1:50031"), sa("10.0.0.20:3128"), T0 + 50_000_000);

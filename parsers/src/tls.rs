@@ -279,6 +279,18 @@ fn find_ext(exts: &[u8], t: u16) -> Option<&[u8]> {
     ExtIter(exts).find(|e| e.ext_type == t).map(|e| e.data)
 }
 
+/// A parser of one length-prefixed vector ([`vec8`], [`vec16`]).
+type LenPrefixed<'a> = fn(&'a [u8]) -> nom::IResult<&'a [u8], &'a [u8]>;
+
+/// The length-prefixed list inside extension `t` (empty when absent or
+/// malformed).
+fn ext_list<'a>(exts: &'a [u8], t: u16, vec: LenPrefixed<'a>) -> &'a [u8] {
+    find_ext(exts, t)
+        .and_then(|d| vec(d).ok())
+        .map(|(_, l)| l)
+        .unwrap_or_default()
+}
+
 /// Iterator over length-prefixed (u8) names, as in ALPN.
 #[derive(Clone, Debug)]
 pub struct NameIter<'a>(&'a [u8]);
@@ -321,47 +333,32 @@ impl<'a> ClientHello<'a> {
 
     /// ALPN protocol names offered (RFC 7301 3.1).
     pub fn alpn(&self) -> NameIter<'a> {
-        let list = find_ext(self.extensions, ext::ALPN)
-            .and_then(|d| vec16(d).ok())
-            .map(|(_, l)| l)
-            .unwrap_or_default();
+        let list = ext_list(self.extensions, ext::ALPN, vec16);
         NameIter(list)
     }
 
     /// Versions from supported_versions (RFC 8446 4.2.1).
     pub fn supported_versions(&self) -> U16Iter<'a> {
-        let list = find_ext(self.extensions, ext::SUPPORTED_VERSIONS)
-            .and_then(|d| vec8(d).ok())
-            .map(|(_, l)| l)
-            .unwrap_or_default();
+        let list = ext_list(self.extensions, ext::SUPPORTED_VERSIONS, vec8);
         u16s(list)
     }
 
     /// Named groups from supported_groups (RFC 8446 4.2.7).
     pub fn groups(&self) -> U16Iter<'a> {
-        let list = find_ext(self.extensions, ext::SUPPORTED_GROUPS)
-            .and_then(|d| vec16(d).ok())
-            .map(|(_, l)| l)
-            .unwrap_or_default();
+        let list = ext_list(self.extensions, ext::SUPPORTED_GROUPS, vec16);
         u16s(list)
     }
 
     /// SignatureSchemes from signature_algorithms (RFC 8446 4.2.3), in the
     /// client's order.
     pub fn signature_algorithms(&self) -> U16Iter<'a> {
-        let list = find_ext(self.extensions, ext::SIGNATURE_ALGORITHMS)
-            .and_then(|d| vec16(d).ok())
-            .map(|(_, l)| l)
-            .unwrap_or_default();
+        let list = ext_list(self.extensions, ext::SIGNATURE_ALGORITHMS, vec16);
         u16s(list)
     }
 
     /// Point formats from ec_point_formats (RFC 8422 5.1.2).
     pub fn ec_point_formats(&self) -> &'a [u8] {
-        find_ext(self.extensions, ext::EC_POINT_FORMATS)
-            .and_then(|d| vec8(d).ok())
-            .map(|(_, l)| l)
-            .unwrap_or_default()
+        ext_list(self.extensions, ext::EC_POINT_FORMATS, vec8)
     }
 }
 
