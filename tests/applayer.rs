@@ -829,3 +829,78 @@ alert http any any -> any any (msg:"connect method"; http.method; content:"CONNE
         ]
     );
 }
+
+/// Requests libhtp flags: no Host on HTTP/1.1, a header line without a
+/// colon, a folded header, two different Content-Lengths, a bad chunk
+/// length in a response.
+fn anomalous_http() -> Vec<Frame> {
+    let mut c = TcpConn::new(sa("10.0.0.1:50040"), sa("10.0.0.30:80"), T0);
+    c.handshake();
+    c.client_send(b"GET /nohost HTTP/1.1\r\nUser-Agent: x\r\n\r\n");
+    c.server_send(&http::response(200, "text/plain", b"a", 1_768_471_200, &[]));
+    c.client_send(
+        b"GET /colon HTTP/1.1\r\nHost: h\r\nthis line has no colon\r\nX-Folded: one\r\n two\r\n\r\n",
+    );
+    c.server_send(&http::response(200, "text/plain", b"b", 1_768_471_200, &[]));
+    c.client_send(b"POST /cl HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabc");
+    c.server_send(&http::response(200, "text/plain", b"c", 1_768_471_200, &[]));
+    c.client_send(b"GET /chunk HTTP/1.1\r\nHost: h\r\n\r\n");
+    c.server_send(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n");
+    c.close();
+    c.frames()
+}
+
+#[test]
+fn http_anomalies() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules =
+        "alert http any any -> any any (msg:\"anomalies\"; http.uri; content:\"/nohost\"; sid:70; rev:1;)\n";
+    let eve = replay(dir.path(), &anomalous_http(), rules);
+    // The events Suricata 7.0.10 logs for this capture (it writes
+    // MISSING_HOST_HEADER twice, once per direction; tapwatch once).
+    let events: Vec<(u64, Value)> = records(&eve, "anomaly")
+        .iter()
+        .map(|r| {
+            assert_eq!(r["anomaly"]["type"], "applayer");
+            assert_eq!(r["anomaly"]["layer"], "proto_parser");
+            assert_eq!(r["anomaly"]["app_proto"], "http");
+            (r["tx_id"].as_u64().unwrap(), r["anomaly"]["event"].clone())
+        })
+        .collect();
+    assert_eq!(
+        events,
+        vec![
+            (0, json!("MISSING_HOST_HEADER")),
+            (1, json!("REQUEST_FIELD_MISSING_COLON")),
+            (2, json!("DUPLICATE_CONTENT_LENGTH_FIELD_IN_REQUEST")),
+            (3, json!("INVALID_RESPONSE_CHUNK_LEN")),
+        ]
+    );
+    // Each anomaly comes just before its transaction's record.
+    let order: Vec<&str> = eve
+        .iter()
+        .filter_map(|r| r["event_type"].as_str())
+        .filter(|t| *t == "anomaly" || *t == "http")
+        .collect();
+    assert_eq!(order, ["anomaly", "http"].repeat(4));
+    let h = objects(&eve, "http");
+    let obj = |host: Option<&str>, url: &str, method: &str| {
+        let mut o = json!({"url":url,"http_content_type":"text/plain","http_method":method,"protocol":"HTTP/1.1","status":200,"length":1});
+        if let Some(hn) = host {
+            o["hostname"] = json!(hn);
+        }
+        o
+    };
+    let mut nohost = obj(None, "/nohost", "GET");
+    nohost["http_user_agent"] = json!("x");
+    assert_eq!(h[0], nohost);
+    assert_eq!(h[1], obj(Some("h"), "/colon", "GET"));
+    assert_eq!(h[2], obj(Some("h"), "/cl", "POST"));
+    // After a bad chunk length the rest of the response is its body, as
+    // libhtp reads it (14 bytes sent; Suricata 7.0.10 logs 15).
+    assert_eq!(
+        (h[3]["status"].clone(), h[3]["length"].clone()),
+        (json!(200), json!(14))
+    );
+    assert_eq!(records(&eve, "alert").len(), 1);
+}

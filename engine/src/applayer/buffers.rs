@@ -10,6 +10,7 @@ use super::dns::DnsTx;
 use super::http::HttpTx;
 use super::pgsql::{PgRequest, PgsqlTx};
 use super::tls::TlsTx;
+use super::AnomalyTx;
 
 /// A transaction of any protocol, borrowed.
 #[derive(Clone, Copy, Debug)]
@@ -22,6 +23,8 @@ pub enum TxRef<'a> {
     Pgsql(&'a PgsqlTx),
     /// DNS
     Dns(&'a DnsTx),
+    /// An anomaly event (no buffers)
+    Anomaly(&'a AnomalyTx),
 }
 
 macro_rules! buffer_ids {
@@ -262,6 +265,7 @@ pub fn for_each_buffer(tx: TxRef<'_>, scratch: &mut Vec<u8>, mut f: impl FnMut(B
                 emit(BufferId::PgsqlQuery, q);
             }
         }
+        TxRef::Anomaly(_) => {}
     }
 }
 

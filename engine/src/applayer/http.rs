@@ -11,7 +11,7 @@ pub mod content;
 
 use std::collections::VecDeque;
 
-use super::{Direction, DoneTx, Progress, Tx};
+use super::{AnomalyTx, Direction, DoneTx, Progress, Tx};
 use tapwatch_parsers::http1::{self, Headers};
 use tapwatch_parsers::ParseError;
 
@@ -76,6 +76,100 @@ pub struct HttpTx {
     pub response_coding: Option<content::Coding>,
     /// Why decoding the response body stopped early (limit, bomb, corrupt).
     pub response_decode_stop: Option<content::Stop>,
+    /// Protocol anomalies seen in this transaction, each once.
+    pub events: Vec<HttpEvent>,
+}
+
+/// HTTP anomaly events, with the names Suricata (libhtp) gives them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HttpEvent {
+    /// An HTTP/1.1 request without Host.
+    MissingHostHeader,
+    /// A request header line without a colon.
+    RequestFieldMissingColon,
+    /// A response header line without a colon.
+    ResponseFieldMissingColon,
+    /// Content-Length more than once in a request.
+    DuplicateContentLengthFieldInRequest,
+    /// Content-Length more than once in a response.
+    DuplicateContentLengthFieldInResponse,
+    /// A request chunk-size line that is not hex.
+    InvalidRequestChunkLen,
+    /// A response chunk-size line that is not hex.
+    InvalidResponseChunkLen,
+}
+
+impl HttpEvent {
+    /// Suricata's event name (EVE `anomaly.event`, `app-layer-event:http.*`).
+    pub fn name(self) -> &'static str {
+        match self {
+            HttpEvent::MissingHostHeader => "MISSING_HOST_HEADER",
+            HttpEvent::RequestFieldMissingColon => "REQUEST_FIELD_MISSING_COLON",
+            HttpEvent::ResponseFieldMissingColon => "RESPONSE_FIELD_MISSING_COLON",
+            HttpEvent::DuplicateContentLengthFieldInRequest => "DUPLICATE_CONTENT_LENGTH_FIELD_IN_REQUEST",
+            HttpEvent::DuplicateContentLengthFieldInResponse => "DUPLICATE_CONTENT_LENGTH_FIELD_IN_RESPONSE",
+            HttpEvent::InvalidRequestChunkLen => "INVALID_REQUEST_CHUNK_LEN",
+            HttpEvent::InvalidResponseChunkLen => "INVALID_RESPONSE_CHUNK_LEN",
+        }
+    }
+}
+
+impl HttpTx {
+    fn event(&mut self, e: HttpEvent) {
+        if !self.events.contains(&e) {
+            self.events.push(e);
+        }
+    }
+
+    /// Anomalies of a header block just read.
+    fn header_events(&mut self, h: &Headers<'_>, dir: Direction) {
+        let (colon, dup) = match dir {
+            Direction::ToServer => (
+                HttpEvent::RequestFieldMissingColon,
+                HttpEvent::DuplicateContentLengthFieldInRequest,
+            ),
+            Direction::ToClient => (
+                HttpEvent::ResponseFieldMissingColon,
+                HttpEvent::DuplicateContentLengthFieldInResponse,
+            ),
+        };
+        if h.iter().any(|f| f.missing_colon) {
+            self.event(colon);
+        }
+        if h.iter()
+            .filter(|f| f.name.eq_ignore_ascii_case(b"content-length"))
+            .nth(1)
+            .is_some()
+        {
+            self.event(dup);
+        }
+        if dir == Direction::ToServer
+            && self.protocol.eq_ignore_ascii_case(b"HTTP/1.1")
+            && !h.iter().any(|f| f.name.eq_ignore_ascii_case(b"host"))
+        {
+            self.event(HttpEvent::MissingHostHeader);
+        }
+    }
+}
+
+/// Logs a transaction: its anomalies first, then itself.
+fn push_done(t: HttpTx, now: (u64, u64), done: &mut Vec<DoneTx>) {
+    for e in &t.events {
+        done.push(DoneTx {
+            tx: Tx::Anomaly(Box::new(AnomalyTx {
+                app_proto: "http",
+                event: e.name(),
+                tx_id: t.tx_id,
+            })),
+            ts_ns: now.0,
+            pcap_cnt: now.1,
+        });
+    }
+    done.push(DoneTx {
+        tx: Tx::Http(Box::new(t)),
+        ts_ns: now.0,
+        pcap_cnt: now.1,
+    });
 }
 
 fn header<'a>(h: &'a [(Vec<u8>, Vec<u8>)], name: &[u8]) -> Option<&'a [u8]> {
@@ -209,11 +303,7 @@ impl HttpState {
             .is_some_and(|t| t.request_done && t.response_done)
         {
             if let Some(t) = self.txs.pop_front() {
-                done.push(DoneTx {
-                    tx: Tx::Http(Box::new(t)),
-                    ts_ns: now.0,
-                    pcap_cnt: now.1,
-                });
+                push_done(t, now, done);
             }
         }
     }
@@ -266,6 +356,7 @@ impl HttpState {
                     };
                     let mut connect = false;
                     if let Some(tx) = self.req_tx() {
+                        tx.header_events(&h, Direction::ToServer);
                         store_headers(&h, &mut tx.request_headers, &mut tx.request_headers_raw);
                         tx.request_done = next == Phase::Line;
                         connect = tx.method.eq_ignore_ascii_case(b"CONNECT");
@@ -368,6 +459,7 @@ impl HttpState {
                             tx.status = None;
                         } else {
                             tx.response_coding = coding;
+                            tx.header_events(&h, Direction::ToClient);
                             store_headers(&h, &mut tx.response_headers, &mut tx.response_headers_raw);
                             if matches!(next, Phase::Line | Phase::Tunnel) {
                                 tx.response_done = true;
@@ -517,6 +609,23 @@ impl HttpState {
                         consumed: buf.len() - rest.len(),
                     }
                 }
+                Err(ParseError::Invalid(w)) => {
+                    let (e, next) = match dir {
+                        Direction::ToServer => (HttpEvent::InvalidRequestChunkLen, None),
+                        // As libhtp: the rest of the response is its body.
+                        Direction::ToClient => (HttpEvent::InvalidResponseChunkLen, Some(Phase::Close)),
+                    };
+                    if let Some(tx) = self.body_tx(dir) {
+                        tx.event(e);
+                    }
+                    match next {
+                        Some(p) => {
+                            self.phase[d] = p;
+                            Progress::Done { consumed: 0 }
+                        }
+                        None => Progress::Invalid(super::Anomaly::Malformed(w)),
+                    }
+                }
                 Err(e) => Progress::from_error(e, 0),
             },
             Phase::ChunkEnd => match http1::parse_chunk_end(buf) {
@@ -638,11 +747,7 @@ impl HttpState {
             if t.request_line.is_empty() && t.response_line.is_empty() {
                 continue;
             }
-            done.push(DoneTx {
-                tx: Tx::Http(Box::new(t)),
-                ts_ns: now.0,
-                pcap_cnt: now.1,
-            });
+            push_done(t, now, done);
         }
     }
 }

@@ -129,6 +129,20 @@ pub enum Tx {
     Pgsql(Box<pgsql::PgsqlTx>),
     /// A DNS query or response.
     Dns(Box<dns::DnsTx>),
+    /// A protocol anomaly of a transaction (EVE `anomaly`, type `applayer`),
+    /// logged just before the transaction itself.
+    Anomaly(Box<AnomalyTx>),
+}
+
+/// An app-layer anomaly event, named as Suricata names it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AnomalyTx {
+    /// Protocol (`http`).
+    pub app_proto: &'static str,
+    /// Event name (`MISSING_HOST_HEADER`).
+    pub event: &'static str,
+    /// The transaction it belongs to.
+    pub tx_id: u64,
 }
 
 impl Tx {
@@ -139,6 +153,7 @@ impl Tx {
             Tx::Tls(t) => buffers::TxRef::Tls(t),
             Tx::Pgsql(t) => buffers::TxRef::Pgsql(t),
             Tx::Dns(t) => buffers::TxRef::Dns(t),
+            Tx::Anomaly(t) => buffers::TxRef::Anomaly(t),
         }
     }
 }

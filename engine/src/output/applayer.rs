@@ -7,7 +7,7 @@ use crate::applayer::dns::DnsTx;
 use crate::applayer::http::HttpTx;
 use crate::applayer::pgsql::{PgRequest, PgsqlTx};
 use crate::applayer::tls::TlsTx;
-use crate::applayer::{DoneTx, Tx};
+use crate::applayer::{AnomalyTx, DoneTx, Tx};
 use crate::config::EveConfig;
 use crate::decode::Encap;
 use crate::flow::Flow;
@@ -401,6 +401,16 @@ pub fn pgsql_object(t: &PgsqlTx) -> Value {
     Value::Object(m)
 }
 
+/// The `anomaly` object of an app-layer event.
+pub fn anomaly_object(t: &AnomalyTx) -> Value {
+    let mut m = Map::new();
+    m.insert("app_proto".into(), Value::from(t.app_proto));
+    m.insert("type".into(), Value::from("applayer"));
+    m.insert("event".into(), Value::from(t.event));
+    m.insert("layer".into(), Value::from("proto_parser"));
+    Value::Object(m)
+}
+
 /// The app-layer object of a transaction: its key and value.
 pub fn app_object(tx: TxRef<'_>) -> (&'static str, Value) {
     match tx {
@@ -408,6 +418,7 @@ pub fn app_object(tx: TxRef<'_>) -> (&'static str, Value) {
         TxRef::Tls(t) => ("tls", tls_object(t)),
         TxRef::Dns(t) => ("dns", dns_object(t)),
         TxRef::Pgsql(t) => ("pgsql", pgsql_object(t)),
+        TxRef::Anomaly(t) => ("anomaly", anomaly_object(t)),
     }
 }
 
@@ -418,6 +429,7 @@ pub fn tx_index(tx: TxRef<'_>) -> Option<u64> {
         TxRef::Pgsql(t) => Some(t.tx_id.saturating_sub(1)),
         TxRef::Dns(t) => Some(t.tx_id),
         TxRef::Tls(_) => Some(0),
+        TxRef::Anomaly(t) => Some(t.tx_id),
     }
 }
 
@@ -426,7 +438,7 @@ fn truncated(tx: &Tx) -> bool {
         Tx::Http(t) => t.truncated,
         Tx::Tls(t) => t.truncated,
         Tx::Pgsql(t) => t.truncated,
-        Tx::Dns(_) => false,
+        Tx::Dns(_) | Tx::Anomaly(_) => false,
     }
 }
 
@@ -444,6 +456,8 @@ pub fn tx_enabled(tx: &Tx, cfg: &EveConfig) -> bool {
         Tx::Tls(_) => cfg.tls,
         Tx::Dns(_) => cfg.dns,
         Tx::Pgsql(_) => cfg.pgsql,
+        // Sinks route `anomaly` records by their `types` list.
+        Tx::Anomaly(_) => true,
     }
 }
 
@@ -485,8 +499,14 @@ pub fn tx_record(d: &DoneTx, f: &Flow, cfg: &EveConfig) -> Vec<u8> {
         m.insert("truncated".into(), Value::from(true));
         v.insert("mirror".into(), Value::Object(m));
     }
-    if let Tx::Http(t) = &d.tx {
-        v.insert("tx_id".into(), Value::from(t.tx_id));
+    match &d.tx {
+        Tx::Http(t) => {
+            v.insert("tx_id".into(), Value::from(t.tx_id));
+        }
+        Tx::Anomaly(t) => {
+            v.insert("tx_id".into(), Value::from(t.tx_id));
+        }
+        _ => {}
     }
     v.insert(key.into(), obj);
     let mut out = serde_json::to_vec(&Value::Object(v)).unwrap_or_default();

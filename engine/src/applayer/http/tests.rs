@@ -340,3 +340,59 @@ fn upgrade_stops_parsing() {
     assert!(t[0].response_body.is_empty());
     assert_eq!((app.proto, app.anomalies), (AppProto::Http, 0));
 }
+
+/// Anomalies are kept once per transaction and logged just before it.
+#[test]
+fn anomaly_events_precede_their_transaction() {
+    let mut app = AppLayer::default();
+    app.on_stream(
+        ToServer,
+        b"GET / HTTP/1.1\r\nnocolon\r\nnocolon either\r\n\r\n",
+        false,
+        false,
+        80,
+    );
+    app.on_stream(
+        ToClient,
+        b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 1\r\nbad\r\n\r\nx",
+        false,
+        false,
+        80,
+    );
+    let kinds: Vec<String> = app
+        .done
+        .iter()
+        .map(|d| match &d.tx {
+            Tx::Anomaly(a) => format!("{}:{}", a.tx_id, a.event),
+            Tx::Http(t) => format!("{}:http", t.tx_id),
+            _ => "other".into(),
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "0:REQUEST_FIELD_MISSING_COLON",
+            "0:MISSING_HOST_HEADER",
+            "0:RESPONSE_FIELD_MISSING_COLON",
+            "0:DUPLICATE_CONTENT_LENGTH_FIELD_IN_RESPONSE",
+            "0:http"
+        ]
+    );
+}
+
+/// A bad request chunk length is an event and ends parsing of that side.
+#[test]
+fn invalid_request_chunk_len() {
+    let mut app = AppLayer::default();
+    app.on_stream(
+        ToServer,
+        b"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\nxyz\r\n",
+        false,
+        false,
+        80,
+    );
+    app.on_flow_end();
+    let t = http_txs(&app);
+    assert_eq!(t[0].events, vec![HttpEvent::InvalidRequestChunkLen]);
+    assert_eq!(app.anomalies, 1);
+}
