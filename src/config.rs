@@ -221,6 +221,7 @@ const IMPLEMENTED: &[&str] = &[
     "reference-config-file",
     "threading",
     "live",
+    "app-layer",
 ];
 
 /// Keys that are present but not acted on, for the one warning.
@@ -541,6 +542,11 @@ pub fn extract(root: &Node, ec: &mut EngineConfig) -> Result<AppConfig> {
     if let Some(m) = root.str("stream.reassembly.max-held-bytes") {
         let b = size(m).ok_or_else(|| anyhow!("stream.reassembly.max-held-bytes: bad size '{m}'"))?;
         ec.stream.max_held_bytes = b.clamp(1, 1 << 30) as usize;
+    }
+    if let Some(e) = root.str("app-layer.protocols.tls.encryption-handling") {
+        ec.tls_encryption = e
+            .parse()
+            .map_err(|m| anyhow!("app-layer.protocols.tls.encryption-handling: {m}"))?;
     }
     // Defragmentation.
     if let Some(b) = bool_at(root, "defrag.enabled")? {

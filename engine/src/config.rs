@@ -152,6 +152,34 @@ pub struct EngineConfig {
     /// Also track and log the flows of the tunnel transport (outer UDP
     /// 4789/6081), as Suricata does (`mirror.tunnel-flows`).
     pub tunnel_flows: bool,
+    /// What happens to a TLS flow once its records are encrypted
+    /// (`app-layer.protocols.tls.encryption-handling`).
+    pub tls_encryption: EncryptionHandling,
+}
+
+/// Suricata's `encryption-handling` for TLS sessions past the handshake.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum EncryptionHandling {
+    /// Keep tracking TLS and inspecting `tls.*` buffers; raw payload rules
+    /// no longer see the flow's encrypted bytes (Suricata's default).
+    #[default]
+    Default,
+    /// Raw payload rules keep inspecting the encrypted bytes too.
+    Full,
+    /// Stop parsing and inspecting the flow (flow records still count it).
+    Bypass,
+}
+
+impl std::str::FromStr for EncryptionHandling {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "default" => Ok(EncryptionHandling::Default),
+            "full" => Ok(EncryptionHandling::Full),
+            "bypass" => Ok(EncryptionHandling::Bypass),
+            _ => Err(format!("'{s}' is not one of default, full, bypass")),
+        }
+    }
 }
 
 impl Default for EngineConfig {
@@ -167,6 +195,7 @@ impl Default for EngineConfig {
             batch_frames: 128,
             queue_depth: 8,
             tunnel_flows: true,
+            tls_encryption: EncryptionHandling::Default,
         }
     }
 }

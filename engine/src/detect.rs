@@ -2,7 +2,7 @@
 //! through its flow and stream state to the rule engine and EVE alerts.
 
 use crate::applayer::Direction as AppDir;
-use crate::config::EngineConfig;
+use crate::config::{EncryptionHandling, EngineConfig};
 use crate::decode::{decode, LinkType, Packet};
 use crate::flow::{EndReason, Flow, FlowTable, TH_ACK, TH_FIN, TH_RST, TH_SYN};
 use crate::output::{alert_record, flow_record, AlertInput};
@@ -204,11 +204,24 @@ impl Worker {
                 let (rules, scratch, hits, run_hits) =
                     (&self.rules, &mut self.scratch, &mut self.hits, &mut self.run_hits);
                 let mut inspected = false;
+                let encryption = self.cfg.tls_encryption;
                 flow.stream[dir].on_segment(&seg, &mut sctx, &mut |c| match c {
                     Chunk::Data { window, new_from } => {
-                        inspected = true;
+                        // Past a TLS handshake the bytes are ciphertext:
+                        // Suricata's `encryption-handling` decides whether
+                        // raw payload rules (default: no; rules without
+                        // content still see the packet below) or even the
+                        // TLS parser (bypass) still look at them.
+                        let encrypted = encryption != EncryptionHandling::Full && app.is_encrypted();
+                        inspected |= !encrypted;
+                        if encrypted && encryption == EncryptionHandling::Bypass {
+                            return;
+                        }
                         let new = window.get(new_from..).unwrap_or_default();
                         app.on_stream(app_dir, new, false, false, server_port); // app layer hook
+                        if encrypted {
+                            return;
+                        }
                         let mut ctx = packet_ctx(&p, true, to_server, established, window, new_from, true);
                         ctx.app_proto = app.proto.as_str();
                         rules.match_packet_flow(&ctx, scratch, run_hits, Some(&mut vars));

@@ -58,6 +58,7 @@ mod classification;
 mod error;
 mod group;
 mod header;
+mod hostindex;
 mod inspect;
 mod keywords;
 mod parse;

@@ -387,7 +387,7 @@ impl RuleSet {
             // Address-list rules: only those naming this packet's hosts.
             for (index, ip) in [(&group.by_src, ctx.src_ip), (&group.by_dst, ctx.dst_ip)] {
                 if let std::net::IpAddr::V4(a) = ip {
-                    for &r in index.get(&u32::from(a)).map_or(&[][..], Vec::as_slice) {
+                    for &r in index.lookup(u32::from(a)) {
                         scratch.add(r);
                     }
                 }

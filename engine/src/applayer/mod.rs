@@ -342,6 +342,12 @@ impl AppLayer {
         }
     }
 
+    /// The flow's payload is encrypted from here on (a TLS session past
+    /// its handshake): raw content inspection has nothing left to find.
+    pub fn is_encrypted(&self) -> bool {
+        matches!(&self.state, State::Tls(s) if s.is_encrypted())
+    }
+
     fn has_stream_state(&self) -> bool {
         matches!(
             self.state,

@@ -75,9 +75,17 @@ pub struct TlsState {
     /// ChangeCipherSpec seen: further records are opaque.
     encrypted: [bool; 2],
     logged: bool,
+    /// The session carries encrypted application data from here on.
+    session_encrypted: bool,
 }
 
 impl TlsState {
+    /// The handshake is over and records are encrypted (both
+    /// ChangeCipherSpecs, or application data after the ServerHello).
+    pub fn is_encrypted(&self) -> bool {
+        self.session_encrypted
+    }
+
     /// The handshake transaction.
     pub fn tx(&self) -> &TlsTx {
         &self.tx
@@ -109,10 +117,14 @@ impl TlsState {
             content::CHANGE_CIPHER_SPEC => {
                 self.encrypted[d] = true;
                 if self.encrypted == [true, true] {
+                    self.session_encrypted = true;
                     self.log(now, done);
                 }
             }
-            content::APPLICATION_DATA if self.tx.server_hello => self.log(now, done),
+            content::APPLICATION_DATA if self.tx.server_hello => {
+                self.session_encrypted = true;
+                self.log(now, done);
+            }
             _ => {}
         }
         Progress::Done { consumed }
