@@ -97,6 +97,14 @@ pub enum HttpEvent {
     InvalidRequestChunkLen,
     /// A response chunk-size line that is not hex.
     InvalidResponseChunkLen,
+    /// A request Content-Length that is not a number.
+    InvalidContentLengthFieldInRequest,
+    /// A response Content-Length that is not a number.
+    InvalidContentLengthFieldInResponse,
+    /// A compressed response body broke after producing output.
+    GzipDecompressionFailed,
+    /// A compressed response body decoded past the bomb ratio.
+    CompressionBomb,
 }
 
 impl HttpEvent {
@@ -110,6 +118,10 @@ impl HttpEvent {
             HttpEvent::DuplicateContentLengthFieldInResponse => "DUPLICATE_CONTENT_LENGTH_FIELD_IN_RESPONSE",
             HttpEvent::InvalidRequestChunkLen => "INVALID_REQUEST_CHUNK_LEN",
             HttpEvent::InvalidResponseChunkLen => "INVALID_RESPONSE_CHUNK_LEN",
+            HttpEvent::InvalidContentLengthFieldInRequest => "INVALID_CONTENT_LENGTH_FIELD_IN_REQUEST",
+            HttpEvent::InvalidContentLengthFieldInResponse => "INVALID_CONTENT_LENGTH_FIELD_IN_RESPONSE",
+            HttpEvent::GzipDecompressionFailed => "GZIP_DECOMPRESSION_FAILED",
+            HttpEvent::CompressionBomb => "COMPRESSION_BOMB",
         }
     }
 }
@@ -123,16 +135,21 @@ impl HttpTx {
 
     /// Anomalies of a header block just read.
     fn header_events(&mut self, h: &Headers<'_>, dir: Direction) {
-        let (colon, dup) = match dir {
+        let (colon, dup, bad_len) = match dir {
             Direction::ToServer => (
                 HttpEvent::RequestFieldMissingColon,
                 HttpEvent::DuplicateContentLengthFieldInRequest,
+                HttpEvent::InvalidContentLengthFieldInRequest,
             ),
             Direction::ToClient => (
                 HttpEvent::ResponseFieldMissingColon,
                 HttpEvent::DuplicateContentLengthFieldInResponse,
+                HttpEvent::InvalidContentLengthFieldInResponse,
             ),
         };
+        if matches!(h.content_length(), Some(Err(()))) {
+            self.event(bad_len);
+        }
         if h.iter().any(|f| f.missing_colon) {
             self.event(colon);
         }
@@ -541,13 +558,18 @@ impl HttpState {
     }
 
     /// The response body ended: flush its decoder and note an early stop.
-    fn end_decoding(&mut self) {
+    fn end_decoding(&mut self, complete: bool) {
         let Some(mut d) = self.decoder.take() else {
             return;
         };
         if let Some(tx) = self.body_tx(Direction::ToClient) {
-            d.finish(&mut tx.response_body);
+            d.finish(&mut tx.response_body, complete);
             tx.response_decode_stop = d.stop;
+            match d.stop {
+                Some(content::Stop::Corrupt) => tx.event(HttpEvent::GzipDecompressionFailed),
+                Some(content::Stop::Bomb) => tx.event(HttpEvent::CompressionBomb),
+                _ => {}
+            }
             if d.stop.is_some() {
                 self.events += 1;
             }
@@ -556,7 +578,7 @@ impl HttpState {
 
     fn end_message(&mut self, dir: Direction) {
         if dir == Direction::ToClient {
-            self.end_decoding();
+            self.end_decoding(true);
         }
         if let Some(tx) = self.body_tx(dir) {
             match dir {
@@ -678,6 +700,9 @@ impl HttpState {
 
     /// Bytes went missing in `dir`; `pend` is what was held unparsed.
     pub fn on_gap(&mut self, dir: Direction, pend: &[u8], now: (u64, u64), done: &mut Vec<DoneTx>) {
+        if dir == Direction::ToClient {
+            self.end_decoding(false);
+        }
         let d = dir.idx();
         let phase = self.phase[d];
         if matches!(phase, Phase::Tunnel | Phase::ConnectWait) {
@@ -742,7 +767,9 @@ impl HttpState {
     /// Flow end: a close-delimited body ends here; everything open is
     /// logged as it stands.
     pub fn finish(&mut self, now: (u64, u64), done: &mut Vec<DoneTx>) {
-        self.end_decoding();
+        // Flow end closes a close-delimited body; others were cut short.
+        let complete = self.phase[Direction::ToClient.idx()] == Phase::Close;
+        self.end_decoding(complete);
         for t in self.txs.drain(..) {
             if t.request_line.is_empty() && t.response_line.is_empty() {
                 continue;

@@ -274,8 +274,11 @@ impl Decoder {
         self.stop.get_or_insert(why);
     }
 
-    /// The body ended: emit what the decoder still holds.
-    pub fn finish(&mut self, body: &mut Vec<u8>) {
+    /// The body ended: emit what the decoder still holds. When the body
+    /// arrived `complete`ly, a stream that does not end well (bad check
+    /// value, missing end) is [`Stop::Corrupt`]; a body cut short by a gap
+    /// is not.
+    pub fn finish(&mut self, body: &mut Vec<u8>, complete: bool) {
         let r = match &mut self.inner {
             Inner::Gzip(d) => d.try_finish(),
             Inner::Zlib(d) => d.try_finish(),
@@ -283,8 +286,9 @@ impl Decoder {
             _ => Ok(()),
         };
         self.collect(body);
-        // A body cut short (close, gap) is not a coding error worth counting.
-        let _ = r;
+        if r.is_err() && complete && self.bytes_out > 0 {
+            self.stop.get_or_insert(Stop::Corrupt);
+        }
         self.inner = Inner::Stopped;
     }
 }
@@ -321,7 +325,7 @@ mod tests {
         for chunk in enc.chunks(split.max(1)) {
             d.feed(chunk, &mut body);
         }
-        d.finish(&mut body);
+        d.finish(&mut body, true);
         (body, d)
     }
 
@@ -412,6 +416,21 @@ mod tests {
         enc.extend_from_slice(&[0x07, 0, 0, 0]);
         let (body, d) = decode(Coding::Deflate, &enc, 1, 1 << 20);
         assert_eq!((body.as_slice(), d.stop), (&b"hello"[..], Some(Stop::Corrupt)));
+    }
+
+    #[test]
+    fn bad_checksum_or_missing_end_is_corrupt_only_when_complete() {
+        let mut enc = gzip(TEXT);
+        let n = enc.len();
+        enc[n - 6] ^= 1; // CRC32
+        let (body, d) = decode(Coding::Gzip, &enc, 16, 1 << 20);
+        assert_eq!((body.as_slice(), d.stop), (TEXT, Some(Stop::Corrupt)));
+        let enc = gzip(TEXT);
+        let mut d = Decoder::new(Coding::Gzip, 1 << 20);
+        let mut body = Vec::new();
+        d.feed(&enc[..n - 8], &mut body);
+        d.finish(&mut body, false);
+        assert_eq!((body.as_slice(), d.stop), (TEXT, None));
     }
 
     #[test]

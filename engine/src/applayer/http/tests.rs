@@ -396,3 +396,33 @@ fn invalid_request_chunk_len() {
     assert_eq!(t[0].events, vec![HttpEvent::InvalidRequestChunkLen]);
     assert_eq!(app.anomalies, 1);
 }
+
+/// A gzip body that breaks after producing output is an event on its
+/// transaction.
+#[test]
+fn decoding_failures_are_events() {
+    let text: Vec<u8> = (0..3000u32)
+        .flat_map(|i| format!("row {i} of {}\n", i * 7).into_bytes())
+        .collect();
+    let mut gz = gzip(&text);
+    let mid = gz.len() / 2;
+    for b in &mut gz[mid..mid + 40] {
+        *b ^= 0x5a;
+    }
+    let mut app = AppLayer::default();
+    app.on_stream(ToServer, b"GET /a HTTP/1.1\r\nHost: h\r\n\r\n", false, false, 80);
+    let head = format!(
+        "HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: {}\r\n\r\n",
+        gz.len()
+    );
+    app.on_stream(ToClient, head.as_bytes(), false, false, 80);
+    for c in gz.chunks(512) {
+        app.on_stream(ToClient, c, false, false, 80);
+    }
+    let t = http_txs(&app);
+    assert_eq!(t[0].response_decode_stop, Some(content::Stop::Corrupt));
+    assert_eq!(t[0].events, vec![HttpEvent::GzipDecompressionFailed]);
+    // Decoded until the damage (what miniz makes of it after is garbage).
+    assert!(t[0].response_body.starts_with(&text[..1000]));
+    assert_eq!(app.anomalies, 1);
+}
