@@ -333,17 +333,17 @@ fn type_names(e: &Node) -> (Option<Vec<String>>, Option<&Node>) {
     (Some(names), alert_opts)
 }
 
-/// An eve-log's `anomaly` entry in `types`: `Some(None)` when listed
-/// without options, `None` when not listed.
-fn anomaly_opts(e: &Node) -> Option<Option<&Node>> {
+/// An eve-log's `name` entry in `types` (`anomaly`, `http`, ...):
+/// `Some(None)` when listed without options, `None` when not listed.
+fn type_opts<'a>(e: &'a Node, name: &str) -> Option<Option<&'a Node>> {
     let Some(Node::List(types)) = e.get("types") else {
         return None;
     };
     types.iter().find_map(|t| match t {
-        Node::Scalar(s) if s == "anomaly" => Some(None),
+        Node::Scalar(s) if s == name => Some(None),
         Node::Map(m) => m
             .iter()
-            .find(|(k, _)| k == "anomaly")
+            .find(|(k, _)| k == name)
             .map(|(_, v)| Some(v).filter(|v| !matches!(v, Node::Null))),
         _ => None,
     })
@@ -702,7 +702,7 @@ pub fn extract(root: &Node, ec: &mut EngineConfig) -> Result<AppConfig> {
         ec.eve.pgsql = every || all.iter().any(|n| n == "pgsql");
         ec.eve.anomaly = AnomalyTypes::NONE;
         for e in &logs {
-            match anomaly_opts(e) {
+            match type_opts(e, "anomaly") {
                 Some(opts) => {
                     let t = anomaly_types(opts)?;
                     ec.eve.anomaly.decode |= t.decode;
@@ -711,6 +711,15 @@ pub fn extract(root: &Node, ec: &mut EngineConfig) -> Result<AppConfig> {
                 }
                 None if type_names(e).0.is_none() => ec.eve.anomaly = AnomalyTypes::default(),
                 None => {}
+            }
+        }
+        for e in &logs {
+            if let Some(Some(o)) = type_opts(e, "http") {
+                if let Some(v) = o.str("dump-all-headers") {
+                    ec.eve.http_headers = tapwatch_engine::output::DumpHeaders::from_config(v).ok_or_else(|| {
+                        anyhow!("outputs.eve-log.types.http.dump-all-headers: '{v}' is not none, request, response or both")
+                    })?;
+                }
             }
         }
         if let Some(o) = alert_opts {
@@ -745,6 +754,28 @@ pub fn extract(root: &Node, ec: &mut EngineConfig) -> Result<AppConfig> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn http_dump_all_headers() {
+        let read = |http: &str| {
+            let text = format!("%YAML 1.1\n---\noutputs:\n  - eve-log:\n      enabled: yes\n      types:\n        - alert\n{http}");
+            let root = parse_text(&text, "t.yaml").unwrap();
+            let mut ec = EngineConfig::default();
+            extract(&root, &mut ec).map(|_| ec.eve.http_headers)
+        };
+        use tapwatch_engine::output::DumpHeaders;
+        assert_eq!(read("        - http\n").unwrap(), DumpHeaders::None);
+        assert_eq!(
+            read("        - http:\n            extended: yes\n            dump-all-headers: both\n").unwrap(),
+            DumpHeaders::Both
+        );
+        assert_eq!(
+            read("        - http:\n            dump-all-headers: request\n").unwrap(),
+            DumpHeaders::Request
+        );
+        let e = read("        - http:\n            dump-all-headers: all\n").unwrap_err();
+        assert!(e.to_string().contains("dump-all-headers"), "{e}");
+    }
 
     #[test]
     fn anomaly_types_read_like_suricata() {

@@ -115,6 +115,9 @@ pub struct EveConfig {
     /// `anomaly` records, by kind (Suricata's `anomaly.types`: decode and
     /// stream off, applayer on in its stock configuration).
     pub anomaly: AnomalyTypes,
+    /// `request_headers`/`response_headers` in `http` objects
+    /// (`types: - http: dump-all-headers: both`).
+    pub http_headers: crate::output::DumpHeaders,
     /// VNI → mirror session name, for `mirror.session`.
     pub sessions: BTreeMap<u32, String>,
 }
@@ -134,6 +137,7 @@ impl Default for EveConfig {
             dns: true,
             pgsql: true,
             anomaly: AnomalyTypes::default(),
+            http_headers: crate::output::DumpHeaders::None,
             sessions: BTreeMap::new(),
         }
     }

@@ -29,9 +29,6 @@ fn ip_string(ip: &std::net::IpAddr) -> String {
 
 /// Which header lists `http` records carry (Suricata's `dump-all-headers`
 /// under the eve-log `http` type).
-// Only `None` is built until the config loader fills an `EveConfig` field
-// from `dump-all-headers` (see `http_dump`).
-#[allow(dead_code)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum DumpHeaders {
     /// Neither (the default).
@@ -45,7 +42,6 @@ pub enum DumpHeaders {
     Both,
 }
 
-#[allow(dead_code)] // Used by the config loader once it reads the key.
 impl DumpHeaders {
     /// Reads the config value (`none`, `request`, `response`, `both`).
     pub fn from_config(v: &str) -> Option<DumpHeaders> {
@@ -442,11 +438,9 @@ fn truncated(tx: &Tx) -> bool {
     }
 }
 
-/// The `dump-all-headers` setting. `EveConfig` has no field for it yet: the
-/// config loader must read `outputs.eve-log.types.http.dump-all-headers`
-/// (see [`DumpHeaders::from_config`]) into one and this returns it.
-fn http_dump(_cfg: &EveConfig) -> DumpHeaders {
-    DumpHeaders::None
+/// The `dump-all-headers` setting of the eve-log's `http` type.
+fn http_dump(cfg: &EveConfig) -> DumpHeaders {
+    cfg.http_headers
 }
 
 /// Whether the EVE configuration asks for this transaction's records.
