@@ -802,6 +802,16 @@ alert http any any -> any any (msg:"connect method"; http.method; content:"CONNE
         .map(|f| (f["src_port"].as_u64().unwrap(), f["app_proto"].clone()))
         .collect();
     assert!(flows.contains(&(50030, json!("tls"))) && flows.contains(&(50031, json!("http"))));
+    // Suricata writes the protocol before the switch beside app_proto.
+    let orig: Vec<(u64, Value)> = records(&eve, "flow")
+        .iter()
+        .filter(|f| f["proto"] == "TCP")
+        .map(|f| (f["src_port"].as_u64().unwrap(), f["app_proto_orig"].clone()))
+        .collect();
+    assert!(
+        orig.contains(&(50030, json!("http"))) && orig.contains(&(50031, Value::Null)),
+        "{orig:?}"
+    );
     let mut hits: Vec<(u64, u64, Value)> = records(&eve, "alert")
         .iter()
         .map(|a| {

@@ -221,8 +221,8 @@ pub fn alert_record(a: &AlertInput<'_>) -> Vec<u8> {
         let (key, obj) = super::applayer::app_object(tx);
         v.insert(key.into(), obj);
     }
-    if let Some(ap) = a.flow.and_then(|f| f.app.proto.as_str()) {
-        v.insert("app_proto".into(), Value::from(ap));
+    if let Some(f) = a.flow {
+        insert_app_proto(&mut v, &f.app);
     }
     if a.flow.is_some() {
         v.insert(
@@ -363,9 +363,7 @@ pub fn flow_record(f: &Flow, reason: EndReason, cfg: &EveConfig) -> Vec<u8> {
         v.insert("dest_port".into(), Value::from(f.server_port));
     }
     v.insert("proto".into(), proto_name(f.proto));
-    if let Some(ap) = f.app.proto.as_str() {
-        v.insert("app_proto".into(), Value::from(ap));
-    }
+    insert_app_proto(&mut v, &f.app);
     if let Some(t) = &f.tunnel {
         v.insert(
             "mirror".into(),
@@ -499,6 +497,17 @@ pub fn stats_record(s: &StatsInput<'_>) -> Vec<u8> {
     });
     v.insert("stats".into(), stats);
     finish(v)
+}
+
+/// `app_proto`, and `app_proto_orig` when the flow switched protocol
+/// (HTTP CONNECT, PostgreSQL SSLRequest), as Suricata writes them.
+fn insert_app_proto(v: &mut Map<String, Value>, app: &crate::applayer::AppLayer) {
+    if let Some(ap) = app.proto.as_str() {
+        v.insert("app_proto".into(), Value::from(ap));
+        if let Some(orig) = app.orig_proto.and_then(|o| o.as_str()).filter(|o| *o != ap) {
+            v.insert("app_proto_orig".into(), Value::from(orig));
+        }
+    }
 }
 
 #[cfg(test)]
