@@ -14,6 +14,9 @@
 #   etopen     ET Open (../shared/rulesets/et-open) restricted to the rules
 #              both engines load
 #   truncated  ET Open (same subset) on the 128-byte-truncated capture
+# Suricata runs with its stock suricata.yaml plus PostgreSQL parsing (off in
+# the stock file; tapwatch parses it), so both engines parse the same
+# protocols.
 # and reports medians of wall time, packet-processing time (wall minus rule
 # loading), packets/s, Gbit/s, user+sys CPU and peak RSS, the alert counts
 # of both, and the tapwatch/Suricata ratio of each pair. Also the floor:
@@ -110,7 +113,7 @@ run_one() {
     if [ "$engine" = tapwatch ]; then
         /usr/bin/time -f "%e %U %S %M" -o "$out/time" "$TW" replay -r "$pcap" -S "$rules" -l "$out" > "$out/summary.txt" 2>&1
     else
-        /usr/bin/time -f "%e %U %S %M" -o "$out/time" suricata --runmode single -k none -r "$pcap" -S "$rules" -l "$out" > "$out/summary.txt" 2>&1
+        /usr/bin/time -f "%e %U %S %M" -o "$out/time" suricata --runmode single -k none --set app-layer.protocols.pgsql.enabled=yes -r "$pcap" -S "$rules" -l "$out" > "$out/summary.txt" 2>&1
     fi
     tail -1 "$out/time"
 }
@@ -210,7 +213,7 @@ w(f"Measured {datetime.date.today().isoformat()} with `benches/compare.sh --size
   f"{platform.node()}: {os.cpu_count()} cores, {platform.processor() or platform.machine()}, "
   f"{round(os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30)} GiB, Linux {platform.release()}.")
 sv = subprocess.run(["suricata", "-V"], capture_output=True, text=True).stdout.strip()
-w(f"Suricata: {sv}, `--runmode single -k none`, stock suricata.yaml (Hyperscan when built with it). "
+w(f"Suricata: {sv}, `--runmode single -k none --set app-layer.protocols.pgsql.enabled=yes`, stock suricata.yaml (Hyperscan when built with it). "
   "tapwatch: `tapwatch replay` with its defaults (workers = cores, reader on its own thread).")
 w("")
 w(f"Capture: `mirrorgen workload --size {size} --attacks 5` ({os.path.getsize(cap)/1e6:.0f} MB) and the same with "
