@@ -168,13 +168,24 @@ pub fn alert_record(a: &AlertInput<'_>) -> Vec<u8> {
         v.insert("pcap_cnt".into(), Value::from(a.pcap_cnt));
     }
     v.insert("event_type".into(), Value::from("alert"));
-    v.insert("src_ip".into(), ip_str(&p.src));
+    // A transaction's request side can complete on a server packet (and
+    // the response side on a client packet): the tuple follows the side
+    // the rule matched, as Suricata's does.
+    let from_client = a
+        .flow
+        .is_none_or(|f| p.src == f.client_ip && p.sport == f.client_port);
+    let ((src, sport), (dst, dport)) = if a.flow.is_some() && from_client != a.to_server {
+        ((&p.dst, p.dport), (&p.src, p.sport))
+    } else {
+        ((&p.src, p.sport), (&p.dst, p.dport))
+    };
+    v.insert("src_ip".into(), ip_str(src));
     if p.tcp.is_some() || p.ip_proto == 17 {
-        v.insert("src_port".into(), Value::from(p.sport));
+        v.insert("src_port".into(), Value::from(sport));
     }
-    v.insert("dest_ip".into(), ip_str(&p.dst));
+    v.insert("dest_ip".into(), ip_str(dst));
     if p.tcp.is_some() || p.ip_proto == 17 {
-        v.insert("dest_port".into(), Value::from(p.dport));
+        v.insert("dest_port".into(), Value::from(dport));
     }
     v.insert("proto".into(), proto_name(p.ip_proto));
     if let Some(icmp) = p.icmp {
