@@ -61,6 +61,9 @@ struct CheckArgs {
     /// Machine-readable summary (one JSON object) instead of text.
     #[arg(long)]
     json: bool,
+    /// Also list the rules that run a pcre on the backtracking engine.
+    #[arg(short = 'v', long)]
+    verbose: bool,
 }
 
 /// Options every engine command takes: config, rules, output, threads.
@@ -543,11 +546,10 @@ fn run_rules_check(a: CheckArgs) -> Result<ExitCode> {
     let peak = peak_rss_kib();
     let syntax_errors = report.errors.iter().filter(|e| e.reason == "syntax").count();
     let total = report.loaded + report.failed;
-    let backtracking: Vec<String> = report
-        .errors
-        .iter()
-        .filter(|e| e.reason == "pcre needs backtracking")
-        .map(|e| e.to_string())
+    // Rules whose pcre runs on PCRE2 (backreferences, lookaround, ...).
+    let backtracking: Vec<&tapwatch_rules::RuleMeta> = (0..u32::try_from(set.len()).unwrap_or(u32::MAX))
+        .filter(|&i| set.uses_backtracking(i))
+        .filter_map(|i| set.get(i))
         .collect();
     if a.json {
         let errors: Vec<serde_json::Value> = report
@@ -569,7 +571,11 @@ fn run_rules_check(a: CheckArgs) -> Result<ExitCode> {
             "parse_ms": parse_time.as_secs_f64() * 1e3,
             "compile_ms": compile_time.as_secs_f64() * 1e3,
             "peak_rss_kib": peak,
-            "backtracking_fallback": 0,
+            "backtracking_fallback": backtracking.len(),
+            "backtracking_rules": backtracking
+                .iter()
+                .map(|m| serde_json::json!({"gid": m.gid, "sid": m.sid, "file": m.source, "line": m.line}))
+                .collect::<Vec<_>>(),
             "errors": errors,
         });
         println!("{v}");
@@ -607,9 +613,14 @@ fn run_rules_check(a: CheckArgs) -> Result<ExitCode> {
             }
         }
         println!(
-            "pcre with backreferences/lookaround: {} rules skipped (no backtracking fallback in this build)",
+            "pcre on the backtracking engine (PCRE2, match limit 3500): {} rules",
             backtracking.len()
         );
+        if a.verbose {
+            for m in &backtracking {
+                println!("  {}:{}: [{}:{}] {}", m.source, m.line, m.gid, m.sid, m.msg);
+            }
+        }
         println!(
             "time: parse {:.0} ms, compile {:.0} ms; peak memory {}",
             parse_time.as_secs_f64() * 1e3,

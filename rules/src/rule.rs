@@ -256,6 +256,14 @@ impl Rule {
             && self.bufs.iter().all(|b| b.matches(ctx, tmp))
     }
 
+    /// Does any pcre of the rule run on PCRE2?
+    pub fn uses_backtracking(&self) -> bool {
+        std::iter::once(&self.chain)
+            .chain(self.bufs.iter().map(|b| &b.chain))
+            .flat_map(|c| &c.items)
+            .any(|i| matches!(i, crate::inspect::Item::Pcre(p) if p.backtracking()))
+    }
+
     /// The stream condition the prefilter enforces: with `new_from > 0`, a
     /// rule with a payload fast pattern is only a candidate when that
     /// pattern occurs ending after `new_from`.

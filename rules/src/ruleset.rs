@@ -457,6 +457,13 @@ impl RuleSet {
         true
     }
 
+    /// Does rule `idx` run a pattern on the backtracking engine (PCRE2)?
+    pub fn uses_backtracking(&self, idx: u32) -> bool {
+        self.rules
+            .get(idx as usize)
+            .is_some_and(crate::rule::Rule::uses_backtracking)
+    }
+
     /// Flowbit names, indexed by id.
     pub fn flowbit_names(&self) -> &[String] {
         &self.flowbit_names

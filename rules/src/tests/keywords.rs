@@ -122,8 +122,16 @@ fn pcre_keyword() {
     let r = rule(r#"content:"a"; pcre:!"/^b/R"; sid:1;"#);
     assert!(m_data(&r, b"ac"));
     assert!(!m_data(&r, b"ab"));
-    let t = rule(r#"pcre:"/(a)\1/"; sid:1;"#);
-    assert_eq!(error(&t).reason, "pcre needs backtracking");
+    // Backreference and lookahead run on PCRE2, relative to a content.
+    let r = rule(r#"content:"name="; pcre:"/^(["'])[a-z]+\1/R"; sid:1;"#);
+    assert!(m_data(&r, b"x name='abc' y"));
+    assert!(!m_data(&r, b"x name='abc\" y"));
+    let r = rule(r#"content:"GET "; pcre:"/^\/(?!index)[a-z]+\.php/R"; content:"HTTP"; distance:0; sid:1;"#);
+    assert!(m_data(&r, b"GET /shell.php HTTP/1.1"));
+    assert!(!m_data(&r, b"GET /index.php HTTP/1.1"));
+    let r = rule(r#"pcre:!"/(?<=pass=)admin/"; content:"pass="; sid:1;"#);
+    assert!(m_data(&r, b"pass=x"));
+    assert!(!m_data(&r, b"pass=admin"));
 }
 
 #[test]
