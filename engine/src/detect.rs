@@ -10,11 +10,14 @@ use crate::stats::WorkerStats;
 use crate::stream::{Chunk, Segment, StreamCtx, StreamMem};
 use crossbeam_channel::Sender;
 use std::sync::Arc;
-use tapwatch_rules::{PacketCtx, PacketFields, RuleSet, Scratch, ThresholdState};
+use tapwatch_rules::{PacketCtx, PacketFields, RuleSet, Scratch, ThresholdState, XbitState};
 
 mod live;
 
 mod app;
+
+#[cfg(test)]
+mod diff_tests;
 
 /// One frame as the worker receives it.
 #[derive(Clone, Copy, Debug)]
@@ -31,6 +34,8 @@ pub struct Worker {
     rules: Arc<RuleSet>,
     scratch: Scratch,
     thresholds: ThresholdState,
+    /// xbits on hosts and host pairs (bounded; see [`XbitState`]).
+    xbits: XbitState,
     hits: Vec<u32>,
     /// Hits of one stream run, merged into `hits`.
     run_hits: Vec<u32>,
@@ -69,6 +74,7 @@ impl Worker {
         Worker {
             scratch: rules.new_scratch(),
             thresholds: ThresholdState::new(),
+            xbits: XbitState::default(),
             hits: Vec::with_capacity(64),
             run_hits: Vec::with_capacity(64),
             flows,
@@ -118,6 +124,7 @@ impl Worker {
             return;
         }
         let ts = info.ts_ns;
+        self.xbits.set_now(ts / 1_000_000_000);
         // End idle flows on packet time.
         self.sweep(ts);
 
@@ -201,8 +208,13 @@ impl Worker {
                     now_ns: ts,
                     counters: &mut self.stats.tcp.stream,
                 };
-                let (rules, scratch, hits, run_hits) =
-                    (&self.rules, &mut self.scratch, &mut self.hits, &mut self.run_hits);
+                let (rules, scratch, hits, run_hits, xbits) = (
+                    &self.rules,
+                    &mut self.scratch,
+                    &mut self.hits,
+                    &mut self.run_hits,
+                    &mut self.xbits,
+                );
                 let mut inspected = false;
                 flow.stream[dir].on_segment(&seg, &mut sctx, &mut |c| match c {
                     Chunk::Data { window, new_from } => {
@@ -211,7 +223,7 @@ impl Worker {
                         app.on_stream(app_dir, new, false, false, server_port); // app layer hook
                         let mut ctx = packet_ctx(&p, true, to_server, established, window, new_from, true);
                         ctx.app_proto = app.proto.as_str();
-                        rules.match_packet_flow(&ctx, scratch, run_hits, Some(&mut vars));
+                        rules.match_packet_state(&ctx, scratch, run_hits, Some(&mut vars), Some(&mut *xbits));
                         hits.extend_from_slice(run_hits);
                     }
                     Chunk::Gap(_) => app.on_stream(app_dir, &[], true, false, server_port), // app layer hook
@@ -220,7 +232,7 @@ impl Worker {
                     // Nothing new in order: header-only rules still see the packet.
                     let mut ctx = packet_ctx(&p, true, to_server, established, &[], 0, true);
                     ctx.app_proto = app.proto.as_str();
-                    rules.match_packet_flow(&ctx, scratch, hits, Some(&mut vars));
+                    rules.match_packet_state(&ctx, scratch, hits, Some(&mut vars), Some(xbits));
                 }
                 hits.sort_unstable();
                 hits.dedup();
@@ -232,8 +244,13 @@ impl Worker {
             }
             let mut ctx = packet_ctx(&p, true, to_server, established, p.payload, 0, false);
             ctx.app_proto = app.proto.as_str();
-            self.rules
-                .match_packet_flow(&ctx, &mut self.scratch, &mut self.hits, Some(&mut vars));
+            self.rules.match_packet_state(
+                &ctx,
+                &mut self.scratch,
+                &mut self.hits,
+                Some(&mut vars),
+                Some(&mut self.xbits),
+            );
         }
         let ctx = packet_ctx(&p, true, to_server, established, &[], 0, stream);
         self.thresholds
@@ -251,7 +268,13 @@ impl Worker {
     fn inspect_without_flow(&mut self, info: &FrameInfo, frame: &[u8], p: &Packet<'_>) {
         let ctx = packet_ctx(p, false, true, false, p.payload, 0, false);
         self.hits.clear();
-        self.rules.match_packet(&ctx, &mut self.scratch, &mut self.hits);
+        self.rules.match_packet_state(
+            &ctx,
+            &mut self.scratch,
+            &mut self.hits,
+            None,
+            Some(&mut self.xbits),
+        );
         self.thresholds
             .filter(&self.rules, &ctx, info.ts_ns / 1_000_000_000, &mut self.hits);
         self.raise_alerts(info, frame, p, None, true);

@@ -76,7 +76,10 @@ pub use error::{LoadError, LoadReport};
 pub use header::Action;
 pub use keywords::state::Track;
 pub use rule::RuleMeta;
-pub use ruleset::{FlowVars, PacketCtx, PacketFields, RuleSet, RuleSetBuilder, Scratch, ThresholdState};
+pub use ruleset::{
+    FlowVars, PacketCtx, PacketFields, RuleSet, RuleSetBuilder, Scratch, ThresholdState, XbitState,
+};
+pub use state::MAX_XBITS;
 pub use vars::Vars;
 
 #[cfg(test)]

@@ -1,17 +1,20 @@
-//! State the engine keeps for stateful keywords: [`FlowVars`] (flowbits,
-//! one per flow) and [`ThresholdState`] (threshold / detection_filter
-//! counters, one per worker).
+//! State the engine keeps for stateful keywords: [`FlowVars`] (flowbits
+//! and flowints, one per flow), [`XbitState`] (xbits on hosts and host
+//! pairs) and [`ThresholdState`] (threshold / detection_filter counters);
+//! the last two one per worker.
 
-use crate::keywords::state::{ThreshKind, Track};
+use crate::keywords::state::{ThreshKind, Track, XTrack};
 use crate::{PacketCtx, RuleSet};
 use std::collections::HashMap;
 use std::net::IpAddr;
 
-/// Per-flow variables (flowbits). `Default` allocates nothing; the bit set
-/// grows once, to the rule set's number of flowbits, on the first set.
+/// Per-flow variables (flowbits, flowints). `Default` allocates nothing;
+/// the bit set and the integer slots grow once, to the rule set's number of
+/// flowbits / flowints, on the first set.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct FlowVars {
     bits: Vec<u64>,
+    ints: Vec<Option<u32>>,
 }
 
 impl FlowVars {
@@ -40,14 +43,127 @@ impl FlowVars {
         }
     }
 
-    /// Clear every flowbit, keeping the allocation (flow slot reuse).
-    pub fn clear(&mut self) {
-        self.bits.fill(0);
+    /// Flowint `id`, if set.
+    pub fn int(&self, id: u32) -> Option<u32> {
+        self.ints.get(id as usize).copied().flatten()
     }
 
-    /// True when no flowbit is set.
+    /// Set flowint `id`; `count` (the rule set's flowints) bounds the growth.
+    pub(crate) fn set_int(&mut self, id: u32, v: u32, count: usize) {
+        let k = id as usize;
+        if k >= count {
+            return;
+        }
+        if self.ints.len() < count {
+            self.ints.resize(count, None);
+        }
+        if let Some(x) = self.ints.get_mut(k) {
+            *x = Some(v);
+        }
+    }
+
+    /// Clear every flowbit and flowint, keeping the allocation (flow slot reuse).
+    pub fn clear(&mut self) {
+        self.bits.fill(0);
+        self.ints.fill(None);
+    }
+
+    /// True when no flowbit or flowint is set.
     pub fn is_clear(&self) -> bool {
-        self.bits.iter().all(|&w| w == 0)
+        self.bits.iter().all(|&w| w == 0) && self.ints.iter().all(Option::is_none)
+    }
+}
+
+/// Where an xbit is kept: one host, or an unordered host pair.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum XKey {
+    Host(IpAddr),
+    Pair(IpAddr, IpAddr),
+}
+
+/// Default bound on xbits held per worker.
+pub const MAX_XBITS: usize = 1 << 16;
+
+/// Xbits on hosts and host pairs (`xbits:...,track ip_src|ip_dst|ip_pair`),
+/// each with its expiry time. Bounded: when full, expired bits are dropped;
+/// if none expired, a new bit is not set and [`XbitState::dropped`] counts
+/// it. One per worker: exact for hosts whose flows one worker sees.
+#[derive(Debug)]
+pub struct XbitState {
+    map: HashMap<(u32, XKey), u64>,
+    cap: usize,
+    now: u64,
+    dropped: u64,
+}
+
+impl Default for XbitState {
+    fn default() -> Self {
+        XbitState::new(MAX_XBITS)
+    }
+}
+
+impl XbitState {
+    /// An empty state holding at most `cap` bits.
+    pub fn new(cap: usize) -> Self {
+        XbitState {
+            map: HashMap::new(),
+            cap,
+            now: 0,
+            dropped: 0,
+        }
+    }
+
+    /// Packet time in seconds, for expiry; call before matching.
+    pub fn set_now(&mut self, secs: u64) {
+        self.now = secs;
+    }
+
+    /// Bits held (some may have expired).
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    /// True when no bit is held.
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+
+    /// Bits not set because the state was full.
+    pub fn dropped(&self) -> u64 {
+        self.dropped
+    }
+
+    fn key(track: XTrack, ctx: &PacketCtx<'_>) -> XKey {
+        match track {
+            XTrack::Src => XKey::Host(ctx.src_ip),
+            XTrack::Dst => XKey::Host(ctx.dst_ip),
+            XTrack::Pair => XKey::Pair(ctx.src_ip.min(ctx.dst_ip), ctx.src_ip.max(ctx.dst_ip)),
+        }
+    }
+
+    /// Is xbit `id` set (and not expired) for the packet's host(s)?
+    pub(crate) fn get(&self, id: u32, track: XTrack, ctx: &PacketCtx<'_>) -> bool {
+        self.map
+            .get(&(id, Self::key(track, ctx)))
+            .is_some_and(|&exp| exp > self.now)
+    }
+
+    /// Set (`on`) with a lifetime of `expire` seconds, or clear.
+    pub(crate) fn set(&mut self, id: u32, track: XTrack, ctx: &PacketCtx<'_>, on: bool, expire: u32) {
+        let key = (id, Self::key(track, ctx));
+        if !on {
+            self.map.remove(&key);
+            return;
+        }
+        if self.map.len() >= self.cap && !self.map.contains_key(&key) {
+            let now = self.now;
+            self.map.retain(|_, &mut exp| exp > now);
+            if self.map.len() >= self.cap {
+                self.dropped += 1;
+                return;
+            }
+        }
+        self.map.insert(key, self.now.saturating_add(u64::from(expire)));
     }
 }
 

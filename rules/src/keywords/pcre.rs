@@ -82,7 +82,6 @@ impl Pcre {
     }
 
     /// Capture group 1 of the first match (pcrexform), as a range of `hay`.
-    #[allow(dead_code)] // used by pcrexform (next)
     pub fn capture1(&self, hay: &[u8]) -> Option<(usize, usize)> {
         match &self.re {
             Engine::Linear(re) => re.captures(hay)?.get(1).map(|m| (m.start(), m.end())),
@@ -90,6 +89,14 @@ impl Pcre {
                 let c = re.captures(hay).ok().flatten()?;
                 c.get(1).map(|m| (m.start(), m.end()))
             }
+        }
+    }
+
+    /// Number of capture groups, counting the whole match.
+    pub fn captures_len(&self) -> usize {
+        match &self.re {
+            Engine::Linear(re) => re.captures_len(),
+            Engine::Backtrack(re) => re.captures_len(),
         }
     }
 
