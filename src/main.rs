@@ -64,6 +64,9 @@ struct CheckArgs {
     /// Also list the rules that run a pcre on the backtracking engine.
     #[arg(short = 'v', long)]
     verbose: bool,
+    /// Also check a threshold.config file (its errors make the exit status 1).
+    #[arg(long, value_name = "FILE")]
+    threshold_file: Option<PathBuf>,
 }
 
 /// Options every engine command takes: config, rules, output, threads.
@@ -403,6 +406,17 @@ pub(crate) fn load_rules(cli_rules: &[PathBuf], app: &config::AppConfig) -> Resu
     for p in sources {
         add_rules(&mut b, p)?;
     }
+    if let Some(p) = &app.threshold_file {
+        // As Suricata: a missing file or a bad line is a warning.
+        match b.add_threshold_file(p) {
+            Ok(errors) => {
+                for e in errors {
+                    eprintln!("warning: {e}");
+                }
+            }
+            Err(e) => eprintln!("warning: threshold-file {}: {e}", p.display()),
+        }
+    }
     Ok(b.build())
 }
 
@@ -539,6 +553,12 @@ fn run_rules_check(a: CheckArgs) -> Result<ExitCode> {
         b.add_path(p)
             .with_context(|| format!("cannot read rules from {}", p.display()))?;
     }
+    let threshold_errors = match &a.threshold_file {
+        Some(p) => b
+            .add_threshold_file(p)
+            .with_context(|| format!("cannot read {}", p.display()))?,
+        None => Vec::new(),
+    };
     let parse_time = t0.elapsed();
     let t1 = Instant::now();
     let (set, report) = b.build();
@@ -577,10 +597,11 @@ fn run_rules_check(a: CheckArgs) -> Result<ExitCode> {
                 .map(|m| serde_json::json!({"gid": m.gid, "sid": m.sid, "file": m.source, "line": m.line}))
                 .collect::<Vec<_>>(),
             "errors": errors,
+            "threshold_errors": threshold_errors.iter().map(|e| e.to_string()).collect::<Vec<_>>(),
         });
         println!("{v}");
     } else {
-        for e in &report.errors {
+        for e in report.errors.iter().chain(&threshold_errors) {
             println!("{e}");
         }
         let pct = if total == 0 {
@@ -628,7 +649,7 @@ fn run_rules_check(a: CheckArgs) -> Result<ExitCode> {
             peak.map_or("unknown".to_string(), |k| format!("{:.1} MiB", k as f64 / 1024.0))
         );
     }
-    Ok(if syntax_errors > 0 {
+    Ok(if syntax_errors > 0 || !threshold_errors.is_empty() {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS

@@ -68,6 +68,7 @@ mod ruleset;
 mod set;
 mod source;
 mod state;
+mod threshold_file;
 mod vars;
 
 pub use buffer::BufferId;

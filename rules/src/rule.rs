@@ -181,6 +181,9 @@ pub(crate) struct Rule {
     pub xbits: Vec<XbitOp>,
     pub flowints: Vec<FlowintOp>,
     pub thresholds: Vec<Threshold>,
+    /// From the threshold file.
+    pub suppress: Vec<crate::threshold_file::Suppress>,
+    pub rates: Vec<crate::threshold_file::RateFilter>,
 }
 
 impl Rule {
@@ -303,6 +306,8 @@ impl Rule {
             xbits,
             flowints,
             thresholds: d.thresholds,
+            suppress: Vec::new(),
+            rates: Vec::new(),
         };
         (rule, meta)
     }

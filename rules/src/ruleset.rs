@@ -97,6 +97,8 @@ pub struct RuleSetBuilder {
     seen: HashSet<(u32, u32)>,
     report: LoadReport,
     ids: VarIds,
+    /// `threshold.config` entries, applied by [`RuleSetBuilder::build`].
+    filters: Vec<crate::threshold_file::Entry>,
 }
 
 impl RuleSetBuilder {
@@ -111,6 +113,7 @@ impl RuleSetBuilder {
             seen: HashSet::new(),
             report: LoadReport::default(),
             ids: VarIds::default(),
+            filters: Vec::new(),
         }
     }
 
@@ -187,8 +190,28 @@ impl RuleSetBuilder {
         Ok(())
     }
 
+    /// Read a `threshold.config` text (Suricata's `threshold-file`); its
+    /// entries apply when the set is built, to rules loaded before or
+    /// after. Returns the bad lines (file:line:col); the others are kept.
+    pub fn add_threshold_text(&mut self, source_name: &str, text: &str) -> Vec<LoadError> {
+        let (entries, errors) = crate::threshold_file::parse(source_name, text, &self.vars, &mut self.cache);
+        self.filters.extend(entries);
+        errors
+    }
+
+    /// [`RuleSetBuilder::add_threshold_text`] on a file.
+    ///
+    /// # Errors
+    /// When the file cannot be read.
+    pub fn add_threshold_file(&mut self, path: &Path) -> std::io::Result<Vec<LoadError>> {
+        let bytes = std::fs::read(path)?;
+        let text = String::from_utf8_lossy(&bytes);
+        Ok(self.add_threshold_text(&path.display().to_string(), &text))
+    }
+
     /// Compile the prefilter and freeze the set.
     pub fn build(mut self) -> (RuleSet, LoadReport) {
+        crate::threshold_file::apply(&self.filters, &mut self.rules, &self.metas);
         self.report.loaded = self.rules.len();
         let prefilter = Prefilter::build(&self.rules);
         // Evaluation order: rules that set flowbits before rules that read
@@ -577,6 +600,19 @@ impl RuleSet {
     /// Xbit names, indexed by id.
     pub fn xbit_names(&self) -> &[String] {
         &self.xbit_names
+    }
+
+    /// Rule `idx`'s threshold-file suppressions and rate filters.
+    pub(crate) fn filters_of(
+        &self,
+        idx: u32,
+    ) -> (
+        &[crate::threshold_file::Suppress],
+        &[crate::threshold_file::RateFilter],
+    ) {
+        self.rules
+            .get(idx as usize)
+            .map_or((&[], &[]), |r| (&r.suppress, &r.rates))
     }
 
     /// Rule `idx`'s thresholds (for [`ThresholdState`]).

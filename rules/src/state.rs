@@ -4,6 +4,7 @@
 //! the last two one per worker.
 
 use crate::keywords::state::{ThreshKind, Track, XTrack};
+use crate::threshold_file::{RateFilter, SupTrack, Suppress};
 use crate::{PacketCtx, RuleSet};
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -204,13 +205,76 @@ impl ThresholdState {
 
     /// Keep in `hits` only the rules whose thresholds let this match alert;
     /// `now` is the packet time in seconds.
+    /// Threshold-file suppressions and rate filters apply here too.
     pub fn filter(&mut self, set: &RuleSet, ctx: &PacketCtx<'_>, now: u64, hits: &mut Vec<u32>) {
         hits.retain(|&r| {
-            set.thresholds_of(r)
+            let (suppress, rates) = set.filters_of(r);
+            if suppress.iter().any(|s| suppressed(s, ctx)) {
+                return false;
+            }
+            let thresholds_ok = set
+                .thresholds_of(r)
                 .iter()
                 .enumerate()
-                .all(|(k, t)| self.check(r, k as u8, t, ctx, now))
+                .all(|(k, t)| self.check(r, k as u8, t, ctx, now));
+            // Every rate filter counts the match; a `pass` one that holds
+            // drops the alert.
+            let mut pass = false;
+            for (k, rf) in rates.iter().enumerate() {
+                let key = (r, RATE_SLOT.saturating_add(k as u8), ctx);
+                if self.rate(key, rf, now) && rf.pass {
+                    pass = true;
+                }
+            }
+            thresholds_ok && !pass
         });
+    }
+
+    /// Count a match against a rate filter; true while its new action holds.
+    fn rate(&mut self, (rule, k, ctx): (u32, u8, &PacketCtx<'_>), rf: &RateFilter, now: u64) -> bool {
+        let (a, b) = track_key(rf.track, ctx);
+        let key = (rule, k, a, b);
+        if self.map.len() >= MAX_ENTRIES && !self.map.contains_key(&key) {
+            self.map
+                .retain(|_, e| now.saturating_sub(e.start) < u64::from(e.seconds));
+            if self.map.len() >= MAX_ENTRIES {
+                return false;
+            }
+        }
+        // `count` holds matches in the window, or u32::MAX while the new
+        // action holds (then `start` is when it began, `seconds` the timeout).
+        let e = self.map.entry(key).or_insert(Entry {
+            start: now,
+            count: 0,
+            seconds: rf.seconds,
+        });
+        if e.count == u32::MAX {
+            if now.saturating_sub(e.start) < u64::from(rf.timeout) {
+                return true;
+            }
+            *e = Entry {
+                start: now,
+                count: 0,
+                seconds: rf.seconds,
+            };
+        }
+        if now.saturating_sub(e.start) >= u64::from(rf.seconds) {
+            *e = Entry {
+                start: now,
+                count: 0,
+                seconds: rf.seconds,
+            };
+        }
+        e.count = e.count.saturating_add(1);
+        if e.count > rf.count {
+            *e = Entry {
+                start: now,
+                count: u32::MAX,
+                seconds: rf.timeout.max(1),
+            };
+            return true;
+        }
+        false
     }
 
     fn check(
@@ -221,12 +285,7 @@ impl ThresholdState {
         ctx: &PacketCtx<'_>,
         now: u64,
     ) -> bool {
-        let (a, b) = match t.track {
-            Track::BySrc => (Some(ctx.src_ip), None),
-            Track::ByDst => (Some(ctx.dst_ip), None),
-            Track::ByRule => (None, None),
-            Track::ByBoth => (Some(ctx.src_ip), Some(ctx.dst_ip)),
-        };
+        let (a, b) = track_key(t.track, ctx);
         let key = (rule, k, a, b);
         if self.map.len() >= MAX_ENTRIES && !self.map.contains_key(&key) {
             self.map
@@ -266,6 +325,30 @@ impl ThresholdState {
             ThreshKind::Both => e.count == t.count,
             ThreshKind::DetectionFilter => e.count > t.count,
         }
+    }
+}
+
+/// Threshold slots from here on are rate filters (the rule's own
+/// thresholds use slots from 0).
+const RATE_SLOT: u8 = 128;
+
+/// The addresses a track keys on.
+fn track_key(track: Track, ctx: &PacketCtx<'_>) -> (Option<IpAddr>, Option<IpAddr>) {
+    match track {
+        Track::BySrc => (Some(ctx.src_ip), None),
+        Track::ByDst => (Some(ctx.dst_ip), None),
+        Track::ByRule => (None, None),
+        Track::ByBoth => (Some(ctx.src_ip), Some(ctx.dst_ip)),
+    }
+}
+
+/// Does a threshold-file `suppress` silence this alert?
+fn suppressed(s: &Suppress, ctx: &PacketCtx<'_>) -> bool {
+    match &s.by {
+        None => true,
+        Some((SupTrack::Src, set)) => set.contains(ctx.src_ip),
+        Some((SupTrack::Dst, set)) => set.contains(ctx.dst_ip),
+        Some((SupTrack::Either, set)) => set.contains(ctx.src_ip) || set.contains(ctx.dst_ip),
     }
 }
 

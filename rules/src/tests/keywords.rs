@@ -574,3 +574,97 @@ fn hash_and_pcrexform_transforms() {
     let r = rule(r#"http.host; to_sha1; content:"|0caaf24ab1a0c33440c06afe99df986365b0781f|"; sid:1;"#);
     assert!(m_bufs(&r, &[(HttpHost, b"example.com")]));
 }
+
+/// Alerts of sids 1..=3 (`content:"a"`, sid 3 with its own threshold) over
+/// packets `(src, time)`, with `config` as the threshold file.
+fn with_threshold_file(config: &str, pkts: &[(&str, u64)]) -> Vec<Vec<u32>> {
+    let mut b = RuleSetBuilder::new(Vars::default(), Classifications::bundled());
+    let errors = b.add_threshold_text("threshold.config", config);
+    assert!(errors.is_empty(), "{errors:?}");
+    b.add_text(
+        "t.rules",
+        &[
+            rule(r#"content:"a"; sid:1;"#),
+            rule(r#"content:"a"; sid:2;"#),
+            rule(r#"content:"a"; threshold:type limit, track by_rule, count 2, seconds 60; sid:3;"#),
+        ]
+        .join("\n"),
+    );
+    let (set, report) = b.build();
+    assert!(report.errors.is_empty());
+    let mut st = ThresholdState::new();
+    pkts.iter()
+        .map(|&(src, t)| {
+            let p = Pkt {
+                src: src.parse().unwrap(),
+                ..Pkt::default()
+            }
+            .data(b"a");
+            let mut h = hits(&set, &p);
+            st.filter(&set, &p.ctx(), t, &mut h);
+            h.iter().map(|&i| set.meta(i).sid).collect()
+        })
+        .collect()
+}
+
+#[test]
+fn threshold_file_entries() {
+    let src = |n: usize| vec![("10.0.0.1", 100); n];
+    // suppress: whole rule; by_src / by_dst / by_either with lists.
+    assert_eq!(
+        with_threshold_file("suppress gen_id 1, sig_id 1", &src(1)),
+        [[2, 3]]
+    );
+    let r = with_threshold_file(
+        "suppress gen_id 1, sig_id 1, track by_src, ip [10.0.0.0/24]\nsuppress gen_id 1, sig_id 2, track by_dst, ip 10.0.0.1",
+        &[("10.0.0.1", 100), ("10.0.1.1", 100)],
+    );
+    assert_eq!(r, [vec![2, 3], vec![1, 2, 3]]);
+    let r = with_threshold_file(
+        "suppress gen_id 1, sig_id 0, track by_either, ip 8.8.8.8",
+        &src(1),
+    );
+    assert_eq!(r, [Vec::<u32>::new()], "the destination is 8.8.8.8");
+    // threshold for one rule: limit 1 per source; replaces sid 3's own.
+    let r = with_threshold_file(
+        "threshold gen_id 1, sig_id 1, type limit, track by_src, count 1, seconds 60\nevent_filter gen_id 1, sig_id 3, type limit, track by_rule, count 1, seconds 60",
+        &src(3),
+    );
+    assert_eq!(r, [vec![1, 2, 3], vec![2], vec![2]]);
+    // Global: every rule without a threshold of its own.
+    let r = with_threshold_file(
+        "threshold gen_id 0, sig_id 0, type threshold, track by_src, count 2, seconds 60",
+        &src(4),
+    );
+    assert_eq!(r, [vec![3], vec![1, 2, 3], vec![], vec![1, 2]]);
+    // rate_filter pass: more than 2 in 10 s, then silent for 30 s.
+    let r = with_threshold_file(
+        "rate_filter gen_id 1, sig_id 2, track by_src, count 2, seconds 10, new_action pass, timeout 30",
+        &[
+            ("10.0.0.1", 100),
+            ("10.0.0.1", 101),
+            ("10.0.0.1", 102),
+            ("10.0.0.1", 120),
+            ("10.0.0.1", 135),
+        ],
+    );
+    let sid2: Vec<bool> = r.iter().map(|h| h.contains(&2)).collect();
+    assert_eq!(sid2, [true, true, false, false, true]);
+    // rate_filter with another action keeps alerting in IDS mode.
+    let r = with_threshold_file(
+        "rate_filter gen_id 1, sig_id 2, track by_rule, count 1, seconds 10, new_action drop, timeout 30",
+        &src(3),
+    );
+    assert!(r.iter().all(|h| h.contains(&2)));
+    // Errors keep file:line:col; good lines still apply.
+    let mut b = RuleSetBuilder::new(Vars::default(), Classifications::bundled());
+    let errors = b.add_threshold_text(
+        "th.conf",
+        "suppress gen_id 1, sig_id 1\nsuppress gen_id 1, sig_id 2, track by_src, ip 300.1.1.1\n",
+    );
+    assert_eq!(errors.len(), 1);
+    assert_eq!(
+        (errors[0].line, errors[0].column, errors[0].reason),
+        (2, 47, "threshold config")
+    );
+}
