@@ -42,7 +42,8 @@ const TRAFFIC: &[&str] = &[
 fn tword(rng: &mut Rng) -> String {
     let mut w = String::new();
     for _ in 0..rng.range_usize(1, 3) {
-        w.push_str(*rng.pick(TRAFFIC));
+        let s: &&str = rng.pick(TRAFFIC);
+        w.push_str(s);
     }
     w
 }
@@ -52,7 +53,8 @@ fn tword(rng: &mut Rng) -> String {
 fn word(rng: &mut Rng) -> String {
     let mut w = String::new();
     for _ in 0..rng.range_usize(3, 5) {
-        w.push_str(*rng.pick(SYLLABLES));
+        let s: &&str = rng.pick(SYLLABLES);
+        w.push_str(s);
     }
     if rng.chance_permille(500) {
         w.push_str(&rng.below(1000).to_string());

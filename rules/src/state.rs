@@ -205,9 +205,16 @@ impl ThresholdState {
 
     /// Keep in `hits` only the rules whose thresholds let this match alert;
     /// `now` is the packet time in seconds.
-    /// Threshold-file suppressions and rate filters apply here too.
+    /// Threshold-file suppressions and rate filters apply here too; a
+    /// rate filter whose `new_action pass` holds passes the packet, as
+    /// Suricata does: that alert and those after it (in rule order) are
+    /// dropped.
     pub fn filter(&mut self, set: &RuleSet, ctx: &PacketCtx<'_>, now: u64, hits: &mut Vec<u32>) {
+        let mut passed = false;
         hits.retain(|&r| {
+            if passed {
+                return false;
+            }
             let (suppress, rates) = set.filters_of(r);
             if suppress.iter().any(|s| suppressed(s, ctx)) {
                 return false;
@@ -226,6 +233,7 @@ impl ThresholdState {
                     pass = true;
                 }
             }
+            passed = pass;
             thresholds_ok && !pass
         });
     }

@@ -17,8 +17,9 @@
 //! destination (`by_dst`) or either address (`by_either`) is in the list.
 //! `rate_filter`: once more than `count` matches happen within `seconds`,
 //! `new_action` holds for `timeout` seconds; in IDS mode only `pass`
-//! changes what is logged (those alerts are dropped), `alert`, `drop`,
-//! `reject` and `sdrop` keep alerting. Lines are `#` comments or blank;
+//! changes what is logged (the packet is passed: that alert and the later
+//! ones of the packet are dropped, as Suricata), `alert`, `drop`, `reject`
+//! and `sdrop` keep alerting. Lines are `#` comments or blank;
 //! errors carry file:line:column.
 
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::indexing_slicing))]
