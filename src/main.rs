@@ -634,8 +634,14 @@ fn run_rules_check(a: CheckArgs) -> Result<ExitCode> {
             }
         }
         println!(
-            "pcre on the backtracking engine (PCRE2, match limit 3500): {} rules",
-            backtracking.len()
+            "pcre on the backtracking engine (PCRE2{}, match limit 3500): {} rules{}",
+            if tapwatch_rules::pcre_jit_available() {
+                " JIT"
+            } else {
+                ", no JIT"
+            },
+            backtracking.len(),
+            if a.verbose { "" } else { " (-v lists them)" }
         );
         if a.verbose {
             for m in &backtracking {

@@ -81,6 +81,12 @@ pub use ruleset::{
     FlowVars, PacketCtx, PacketFields, RuleSet, RuleSetBuilder, Scratch, ThresholdState, XbitState,
 };
 pub use state::MAX_XBITS;
+
+/// Does the backtracking pcre engine (PCRE2) compile patterns to machine
+/// code on this platform? (Otherwise it interprets them, more slowly.)
+pub fn pcre_jit_available() -> bool {
+    pcre2::is_jit_available()
+}
 pub use vars::Vars;
 
 #[cfg(test)]

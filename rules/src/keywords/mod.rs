@@ -4,6 +4,8 @@
 //! icode), [`tcp`] (flags) and `sameip` here. A new family adds a module
 //! and a line in [`apply`].
 
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::indexing_slicing))]
+
 pub(crate) mod base64;
 pub(crate) mod byte;
 pub(crate) mod content;
