@@ -145,12 +145,7 @@ mod tests {
     }
 
     fn opt(value: Option<&'static str>) -> Opt<'static> {
-        Opt {
-            name: "base64_decode",
-            name_at: 0,
-            value,
-            value_at: 0,
-        }
+        Opt::test("base64_decode", value)
     }
 
     #[test]

@@ -70,6 +70,19 @@ impl Opt<'_> {
     }
 }
 
+#[cfg(test)]
+impl Opt<'static> {
+    /// An option at offset 0, for keyword tests.
+    pub(crate) fn test(name: &'static str, value: Option<&'static str>) -> Self {
+        Opt {
+            name,
+            name_at: 0,
+            value,
+            value_at: 0,
+        }
+    }
+}
+
 /// The items of one inspection buffer (with its transforms) while parsing.
 #[derive(Clone, Debug)]
 pub(crate) struct BufList {

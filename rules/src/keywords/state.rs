@@ -330,12 +330,7 @@ mod tests {
     use super::*;
 
     fn opt(name: &'static str, value: &'static str) -> Opt<'static> {
-        Opt {
-            name,
-            name_at: 0,
-            value: Some(value),
-            value_at: 0,
-        }
+        Opt::test(name, Some(value))
     }
 
     #[test]

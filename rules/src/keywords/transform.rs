@@ -245,12 +245,7 @@ mod tests {
     }
 
     fn opt(name: &'static str, value: &'static str) -> Opt<'static> {
-        Opt {
-            name,
-            name_at: 0,
-            value: Some(value),
-            value_at: 0,
-        }
+        Opt::test(name, Some(value))
     }
 
     #[test]
