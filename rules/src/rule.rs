@@ -342,6 +342,11 @@ impl Rule {
             && self.bufs.iter().all(|b| b.matches(ctx, tmp))
     }
 
+    /// Does the rule inspect an app-layer buffer (not only the payload)?
+    pub fn inspects_app_buffer(&self) -> bool {
+        self.bufs.iter().any(|b| b.id != BufferId::Payload)
+    }
+
     /// Does any pcre of the rule run on PCRE2?
     pub fn uses_backtracking(&self) -> bool {
         std::iter::once(&self.chain)

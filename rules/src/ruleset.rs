@@ -398,8 +398,35 @@ impl RuleSet {
         ctx: &PacketCtx<'_>,
         scratch: &mut Scratch,
         hits: &mut Vec<u32>,
+        flow: Option<&mut FlowVars>,
+        xbits: Option<&mut XbitState>,
+    ) {
+        self.match_inner(ctx, scratch, hits, flow, xbits, false);
+    }
+
+    /// As [`RuleSet::match_packet_state`] for a finished transaction
+    /// (`ctx.app_buffers`), considering only the rules that inspect an
+    /// app-layer buffer: packet rules had their turn on the packet, and
+    /// their flowbits/flowints/xbits are not applied twice.
+    pub fn match_tx_state(
+        &self,
+        ctx: &PacketCtx<'_>,
+        scratch: &mut Scratch,
+        hits: &mut Vec<u32>,
+        flow: Option<&mut FlowVars>,
+        xbits: Option<&mut XbitState>,
+    ) {
+        self.match_inner(ctx, scratch, hits, flow, xbits, true);
+    }
+
+    fn match_inner(
+        &self,
+        ctx: &PacketCtx<'_>,
+        scratch: &mut Scratch,
+        hits: &mut Vec<u32>,
         mut flow: Option<&mut FlowVars>,
         mut xbits: Option<&mut XbitState>,
+        tx_only: bool,
     ) {
         hits.clear();
         let g = group_of(ctx.ip_proto);
@@ -445,6 +472,9 @@ impl RuleSet {
             let Some(rule) = self.rules.get(r as usize) else {
                 continue;
             };
+            if tx_only && !rule.inspects_app_buffer() {
+                continue;
+            }
             if rule.verify(ctx, new_from, tmp)
                 && self.state_apply(rule, ctx, flow.as_deref_mut(), xbits.as_deref_mut())
                 && !self.metas.get(r as usize).is_some_and(|m| m.noalert)

@@ -668,3 +668,45 @@ fn threshold_file_entries() {
         (2, 47, "threshold config")
     );
 }
+
+#[test]
+fn transactions_match_only_app_buffer_rules_with_flow_state() {
+    use BufferId::*;
+    let set = load(
+        &[
+            rule(r#"http.uri; content:"/login"; flowbits:set,in; noalert; sid:1;"#),
+            rule(r#"http.uri; content:"/cmd"; flowbits:isset,in; sid:2;"#),
+            // A packet rule: counted once per packet, not again per transaction.
+            rule(r#"flowint:pkts,isset; flowint:pkts,+,1; noalert; sid:3;"#),
+            rule(r#"flowint:pkts,notset; flowint:pkts,=,1; noalert; sid:4;"#),
+        ]
+        .join("\n"),
+    );
+    let mut fv = FlowVars::default();
+    let mut xs = XbitState::default();
+    let mut scratch = set.new_scratch();
+    let mut h = Vec::new();
+    let p = Pkt::default().data(b"");
+    let tx = |uri: &'static [u8]| [(HttpUri, uri)];
+    set.match_packet_state(&p.ctx(), &mut scratch, &mut h, Some(&mut fv), Some(&mut xs));
+    assert_eq!(fv.int(0), Some(1));
+    let t = tx(b"/login");
+    set.match_tx_state(
+        &p.ctx_with(&t),
+        &mut scratch,
+        &mut h,
+        Some(&mut fv),
+        Some(&mut xs),
+    );
+    assert!(h.is_empty());
+    let t = tx(b"/cmd");
+    set.match_tx_state(
+        &p.ctx_with(&t),
+        &mut scratch,
+        &mut h,
+        Some(&mut fv),
+        Some(&mut xs),
+    );
+    assert_eq!(h, [1]);
+    assert_eq!(fv.int(0), Some(1), "packet rules are left out of transactions");
+}
