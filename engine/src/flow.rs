@@ -465,7 +465,11 @@ impl FlowTable {
             if !stale && !reused {
                 return Some(idx);
             }
-            let old = self.slots[idx as usize].clone();
+            let mut old = self.slots[idx as usize].clone();
+            // Data held after a hole goes with the ended flow, to be
+            // inspected when it is logged.
+            old.stream[0] = self.slots[idx as usize].stream[0].detach();
+            old.stream[1] = self.slots[idx as usize].stream[1].detach();
             let reason = if stale {
                 self.counters.timed_out += 1;
                 EndReason::Timeout
@@ -526,7 +530,11 @@ impl FlowTable {
         let f = &mut self.slots[idx as usize];
         f.in_use = false;
         let key = f.key;
-        let old = f.clone();
+        let mut old = f.clone();
+        // Data held after a hole goes with the ended flow, to be inspected
+        // when it is logged.
+        old.stream[0] = f.stream[0].detach();
+        old.stream[1] = f.stream[1].detach();
         f.stream[0].release();
         f.stream[1].release();
         self.map.remove(&key);

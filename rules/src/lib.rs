@@ -58,6 +58,7 @@ mod classification;
 mod error;
 mod group;
 mod header;
+mod hostindex;
 mod inspect;
 mod keywords;
 mod parse;
@@ -75,6 +76,7 @@ pub use buffer::BufferId;
 pub use classification::{Classification, Classifications};
 pub use error::{LoadError, LoadReport};
 pub use header::Action;
+pub use keywords::event::{Event, EventKind, EventSet};
 pub use keywords::state::Track;
 pub use rule::RuleMeta;
 pub use ruleset::{

@@ -6,6 +6,7 @@ use crate::buffer::BufferId;
 use crate::header::{Action, Header};
 use crate::inspect::Chain;
 use crate::keywords::content::find_nocase;
+use crate::keywords::event::EventSet;
 use crate::keywords::flow::FlowMatch;
 use crate::keywords::packet::PacketDraft;
 use crate::keywords::state::{BitCmd, IntOp, IntVal, Threshold, XTrack};
@@ -171,6 +172,8 @@ pub(crate) struct Rule {
     pub flags: Option<FlagsMatch>,
     pub sameip: bool,
     pub packet: Option<Box<PacketDraft>>,
+    /// Events the packet must carry (decode-event, stream-event, ...).
+    pub events: EventSet,
     /// The untransformed payload chain.
     pub chain: Chain,
     pub payload_sizes: Vec<UintMatch>,
@@ -298,6 +301,7 @@ impl Rule {
             flags: d.flags,
             sameip: d.sameip,
             packet: (!d.packet.is_empty()).then(|| Box::new(d.packet)),
+            events: d.events,
             chain,
             payload_sizes,
             bufs,
@@ -336,6 +340,7 @@ impl Rule {
                 .packet
                 .as_ref()
                 .is_none_or(|p| p.matches(ctx.ip_proto, &ctx.fields))
+            && ctx.fields.events.contains_all(self.events)
             && h.matches_endpoints(ctx)
             && sizes_ok(&self.payload_sizes, ctx.buffer.len())
             && self.chain.matches(ctx.buffer, new_from)
@@ -373,33 +378,70 @@ impl Rule {
     }
 }
 
+/// A content the prefilter could use: its buffer, whether it is marked
+/// `fast_pattern`, and the bytes (and case rule) to search.
+type FastCandidate<'a> = (BufferId, bool, (&'a [u8], bool));
+
 /// The content marked `fast_pattern` (if positive), else the longest
-/// positive content of an untransformed buffer; of equal lengths the last,
-/// since later contents of a relative chain are the ones that complete a
-/// match in new stream data.
+/// positive content of a buffer the prefilter can search; of equal lengths
+/// the last, since later contents of a relative chain are the ones that
+/// complete a match in new stream data.
+///
+/// A buffer with transforms is searched untransformed when the transforms
+/// keep a known part of each match (see [`untransformed`]): `dns.query;
+/// dotprefix; content:".example.com"` is found by `example.com` in the
+/// query name.
 fn pick_fast_pattern(payload: &Chain, bufs: &[BufChain]) -> Option<FastPattern> {
-    let lists = std::iter::once((BufferId::Payload, payload)).chain(
+    let lists = std::iter::once((BufferId::Payload, payload, &[][..])).chain(
         bufs.iter()
-            .filter(|b| b.transforms.is_empty() && b.id != BufferId::Base64Data)
-            .map(|b| (b.id, &b.chain)),
+            .filter(|b| b.id != BufferId::Base64Data)
+            .map(|b| (b.id, &b.chain, b.transforms.as_slice())),
     );
-    let positive: Vec<_> = lists
-        .flat_map(|(id, ch)| ch.contents().filter(|c| !c.negated).map(move |c| (id, c)))
+    let positive: Vec<FastCandidate<'_>> = lists
+        .flat_map(|(id, ch, ts)| {
+            ch.contents().filter(|c| !c.negated).filter_map(move |c| {
+                let bytes = if ts.is_empty() {
+                    c.fast_bytes()
+                } else {
+                    &c.pattern[..]
+                };
+                untransformed(bytes, c.nocase, ts).map(|p| (id, c.fast_pattern.is_some(), p))
+            })
+        })
+        .filter(|(_, _, (b, _))| !b.is_empty())
         .collect();
-    let chosen = positive
-        .iter()
-        .find(|(_, c)| c.fast_pattern.is_some())
-        .or_else(|| {
-            positive
-                .iter()
-                .fold(None, |best: Option<&(BufferId, _)>, x| match best {
-                    Some(b) if b.1.pattern.len() > x.1.pattern.len() => Some(b),
-                    _ => Some(x),
-                })
-        })?;
+    let chosen = positive.iter().find(|x| x.1).or_else(|| {
+        positive
+            .iter()
+            .fold(None, |best: Option<&(BufferId, bool, _)>, x| match best {
+                Some(b) if b.2 .0.len() > x.2 .0.len() => Some(b),
+                _ => Some(x),
+            })
+    })?;
+    let (id, _, (bytes, nocase)) = *chosen;
     Some(FastPattern {
-        bytes: chosen.1.fast_bytes().to_vec(),
-        nocase: chosen.1.nocase,
-        buf: chosen.0,
+        bytes: if nocase {
+            bytes.to_ascii_lowercase()
+        } else {
+            bytes.to_vec()
+        },
+        nocase,
+        buf: id,
     })
+}
+
+/// The part of `pattern` (and its case rule) that must occur in a buffer
+/// before `transforms` for `pattern` to occur after them; `None` when a
+/// transform rewrites bytes in a way that leaves no such part.
+fn untransformed<'p>(pattern: &'p [u8], nocase: bool, transforms: &[Transform]) -> Option<(&'p [u8], bool)> {
+    let (mut bytes, mut nocase) = (pattern, nocase);
+    for t in transforms.iter().rev() {
+        match t {
+            // A match in "." + data leaves all but its first byte in data.
+            Transform::Dotprefix => bytes = bytes.get(1..)?,
+            Transform::ToLowercase | Transform::ToUppercase | Transform::HeaderLowercase => nocase = true,
+            _ => return None,
+        }
+    }
+    Some((bytes, nocase))
 }

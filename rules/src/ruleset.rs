@@ -85,6 +85,8 @@ pub struct PacketFields {
     pub icmp_seq: Option<u16>,
     /// Stream bytes seen so far: (to server, to client).
     pub stream_bytes: Option<(u64, u64)>,
+    /// Anomalies the engine raised for this packet (decode-event, ...).
+    pub events: crate::EventSet,
 }
 
 /// Collects rules; bad rules are recorded, never fatal.
@@ -449,13 +451,22 @@ impl RuleSet {
             // Address-list rules: only those naming this packet's hosts.
             for (index, ip) in [(&group.by_src, ctx.src_ip), (&group.by_dst, ctx.dst_ip)] {
                 if let std::net::IpAddr::V4(a) = ip {
-                    for &r in index.get(&u32::from(a)).map_or(&[][..], Vec::as_slice) {
+                    for &r in index.lookup(u32::from(a)) {
                         scratch.add(r);
                     }
                 }
             }
         }
-        for &(id, data) in ctx.app_buffers {
+        for (i, &(id, data)) in ctx.app_buffers.iter().enumerate() {
+            // Buffers sharing an automaton are scanned once per content.
+            let slot = id.prefilter_slot();
+            let earlier = ctx.app_buffers.get(..i).unwrap_or_default();
+            if earlier
+                .iter()
+                .any(|&(e, d)| e.prefilter_slot() == slot && std::ptr::eq(d, data))
+            {
+                continue;
+            }
             if let Some(group) = self.prefilter.group(g, id) {
                 prefilter_scan(group, data, 0, scratch);
                 for &r in &group.always {

@@ -102,6 +102,7 @@ fn run(name: &str, rules_text: &str, threshold: Option<&str>, frames: &[Frame]) 
             pcap_cnt: i as u64 + 1,
             link: LinkType::Ethernet,
             orig_len: f.orig_len,
+            events: tapwatch_rules::EventSet::EMPTY,
         };
         w.process(&info, &f.data);
     }

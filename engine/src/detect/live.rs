@@ -28,7 +28,7 @@ impl Worker {
         let mut ended = Vec::new();
         self.flows.sweep(now_ns, &mut ended);
         for (f, r) in ended {
-            self.log_flow(&f, r);
+            self.log_flow(f, r);
         }
     }
 

@@ -9,6 +9,7 @@
 pub(crate) mod base64;
 pub(crate) mod byte;
 pub(crate) mod content;
+pub(crate) mod event;
 pub(crate) mod flow;
 mod known;
 pub(crate) mod meta;
@@ -129,6 +130,8 @@ pub(crate) struct Draft {
     pub base64_decode: bool,
     pub xbits: Vec<state::XbitsDraft>,
     pub flowints: Vec<state::FlowintDraft>,
+    /// Events named by decode-event / stream-event / app-layer-event.
+    pub events: event::EventSet,
 }
 
 impl Default for Draft {
@@ -162,6 +165,7 @@ impl Default for Draft {
             base64_decode: false,
             xbits: Vec::new(),
             flowints: Vec::new(),
+            events: event::EventSet::EMPTY,
         }
     }
 }
@@ -442,6 +446,9 @@ pub(crate) fn apply(opt: &Opt<'_>, d: &mut Draft, classes: &Classifications) -> 
         name if IGNORED.contains(&name) => Ok(()),
         name => {
             if let Some(r) = packet::apply(opt, &mut d.packet) {
+                return r;
+            }
+            if let Some(r) = event::apply(opt, &mut d.events) {
                 return r;
             }
             if let Some(id) = buffer::legacy_modifier(name) {
