@@ -212,6 +212,7 @@ const IMPLEMENTED: &[&str] = &[
     "flow-timeouts",
     "outputs",
     "classification-file",
+    "threshold-file",
     "default-log-dir",
     "default-rule-path",
     "rule-files",
@@ -537,6 +538,8 @@ pub fn eve_sinks(root: &Node, log_dir: &Path) -> Result<Vec<SinkConfig>> {
 pub struct AppConfig {
     pub eve: EveOutput,
     pub classification_file: Option<PathBuf>,
+    /// `threshold-file` (threshold.config: suppress, threshold, event_filter, rate_filter).
+    pub threshold_file: Option<PathBuf>,
     pub default_log_dir: Option<PathBuf>,
     pub rule_files: Vec<PathBuf>,
     pub address_vars: BTreeMap<String, String>,
@@ -744,10 +747,7 @@ pub fn extract(root: &Node, ec: &mut EngineConfig) -> Result<AppConfig> {
             }
         }
     }
-    if root.get("threshold-file").is_some() {
-        app.warnings
-            .push("threshold-file is not applied yet: thresholds come with a later release".into());
-    }
+    app.threshold_file = root.str("threshold-file").map(PathBuf::from);
     Ok(app)
 }
 
@@ -934,5 +934,20 @@ mod tests {
         let root = load_file(&dir.path().join("main.yaml")).unwrap();
         assert_eq!(root.str("stream.midstream"), Some("yes"));
         assert_eq!(root.str("flow.memcap"), Some("64mb"));
+    }
+
+    #[test]
+    fn threshold_file_from_config_and_set() {
+        let mut root = parse_text("threshold-file: /etc/suricata/threshold.config\n", "t.yaml").unwrap();
+        assert!(unimplemented_keys(&root).is_empty());
+        let app = extract(&root, &mut EngineConfig::default()).unwrap();
+        assert_eq!(
+            app.threshold_file,
+            Some(PathBuf::from("/etc/suricata/threshold.config"))
+        );
+        apply_set(&mut root, "threshold-file=/tmp/t.config").unwrap();
+        let app = extract(&root, &mut EngineConfig::default()).unwrap();
+        assert_eq!(app.threshold_file, Some(PathBuf::from("/tmp/t.config")));
+        assert!(app.warnings.is_empty());
     }
 }

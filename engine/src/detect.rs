@@ -10,7 +10,7 @@ use crate::stats::WorkerStats;
 use crate::stream::{Chunk, Segment, StreamCtx, StreamMem};
 use crossbeam_channel::Sender;
 use std::sync::Arc;
-use tapwatch_rules::{PacketCtx, PacketFields, RuleSet, Scratch, ThresholdState};
+use tapwatch_rules::{PacketCtx, PacketFields, RuleSet, Scratch, ThresholdState, XbitState};
 
 mod live;
 
@@ -19,6 +19,9 @@ mod app;
 mod ended;
 mod events;
 pub use events::defrag_events;
+
+#[cfg(test)]
+mod diff_tests;
 
 /// One frame as the worker receives it.
 #[derive(Clone, Copy, Debug)]
@@ -37,6 +40,8 @@ pub struct Worker {
     rules: Arc<RuleSet>,
     scratch: Scratch,
     thresholds: ThresholdState,
+    /// xbits on hosts and host pairs (bounded; see [`XbitState`]).
+    xbits: XbitState,
     hits: Vec<u32>,
     /// Hits of one stream run, merged into `hits`.
     run_hits: Vec<u32>,
@@ -75,6 +80,7 @@ impl Worker {
         Worker {
             scratch: rules.new_scratch(),
             thresholds: ThresholdState::new(),
+            xbits: XbitState::default(),
             hits: Vec::with_capacity(64),
             run_hits: Vec::with_capacity(64),
             flows,
@@ -138,6 +144,7 @@ impl Worker {
             return;
         }
         let ts = info.ts_ns;
+        self.xbits.set_now(ts / 1_000_000_000);
         // End idle flows on packet time.
         self.sweep(ts);
 
@@ -222,8 +229,13 @@ impl Worker {
                     now_ns: ts,
                     counters: &mut self.stats.tcp.stream,
                 };
-                let (rules, scratch, hits, run_hits) =
-                    (&self.rules, &mut self.scratch, &mut self.hits, &mut self.run_hits);
+                let (rules, scratch, hits, run_hits, xbits) = (
+                    &self.rules,
+                    &mut self.scratch,
+                    &mut self.hits,
+                    &mut self.run_hits,
+                    &mut self.xbits,
+                );
                 let mut inspected = false;
                 let encryption = self.cfg.tls_encryption;
                 flow.stream[dir].on_segment(&seg, &mut sctx, &mut |c| match c {
@@ -246,7 +258,7 @@ impl Worker {
                         let mut ctx = packet_ctx(&p, true, to_server, established, window, new_from, true);
                         ctx.app_proto = app.proto.as_str();
                         ctx.fields.events = decode_events;
-                        rules.match_packet_flow(&ctx, scratch, run_hits, Some(&mut vars));
+                        rules.match_packet_state(&ctx, scratch, run_hits, Some(&mut vars), Some(&mut *xbits));
                         hits.extend_from_slice(run_hits);
                     }
                     Chunk::Gap(_) => app.on_stream(app_dir, &[], true, false, server_port), // app layer hook
@@ -258,7 +270,7 @@ impl Worker {
                     let mut ctx = packet_ctx(&p, true, to_server, established, &[], 0, true);
                     ctx.app_proto = app.proto.as_str();
                     ctx.fields.events = decode_events.union(stream_events);
-                    rules.match_packet_flow(&ctx, scratch, run_hits, Some(&mut vars));
+                    rules.match_packet_state(&ctx, scratch, run_hits, Some(&mut vars), Some(&mut *xbits));
                     hits.extend_from_slice(run_hits);
                 }
                 hits.sort_unstable();
@@ -272,8 +284,13 @@ impl Worker {
             let mut ctx = packet_ctx(&p, true, to_server, established, p.payload, 0, false);
             ctx.app_proto = app.proto.as_str();
             ctx.fields.events = decode_events;
-            self.rules
-                .match_packet_flow(&ctx, &mut self.scratch, &mut self.hits, Some(&mut vars));
+            self.rules.match_packet_state(
+                &ctx,
+                &mut self.scratch,
+                &mut self.hits,
+                Some(&mut vars),
+                Some(&mut self.xbits),
+            );
         }
         let ctx = packet_ctx(&p, true, to_server, established, &[], 0, stream);
         self.thresholds
@@ -301,7 +318,13 @@ impl Worker {
         let mut ctx = packet_ctx(p, false, true, false, p.payload, 0, false);
         ctx.fields.events = events;
         self.hits.clear();
-        self.rules.match_packet(&ctx, &mut self.scratch, &mut self.hits);
+        self.rules.match_packet_state(
+            &ctx,
+            &mut self.scratch,
+            &mut self.hits,
+            None,
+            Some(&mut self.xbits),
+        );
         self.thresholds
             .filter(&self.rules, &ctx, info.ts_ns / 1_000_000_000, &mut self.hits);
         self.raise_alerts(info, frame, p, None, true);

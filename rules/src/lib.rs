@@ -69,6 +69,7 @@ mod ruleset;
 mod set;
 mod source;
 mod state;
+mod threshold_file;
 mod vars;
 
 pub use buffer::BufferId;
@@ -78,7 +79,16 @@ pub use header::Action;
 pub use keywords::event::{Event, EventKind, EventSet};
 pub use keywords::state::Track;
 pub use rule::RuleMeta;
-pub use ruleset::{FlowVars, PacketCtx, PacketFields, RuleSet, RuleSetBuilder, Scratch, ThresholdState};
+pub use ruleset::{
+    FlowVars, PacketCtx, PacketFields, RuleSet, RuleSetBuilder, Scratch, ThresholdState, XbitState,
+};
+pub use state::MAX_XBITS;
+
+/// Does the backtracking pcre engine (PCRE2) compile patterns to machine
+/// code on this platform? (Otherwise it interprets them, more slowly.)
+pub fn pcre_jit_available() -> bool {
+    pcre2::is_jit_available()
+}
 pub use vars::Vars;
 
 #[cfg(test)]

@@ -492,10 +492,10 @@ fn unsupported_and_unknown_keywords() {
     assert_eq!(pos(&t), (1, 38, "unknown keyword"));
     let (_, report) = build(&format!(
         "{}\n{}\n",
-        rule("xbits:set,x,track ip_src; sid:1;"),
-        rule("xbits:isset,x,track ip_src; sid:2;")
+        rule("ftpbounce; sid:1;"),
+        rule("content:\"a\"; ftpbounce; sid:2;")
     ));
-    assert_eq!(report.by_keyword.get("xbits"), Some(&2));
+    assert_eq!(report.by_keyword.get("ftpbounce"), Some(&2));
     assert_eq!(report.by_reason.get("unsupported keyword"), Some(&2));
 }
 
@@ -704,7 +704,7 @@ fn report_counts_and_load_order() {
         "# alert tcp any any -> any any (sid:4;)".to_string(),
         rule("sid:2;"),
         "alert foo any any -> any any (sid:5;)".to_string(),
-        rule("sid:6; content:\"a\"; xbits:set,x,track ip_src;"),
+        rule("sid:6; content:\"a\"; ftpbounce;"),
     ]
     .join("\n");
     let (set, report) = build(&text);

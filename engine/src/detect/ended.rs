@@ -52,8 +52,13 @@ impl Worker {
                 now_ns: f.last_ns,
                 counters: &mut self.stats.tcp.stream,
             };
-            let (rules, scratch, hits, run_hits) =
-                (&self.rules, &mut self.scratch, &mut self.hits, &mut self.run_hits);
+            let (rules, scratch, hits, run_hits, xbits) = (
+                &self.rules,
+                &mut self.scratch,
+                &mut self.hits,
+                &mut self.run_hits,
+                &mut self.xbits,
+            );
             hits.clear();
             let (stream, app, vars) = (&mut f.stream, &mut f.app, &mut f.vars);
             let Some(sd) = stream.get_mut(dir) else { continue };
@@ -63,7 +68,7 @@ impl Worker {
                     app.on_stream(app_dir, new, false, false, server_port);
                     let mut ctx = packet_ctx(&p, true, to_server, established, window, new_from, true);
                     ctx.app_proto = app.proto.as_str();
-                    rules.match_packet_flow(&ctx, scratch, run_hits, Some(&mut *vars));
+                    rules.match_packet_state(&ctx, scratch, run_hits, Some(&mut *vars), Some(&mut *xbits));
                     hits.extend_from_slice(run_hits);
                 }
                 Chunk::Gap(_) => app.on_stream(app_dir, &[], true, false, server_port),

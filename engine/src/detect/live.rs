@@ -37,6 +37,11 @@ impl Worker {
         &self.flows.counters
     }
 
+    /// This worker's xbits (held, and dropped when full).
+    pub fn xbits(&self) -> &tapwatch_rules::XbitState {
+        &self.xbits
+    }
+
     /// Flows currently held.
     pub fn active_flows(&self) -> usize {
         self.flows.len()
