@@ -956,3 +956,42 @@ fn http_anomalies() {
         .collect();
     assert_eq!(urls, vec![json!("/badcl"), json!("/gz")]);
 }
+
+/// Transaction rules see the side's own tuple whichever packet completes
+/// the transaction: a request from outside to a home server matches
+/// `$EXTERNAL_NET any -> $HOME_NET any` (not the reverse), and the alert is
+/// written client -> server, as Suricata 7.0.10 writes it for this capture.
+#[test]
+fn transaction_rules_use_the_sides_own_addresses() {
+    let dir = tempfile::tempdir().unwrap();
+    let get = http::Request::get("/admin?id=1", "intranet.example.com", "sqlmap/1.7").to_bytes();
+    let resp = http::response(200, "text/html", b"<html>ok</html>", 1_768_471_200, &[]);
+    let c = tcp_conversation(
+        sa("203.0.113.9:41000"),
+        sa("10.0.1.5:80"),
+        T0,
+        1_000_000,
+        &[Exchange::new(get, resp)],
+    );
+    let rules = "alert http $EXTERNAL_NET any -> $HOME_NET any (msg:\"inbound scanner\"; flow:established,to_server; http.user_agent; content:\"sqlmap\"; depth:6; sid:21; rev:1;)\n\
+alert http $HOME_NET any -> $EXTERNAL_NET any (msg:\"outbound scanner\"; flow:established,to_server; http.user_agent; content:\"sqlmap\"; sid:22; rev:1;)\n\
+alert http $HOME_NET any -> $EXTERNAL_NET any (msg:\"home answers\"; flow:established,to_client; http.stat_code; content:\"200\"; sid:23; rev:1;)\n";
+    let eve = replay(dir.path(), &c.frames(), rules);
+    let alerts: Vec<(u64, String, String)> = records(&eve, "alert")
+        .iter()
+        .map(|a| {
+            (
+                a["alert"]["signature_id"].as_u64().unwrap(),
+                a["src_ip"].as_str().unwrap().to_string(),
+                a["direction"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        alerts,
+        vec![
+            (21, "203.0.113.9".to_string(), "to_server".to_string()),
+            (23, "10.0.1.5".to_string(), "to_client".to_string()),
+        ]
+    );
+}

@@ -62,6 +62,17 @@ impl Worker {
                 let mut ctx = packet_ctx(p, true, to_server, flow.is_established(), &[], 0, true);
                 ctx.app_proto = flow.app.proto.as_str();
                 ctx.app_buffers = &refs;
+                // The side's own tuple, whichever packet completed the
+                // transaction: `$EXTERNAL_NET any -> $HTTP_SERVERS` reads
+                // client -> server for the request side.
+                let client = (flow.client_ip, flow.client_port);
+                let server = (flow.server_ip, flow.server_port);
+                let ((sip, sport), (dip, dport)) = if to_server {
+                    (client, server)
+                } else {
+                    (server, client)
+                };
+                (ctx.src_ip, ctx.src_port, ctx.dst_ip, ctx.dst_port) = (sip, sport, dip, dport);
                 // Only rules that inspect an app-layer buffer: packet
                 // rules already had their turn on this packet.
                 self.rules.match_tx_state(
