@@ -7,6 +7,7 @@
 use libfuzzer_sys::arbitrary::{self, Arbitrary};
 use libfuzzer_sys::fuzz_target;
 use std::fmt::Write;
+use std::sync::OnceLock;
 use tapwatch_rules::{Classifications, PacketCtx, PacketFields, RuleSetBuilder, Vars};
 
 /// A small alphabet so that contents occur, overlap and repeat.
@@ -15,8 +16,14 @@ const ALPHABET: &[u8] = b"aAbB\x00|;\"";
 #[derive(Arbitrary, Debug)]
 enum Place {
     Anywhere,
-    Absolute { offset: Option<u8>, depth: Option<u8> },
-    Relative { distance: Option<i8>, within: Option<u8> },
+    Absolute {
+        offset: Option<u8>,
+        depth: Option<u8>,
+    },
+    Relative {
+        distance: Option<i8>,
+        within: Option<u8>,
+    },
 }
 
 #[derive(Arbitrary, Debug)]
@@ -164,6 +171,12 @@ fn naive(buf: &[u8], wants: &[Want], i: usize, prev_end: i64, steps: &mut u64) -
     false
 }
 
+/// The bundled classification table, parsed once.
+fn classes() -> Classifications {
+    static C: OnceLock<Classifications> = OnceLock::new();
+    C.get_or_init(Classifications::bundled).clone()
+}
+
 fuzz_target!(|input: Input| {
     let mut text = String::new();
     let mut all = Vec::new();
@@ -174,7 +187,7 @@ fuzz_target!(|input: Input| {
             all.push((i as u32 + 1, w));
         }
     }
-    let mut builder = RuleSetBuilder::new(Vars::default(), Classifications::bundled());
+    let mut builder = RuleSetBuilder::new(Vars::default(), classes());
     builder.add_text("fuzz.rules", &text);
     let (set, report) = builder.build();
     assert!(report.errors.is_empty(), "{text}\n{:?}", report.errors);
@@ -218,7 +231,12 @@ fuzz_target!(|input: Input| {
         // The verifier gives up after a step budget (3000, as Suricata's
         // inspection recursion limit): below it, it must agree exactly.
         if hit || steps < 1500 {
-            assert_eq!(hit, want, "sid {sid} steps {steps}\n{text}\npayload {:?}", String::from_utf8_lossy(&payload));
+            assert_eq!(
+                hit,
+                want,
+                "sid {sid} steps {steps}\n{text}\npayload {:?}",
+                String::from_utf8_lossy(&payload)
+            );
         }
     }
 });
