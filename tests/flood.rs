@@ -74,12 +74,12 @@ impl Cap {
     }
 }
 
-/// TCP segment `src:sport -> dst:dport` with `flags` (SYN/ACK/PSH/FIN bits).
+type Endpoint = ([u8; 4], u16);
+
+/// TCP segment `src -> dst` with `flags` (SYN/ACK/PSH/FIN bits).
 fn tcp(
-    src: [u8; 4],
-    sport: u16,
-    dst: [u8; 4],
-    dport: u16,
+    (src, sport): Endpoint,
+    (dst, dport): Endpoint,
     seq: u32,
     ack: u32,
     flags: u8,
@@ -121,22 +121,18 @@ const PSH_ACK: u8 = 0x18;
 /// A client at `client:port` that completed its handshake with
 /// SERVER:`sport`; returns the next client sequence number.
 fn handshake(cap: &mut Cap, client: [u8; 4], port: u16, sport: u16, isn: u32) -> u32 {
-    cap.put(&tcp(client, port, SERVER, sport, isn, 0, SYN, &[]));
+    cap.put(&tcp((client, port), (SERVER, sport), isn, 0, SYN, &[]));
     cap.put(&tcp(
-        SERVER,
-        sport,
-        client,
-        port,
+        (SERVER, sport),
+        (client, port),
         7000,
         isn.wrapping_add(1),
         SYN | ACK,
         &[],
     ));
     cap.put(&tcp(
-        client,
-        port,
-        SERVER,
-        sport,
+        (client, port),
+        (SERVER, sport),
         isn.wrapping_add(1),
         7001,
         ACK,
@@ -147,8 +143,10 @@ fn handshake(cap: &mut Cap, client: [u8; 4], port: u16, sport: u16, isn: u32) ->
 
 /// Small limits, so the floods reach them.
 fn limits(max_flows: usize, stream_memcap: u64, depth: u64) -> EngineConfig {
-    let mut cfg = EngineConfig::default();
-    cfg.workers = 2;
+    let mut cfg = EngineConfig {
+        workers: 2,
+        ..EngineConfig::default()
+    };
     cfg.flow.max_flows = max_flows;
     cfg.stream.memcap = stream_memcap;
     cfg.stream.depth = depth;
@@ -202,7 +200,7 @@ impl Figures {
             st.tcp.reassembly_memuse_peak,
             cfg.stream.memcap
         );
-        assert!(st.defrag.memuse_peak as u64 <= cfg.defrag.memcap as u64);
+        assert!(st.defrag.memuse_peak <= cfg.defrag.memcap as u64);
     }
 
     fn report(&self, name: &str) {
@@ -254,10 +252,8 @@ fn syn_flood(n: u64, max_flows: usize) -> (Figures, EngineConfig) {
     for _ in 0..n {
         let src = random_v4(&mut rng);
         cap.put(&tcp(
-            src,
-            rng.next_u16() | 1024,
-            SERVER,
-            80,
+            (src, rng.next_u16() | 1024),
+            (SERVER, 80),
             rng.next_u32(),
             0,
             SYN,
@@ -265,10 +261,8 @@ fn syn_flood(n: u64, max_flows: usize) -> (Figures, EngineConfig) {
         ));
     }
     cap.put(&tcp(
-        real,
-        40000,
-        SERVER,
-        80,
+        (real, 40000),
+        (SERVER, 80),
         seq,
         7001,
         PSH_ACK,
@@ -348,10 +342,8 @@ fn tiny_ooo(conns: u32, segs: u32, memcap: u64) -> (Figures, EngineConfig) {
         let seq = handshake(&mut cap, client, 41000, 80, 1000 * c);
         for i in (1..segs).rev() {
             cap.put(&tcp(
-                client,
-                41000,
-                SERVER,
-                80,
+                (client, 41000),
+                (SERVER, 80),
                 seq.wrapping_add(i),
                 7001,
                 PSH_ACK,
@@ -386,10 +378,8 @@ fn slowloris(conns: u32, bytes: usize, depth: u64) -> (Figures, EngineConfig) {
         let client = [10, 4, (c >> 8) as u8, c as u8];
         let mut seq = handshake(&mut cap, client, 42000, 80, 5000 * c);
         cap.put(&tcp(
-            client,
-            42000,
-            SERVER,
-            80,
+            (client, 42000),
+            (SERVER, 80),
             seq,
             7001,
             PSH_ACK,
@@ -405,10 +395,8 @@ fn slowloris(conns: u32, bytes: usize, depth: u64) -> (Figures, EngineConfig) {
         let line = format!("X-Slow-{n}: {}\r\n", "v".repeat(40));
         for (client, seq) in &mut seqs {
             cap.put(&tcp(
-                *client,
-                42000,
-                SERVER,
-                80,
+                (*client, 42000),
+                (SERVER, 80),
                 *seq,
                 7001,
                 PSH_ACK,
@@ -449,12 +437,12 @@ fn tls_claims_16mb(conns: u32, bytes: usize, depth: u64) -> (Figures, EngineConf
         // Record: handshake, TLS 1.0, length 0xffff (over the 2^14 limit);
         // handshake: ClientHello, length 0xffffff (16 MB).
         let head = [0x16, 0x03, 0x01, 0xff, 0xff, 0x01, 0xff, 0xff, 0xff, 0x03, 0x03];
-        cap.put(&tcp(client, 43000, SERVER, 443, seq, 7001, PSH_ACK, &head));
+        cap.put(&tcp((client, 43000), (SERVER, 443), seq, 7001, PSH_ACK, &head));
         seq = seq.wrapping_add(head.len() as u32);
         let mut sent = 0;
         while sent < bytes {
             rng.fill(&mut chunk);
-            cap.put(&tcp(client, 43000, SERVER, 443, seq, 7001, PSH_ACK, &chunk));
+            cap.put(&tcp((client, 43000), (SERVER, 443), seq, 7001, PSH_ACK, &chunk));
             seq = seq.wrapping_add(chunk.len() as u32);
             sent += chunk.len();
         }

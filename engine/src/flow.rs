@@ -5,6 +5,7 @@
 //! a worker in steady state allocates nothing per packet. A flow's direction
 //! is fixed by who sent its first packet (the SYN's sender when the
 //! handshake is seen, the SYN/ACK's receiver when only the SYN/ACK is).
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::indexing_slicing))]
 
 use crate::config::{FlowConfig, Timeouts};
 use crate::decode::{Packet, TunnelLayer};
@@ -73,7 +74,9 @@ impl Hasher for FlowHasher {
     fn write(&mut self, bytes: &[u8]) {
         for chunk in bytes.chunks(8) {
             let mut w = [0u8; 8];
-            w[..chunk.len()].copy_from_slice(chunk);
+            for (d, s) in w.iter_mut().zip(chunk) {
+                *d = *s;
+            }
             self.write_u64(u64::from_le_bytes(w));
         }
     }
@@ -461,10 +464,17 @@ impl FlowTable {
         self.map.is_empty()
     }
 
+    /// The flow at `idx`, an index [`FlowTable::lookup`] returned.
+    // Indexes come only from this table's lookup and slots are never
+    // removed from the slab (only marked free), so `idx` is in bounds.
+    #[allow(clippy::indexing_slicing)]
     pub fn get(&self, idx: u32) -> &Flow {
         &self.slots[idx as usize]
     }
 
+    /// The flow at `idx`, an index [`FlowTable::lookup`] returned.
+    // As `get`: an index from lookup is always in bounds.
+    #[allow(clippy::indexing_slicing)]
     pub fn get_mut(&mut self, idx: u32) -> &mut Flow {
         &mut self.slots[idx as usize]
     }
@@ -476,7 +486,9 @@ impl FlowTable {
     pub fn lookup(&mut self, p: &Packet<'_>, ts_ns: u64) -> Option<u32> {
         let key = FlowKey::from_packet(p);
         if let Some(&idx) = self.map.get(&key) {
-            let f = &self.slots[idx as usize];
+            // The index and the slab agree; a miss would be a bug, and
+            // the packet then goes without a flow.
+            let f = self.slots.get_mut(idx as usize)?;
             let timeout_ns = f.timeout_secs(&self.cfg).saturating_mul(1_000_000_000);
             let flags = p.tcp.map(|t| t.flags).unwrap_or(0);
             let stale = ts_ns > f.last_ns.saturating_add(timeout_ns) && f.last_ns > 0;
@@ -486,7 +498,8 @@ impl FlowTable {
             if !stale && !reused {
                 return Some(idx);
             }
-            let old = self.slots[idx as usize].clone();
+            let old = f.clone();
+            f.init(key, p, ts_ns);
             let reason = if stale {
                 self.counters.timed_out += 1;
                 EndReason::Timeout
@@ -495,7 +508,6 @@ impl FlowTable {
                 EndReason::Reused
             };
             self.ended = Some((old, reason));
-            self.slots[idx as usize].init(key, p, ts_ns);
             self.count_new(p.ip_proto);
             return Some(idx);
         }
@@ -516,7 +528,7 @@ impl FlowTable {
                 (self.slots.len() - 1) as u32
             }
         };
-        self.slots[idx as usize].init(key, p, ts_ns);
+        self.slots.get_mut(idx as usize)?.init(key, p, ts_ns);
         self.map.insert(key, idx);
         self.count_new(p.ip_proto);
         let active = self.map.len() as u64;
@@ -566,15 +578,16 @@ impl FlowTable {
                 break;
             }
         }
-        let Some((_, idx)) = best else { return false };
-        let old = self.remove(idx);
+        let Some(old) = best.and_then(|(_, idx)| self.remove(idx)) else {
+            return false;
+        };
         self.counters.evicted += 1;
         self.ended = Some((old, EndReason::Evicted));
         true
     }
 
-    fn remove(&mut self, idx: u32) -> Flow {
-        let f = &mut self.slots[idx as usize];
+    fn remove(&mut self, idx: u32) -> Option<Flow> {
+        let f = self.slots.get_mut(idx as usize)?;
         f.in_use = false;
         let key = f.key;
         let old = f.clone();
@@ -582,7 +595,7 @@ impl FlowTable {
         f.stream[1].release();
         self.map.remove(&key);
         self.free.push(idx);
-        old
+        Some(old)
     }
 
     /// End every flow idle longer than its timeout at packet time `now_ns`,
@@ -593,14 +606,16 @@ impl FlowTable {
         }
         self.last_sweep_ns = now_ns;
         for i in 0..self.slots.len() {
-            let f = &self.slots[i];
+            let Some(f) = self.slots.get(i) else { break };
             if !f.in_use {
                 continue;
             }
             let t = f.timeout_secs(&self.cfg).saturating_mul(1_000_000_000);
             if now_ns > f.last_ns.saturating_add(t) {
-                self.counters.timed_out += 1;
-                ended.push((self.remove(i as u32), EndReason::Timeout));
+                if let Some(old) = self.remove(i as u32) {
+                    self.counters.timed_out += 1;
+                    ended.push((old, EndReason::Timeout));
+                }
             }
         }
     }
@@ -616,7 +631,9 @@ impl FlowTable {
             .collect();
         live.sort_unstable();
         for (_, i) in live {
-            ended.push((self.remove(i), EndReason::Shutdown));
+            if let Some(old) = self.remove(i) {
+                ended.push((old, EndReason::Shutdown));
+            }
         }
     }
 }
