@@ -10,7 +10,7 @@ use anyhow::{anyhow, bail, Context, Result};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-use tapwatch_engine::config::Timeouts;
+use tapwatch_engine::config::{AnomalyTypes, Timeouts};
 use tapwatch_engine::output::sink::{facility, severity};
 use tapwatch_engine::output::{RedisMode, SinkConfig, SinkKind, SyslogProto};
 use tapwatch_engine::EngineConfig;
@@ -212,6 +212,7 @@ const IMPLEMENTED: &[&str] = &[
     "flow-timeouts",
     "outputs",
     "classification-file",
+    "threshold-file",
     "default-log-dir",
     "default-rule-path",
     "rule-files",
@@ -221,6 +222,7 @@ const IMPLEMENTED: &[&str] = &[
     "reference-config-file",
     "threading",
     "live",
+    "app-layer",
 ];
 
 /// Keys that are present but not acted on, for the one warning.
@@ -330,6 +332,65 @@ fn type_names(e: &Node) -> (Option<Vec<String>>, Option<&Node>) {
         }
     }
     (Some(names), alert_opts)
+}
+
+/// An eve-log's `name` entry in `types` (`anomaly`, `http`, ...):
+/// `Some(None)` when listed without options, `None` when not listed.
+fn type_opts<'a>(e: &'a Node, name: &str) -> Option<Option<&'a Node>> {
+    let Some(Node::List(types)) = e.get("types") else {
+        return None;
+    };
+    types.iter().find_map(|t| match t {
+        Node::Scalar(s) if s == name => Some(None),
+        Node::Map(m) => m
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| Some(v).filter(|v| !matches!(v, Node::Null))),
+        _ => None,
+    })
+}
+
+/// Which anomaly kinds an `anomaly` entry enables, as Suricata reads it:
+/// `enabled: no` turns it off; `types` is a map of `decode`, `stream` and
+/// `applayer` to yes/no (missing: decode and stream no, applayer yes), or a
+/// list of the kinds wanted.
+fn anomaly_types(opts: Option<&Node>) -> Result<AnomalyTypes> {
+    let Some(o) = opts else {
+        return Ok(AnomalyTypes::default());
+    };
+    if let Some(s) = o.str("enabled") {
+        if truthy(s) == Some(false) {
+            return Ok(AnomalyTypes::NONE);
+        }
+    }
+    match o.get("types") {
+        Some(Node::List(l)) => {
+            let mut t = AnomalyTypes::NONE;
+            for n in l {
+                match n {
+                    Node::Scalar(k) if k == "decode" => t.decode = true,
+                    Node::Scalar(k) if k == "stream" => t.stream = true,
+                    Node::Scalar(k) if k == "applayer" => t.applayer = true,
+                    other => bail!("anomaly.types: unknown anomaly type {other:?}"),
+                }
+            }
+            Ok(t)
+        }
+        Some(Node::Map(_)) => {
+            let mut t = AnomalyTypes::default();
+            for (k, slot) in [
+                ("decode", &mut t.decode),
+                ("stream", &mut t.stream),
+                ("applayer", &mut t.applayer),
+            ] {
+                if let Some(v) = bool_at(o, &format!("types.{k}"))? {
+                    *slot = v;
+                }
+            }
+            Ok(t)
+        }
+        _ => Ok(AnomalyTypes::default()),
+    }
 }
 
 /// The EVE outputs as sinks, with relative file and socket names under
@@ -477,6 +538,8 @@ pub fn eve_sinks(root: &Node, log_dir: &Path) -> Result<Vec<SinkConfig>> {
 pub struct AppConfig {
     pub eve: EveOutput,
     pub classification_file: Option<PathBuf>,
+    /// `threshold-file` (threshold.config: suppress, threshold, event_filter, rate_filter).
+    pub threshold_file: Option<PathBuf>,
     pub default_log_dir: Option<PathBuf>,
     pub rule_files: Vec<PathBuf>,
     pub address_vars: BTreeMap<String, String>,
@@ -541,6 +604,11 @@ pub fn extract(root: &Node, ec: &mut EngineConfig) -> Result<AppConfig> {
     if let Some(m) = root.str("stream.reassembly.max-held-bytes") {
         let b = size(m).ok_or_else(|| anyhow!("stream.reassembly.max-held-bytes: bad size '{m}'"))?;
         ec.stream.max_held_bytes = b.clamp(1, 1 << 30) as usize;
+    }
+    if let Some(e) = root.str("app-layer.protocols.tls.encryption-handling") {
+        ec.tls_encryption = e
+            .parse()
+            .map_err(|m| anyhow!("app-layer.protocols.tls.encryption-handling: {m}"))?;
     }
     // Defragmentation.
     if let Some(b) = bool_at(root, "defrag.enabled")? {
@@ -635,6 +703,28 @@ pub fn extract(root: &Node, ec: &mut EngineConfig) -> Result<AppConfig> {
         ec.eve.tls = every || all.iter().any(|n| n == "tls");
         ec.eve.dns = every || all.iter().any(|n| n == "dns");
         ec.eve.pgsql = every || all.iter().any(|n| n == "pgsql");
+        ec.eve.anomaly = AnomalyTypes::NONE;
+        for e in &logs {
+            match type_opts(e, "anomaly") {
+                Some(opts) => {
+                    let t = anomaly_types(opts)?;
+                    ec.eve.anomaly.decode |= t.decode;
+                    ec.eve.anomaly.stream |= t.stream;
+                    ec.eve.anomaly.applayer |= t.applayer;
+                }
+                None if type_names(e).0.is_none() => ec.eve.anomaly = AnomalyTypes::default(),
+                None => {}
+            }
+        }
+        for e in &logs {
+            if let Some(Some(o)) = type_opts(e, "http") {
+                if let Some(v) = o.str("dump-all-headers") {
+                    ec.eve.http_headers = tapwatch_engine::output::DumpHeaders::from_config(v).ok_or_else(|| {
+                        anyhow!("outputs.eve-log.types.http.dump-all-headers: '{v}' is not none, request, response or both")
+                    })?;
+                }
+            }
+        }
         if let Some(o) = alert_opts {
             let flag = |k: &str| o.str(k).and_then(truthy);
             ec.eve.payload = flag("payload").unwrap_or(false);
@@ -657,16 +747,73 @@ pub fn extract(root: &Node, ec: &mut EngineConfig) -> Result<AppConfig> {
             }
         }
     }
-    if root.get("threshold-file").is_some() {
-        app.warnings
-            .push("threshold-file is not applied yet: thresholds come with a later release".into());
-    }
+    app.threshold_file = root.str("threshold-file").map(PathBuf::from);
     Ok(app)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn http_dump_all_headers() {
+        let read = |http: &str| {
+            let text = format!("%YAML 1.1\n---\noutputs:\n  - eve-log:\n      enabled: yes\n      types:\n        - alert\n{http}");
+            let root = parse_text(&text, "t.yaml").unwrap();
+            let mut ec = EngineConfig::default();
+            extract(&root, &mut ec).map(|_| ec.eve.http_headers)
+        };
+        use tapwatch_engine::output::DumpHeaders;
+        assert_eq!(read("        - http\n").unwrap(), DumpHeaders::None);
+        assert_eq!(
+            read("        - http:\n            extended: yes\n            dump-all-headers: both\n").unwrap(),
+            DumpHeaders::Both
+        );
+        assert_eq!(
+            read("        - http:\n            dump-all-headers: request\n").unwrap(),
+            DumpHeaders::Request
+        );
+        let e = read("        - http:\n            dump-all-headers: all\n").unwrap_err();
+        assert!(e.to_string().contains("dump-all-headers"), "{e}");
+    }
+
+    #[test]
+    fn anomaly_types_read_like_suricata() {
+        let yaml = |types: &str| {
+            format!("%YAML 1.1\n---\noutputs:\n  - eve-log:\n      enabled: yes\n      types:\n        - alert\n{types}")
+        };
+        let read = |text: &str| {
+            let root = parse_text(text, "t.yaml").unwrap();
+            let mut ec = EngineConfig::default();
+            extract(&root, &mut ec).map(|_| ec.eve.anomaly)
+        };
+        // Not listed: none. Listed bare: Suricata's defaults (applayer only).
+        assert_eq!(read(&yaml("")).unwrap(), AnomalyTypes::NONE);
+        assert_eq!(
+            read(&yaml("        - anomaly\n")).unwrap(),
+            AnomalyTypes::default()
+        );
+        // suricata.yaml's map of yes/no; missing keys keep the defaults.
+        let t = read(&yaml("        - anomaly:\n            enabled: yes\n            types:\n              decode: yes\n              stream: yes\n")).unwrap();
+        assert!(t.decode && t.stream && t.applayer);
+        let t = read(&yaml(
+            "        - anomaly:\n            types:\n              applayer: no\n",
+        ))
+        .unwrap();
+        assert_eq!(t, AnomalyTypes::NONE);
+        // A list of kinds.
+        let t = read(&yaml("        - anomaly:\n            types: [decode, stream]\n")).unwrap();
+        assert!(t.decode && t.stream && !t.applayer);
+        assert_eq!(
+            read(&yaml("        - anomaly:\n            enabled: no\n")).unwrap(),
+            AnomalyTypes::NONE
+        );
+        assert!(read(&yaml("        - anomaly:\n            types: [bogus]\n")).is_err());
+        assert!(read(&yaml(
+            "        - anomaly:\n            types:\n              decode: maybe\n"
+        ))
+        .is_err());
+    }
 
     #[test]
     fn parses_suricata_header_and_sets_dotted_keys() {
@@ -787,5 +934,20 @@ mod tests {
         let root = load_file(&dir.path().join("main.yaml")).unwrap();
         assert_eq!(root.str("stream.midstream"), Some("yes"));
         assert_eq!(root.str("flow.memcap"), Some("64mb"));
+    }
+
+    #[test]
+    fn threshold_file_from_config_and_set() {
+        let mut root = parse_text("threshold-file: /etc/suricata/threshold.config\n", "t.yaml").unwrap();
+        assert!(unimplemented_keys(&root).is_empty());
+        let app = extract(&root, &mut EngineConfig::default()).unwrap();
+        assert_eq!(
+            app.threshold_file,
+            Some(PathBuf::from("/etc/suricata/threshold.config"))
+        );
+        apply_set(&mut root, "threshold-file=/tmp/t.config").unwrap();
+        let app = extract(&root, &mut EngineConfig::default()).unwrap();
+        assert_eq!(app.threshold_file, Some(PathBuf::from("/tmp/t.config")));
+        assert!(app.warnings.is_empty());
     }
 }

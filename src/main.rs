@@ -61,6 +61,12 @@ struct CheckArgs {
     /// Machine-readable summary (one JSON object) instead of text.
     #[arg(long)]
     json: bool,
+    /// Also list the rules that run a pcre on the backtracking engine.
+    #[arg(short = 'v', long)]
+    verbose: bool,
+    /// Also check a threshold.config file (its errors make the exit status 1).
+    #[arg(long, value_name = "FILE")]
+    threshold_file: Option<PathBuf>,
 }
 
 /// Options every engine command takes: config, rules, output, threads.
@@ -400,6 +406,17 @@ pub(crate) fn load_rules(cli_rules: &[PathBuf], app: &config::AppConfig) -> Resu
     for p in sources {
         add_rules(&mut b, p)?;
     }
+    if let Some(p) = &app.threshold_file {
+        // As Suricata: a missing file or a bad line is a warning.
+        match b.add_threshold_file(p) {
+            Ok(errors) => {
+                for e in errors {
+                    eprintln!("warning: {e}");
+                }
+            }
+            Err(e) => eprintln!("warning: threshold-file {}: {e}", p.display()),
+        }
+    }
     Ok(b.build())
 }
 
@@ -536,6 +553,12 @@ fn run_rules_check(a: CheckArgs) -> Result<ExitCode> {
         b.add_path(p)
             .with_context(|| format!("cannot read rules from {}", p.display()))?;
     }
+    let threshold_errors = match &a.threshold_file {
+        Some(p) => b
+            .add_threshold_file(p)
+            .with_context(|| format!("cannot read {}", p.display()))?,
+        None => Vec::new(),
+    };
     let parse_time = t0.elapsed();
     let t1 = Instant::now();
     let (set, report) = b.build();
@@ -543,11 +566,10 @@ fn run_rules_check(a: CheckArgs) -> Result<ExitCode> {
     let peak = peak_rss_kib();
     let syntax_errors = report.errors.iter().filter(|e| e.reason == "syntax").count();
     let total = report.loaded + report.failed;
-    let backtracking: Vec<String> = report
-        .errors
-        .iter()
-        .filter(|e| e.reason == "pcre needs backtracking")
-        .map(|e| e.to_string())
+    // Rules whose pcre runs on PCRE2 (backreferences, lookaround, ...).
+    let backtracking: Vec<&tapwatch_rules::RuleMeta> = (0..u32::try_from(set.len()).unwrap_or(u32::MAX))
+        .filter(|&i| set.uses_backtracking(i))
+        .filter_map(|i| set.get(i))
         .collect();
     if a.json {
         let errors: Vec<serde_json::Value> = report
@@ -569,12 +591,17 @@ fn run_rules_check(a: CheckArgs) -> Result<ExitCode> {
             "parse_ms": parse_time.as_secs_f64() * 1e3,
             "compile_ms": compile_time.as_secs_f64() * 1e3,
             "peak_rss_kib": peak,
-            "backtracking_fallback": 0,
+            "backtracking_fallback": backtracking.len(),
+            "backtracking_rules": backtracking
+                .iter()
+                .map(|m| serde_json::json!({"gid": m.gid, "sid": m.sid, "file": m.source, "line": m.line}))
+                .collect::<Vec<_>>(),
             "errors": errors,
+            "threshold_errors": threshold_errors.iter().map(|e| e.to_string()).collect::<Vec<_>>(),
         });
         println!("{v}");
     } else {
-        for e in &report.errors {
+        for e in report.errors.iter().chain(&threshold_errors) {
             println!("{e}");
         }
         let pct = if total == 0 {
@@ -607,9 +634,20 @@ fn run_rules_check(a: CheckArgs) -> Result<ExitCode> {
             }
         }
         println!(
-            "pcre with backreferences/lookaround: {} rules skipped (no backtracking fallback in this build)",
-            backtracking.len()
+            "pcre on the backtracking engine (PCRE2{}, match limit 3500): {} rules{}",
+            if tapwatch_rules::pcre_jit_available() {
+                " JIT"
+            } else {
+                ", no JIT"
+            },
+            backtracking.len(),
+            if a.verbose { "" } else { " (-v lists them)" }
         );
+        if a.verbose {
+            for m in &backtracking {
+                println!("  {}:{}: [{}:{}] {}", m.source, m.line, m.gid, m.sid, m.msg);
+            }
+        }
         println!(
             "time: parse {:.0} ms, compile {:.0} ms; peak memory {}",
             parse_time.as_secs_f64() * 1e3,
@@ -617,7 +655,7 @@ fn run_rules_check(a: CheckArgs) -> Result<ExitCode> {
             peak.map_or("unknown".to_string(), |k| format!("{:.1} MiB", k as f64 / 1024.0))
         );
     }
-    Ok(if syntax_errors > 0 {
+    Ok(if syntax_errors > 0 || !threshold_errors.is_empty() {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS

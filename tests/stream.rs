@@ -71,13 +71,21 @@ fn pcap(dir: &Path, name: &str, frames: &[Frame]) -> PathBuf {
 }
 
 fn replay(dir: &Path, pcap: &Path, rules: &str, extra: &[&str]) -> Run {
+    replay_with(dir, pcap, rules, None, extra)
+}
+
+/// As [`replay`], with a config file holding `config` (suricata.yaml shape).
+fn replay_with(dir: &Path, pcap: &Path, rules: &str, config: Option<&str>, extra: &[&str]) -> Run {
     let rules_path = dir.join("test.rules");
     std::fs::write(&rules_path, rules).unwrap();
     let tag: String = extra.join("_").replace(['=', '.', '/'], "-");
+    // Runs with a config file log apart (named by its length).
+    let cfg_tag = config.map_or(String::new(), |c| format!("-cfg{}", c.len()));
     let log = dir.join(format!(
-        "log-{}{}",
+        "log-{}{}{}",
         pcap.file_stem().unwrap().to_string_lossy(),
-        tag
+        tag,
+        cfg_tag
     ));
     std::fs::create_dir_all(&log).unwrap();
     let mut args: Vec<String> = ["replay", "-q", "-k", "none", "-r"]
@@ -89,6 +97,11 @@ fn replay(dir: &Path, pcap: &Path, rules: &str, extra: &[&str]) -> Run {
     args.extend(["-l".into(), log.display().to_string()]);
     for e in extra {
         args.extend(["--set".to_string(), e.to_string()]);
+    }
+    if let Some(c) = config {
+        let path = log.join("tapwatch.yaml");
+        std::fs::write(&path, c).unwrap();
+        args.extend(["-c".to_string(), path.display().to_string()]);
     }
     let out = Command::new(env!("CARGO_BIN_EXE_tapwatch"))
         .args(&args)
@@ -347,4 +360,343 @@ alert tcp any any -> any 80 (msg:\"content\"; flow:to_server,established; conten
             .unwrap()
     };
     assert_eq!(pkts(&off), 2 * pkts(&on));
+}
+
+/// EVE with every anomaly kind on, as a suricata.yaml would ask for it.
+const ANOMALY_ALL: &str = "%YAML 1.1\n---\noutputs:\n  - eve-log:\n      enabled: yes\n      filename: eve.json\n      types:\n        - alert\n        - flow\n        - stats\n        - anomaly:\n            enabled: yes\n            types:\n              decode: yes\n              stream: yes\n              applayer: yes\n";
+
+impl Run {
+    /// `anomaly.event` of every anomaly record, in order.
+    fn anomalies(&self) -> Vec<String> {
+        self.eve
+            .iter()
+            .filter(|r| r["event_type"] == "anomaly")
+            .map(|r| r["anomaly"]["event"].as_str().unwrap().to_string())
+            .collect()
+    }
+    fn anomaly(&self, event: &str) -> &Value {
+        self.eve
+            .iter()
+            .find(|r| r["event_type"] == "anomaly" && r["anomaly"]["event"] == event)
+            .unwrap_or_else(|| panic!("no {event} anomaly in {:?}", self.anomalies()))
+    }
+}
+
+/// Where a frame's TCP payload starts (Ethernet + IPv4 + TCP headers).
+fn tcp_payload_at(f: &Frame) -> usize {
+    let ihl = usize::from(f.data[14] & 0x0f) * 4;
+    let doff = usize::from(f.data[14 + ihl + 12] >> 4) * 4;
+    14 + ihl + doff
+}
+
+#[test]
+fn truncated_packets_raise_trunc_pkt_anomalies_and_decode_event_rules() {
+    let dir = workdir("anomaly-trunc");
+    let rules = "\
+alert pkthdr any any -> any any (msg:\"SURICATA IPv4 truncated packet\"; decode-event:ipv4.trunc_pkt; classtype:protocol-command-decode; sid:2200004; rev:2;)
+alert tcp any any -> any any (msg:\"unraised\"; decode-event:ipv6.exthdr_useless_fh; sid:9; rev:1;)
+";
+    let mut c = TcpConn::new(sa("10.1.0.5:40030"), sa("10.2.0.9:80"), T0);
+    c.handshake().client_send_segments(&[b'.'; 1200], 400).close();
+    let frames: Vec<Frame> = c.frames().iter().map(|f| truncate(f, 128)).collect();
+    let p = pcap(&dir.path, "trunc-anomaly.pcap", &frames);
+    let r = replay_with(&dir.path, &p, rules, Some(ANOMALY_ALL), &[]);
+    // Suricata 7.0.10 on this capture: three records
+    // {"type":"decode","event":"decoder.ipv4.trunc_pkt"}, without addresses,
+    // flow or ports (it drops the packet before reading them); and the
+    // rule alerts once per truncated packet.
+    // tapwatch goes on with what the packet holds, so the cut-off tails are
+    // also stream gaps (Suricata drops these packets: no stream events).
+    let decode: Vec<String> = r
+        .anomalies()
+        .into_iter()
+        .filter(|a| a.starts_with("decoder."))
+        .collect();
+    assert_eq!(decode, vec!["decoder.ipv4.trunc_pkt"; 3]);
+    assert_eq!(r.anomalies().len(), 6, "{:?}", r.anomalies());
+    let a = r.anomaly("decoder.ipv4.trunc_pkt");
+    assert_eq!(a["anomaly"]["type"], "decode");
+    assert_eq!(a["pkt_src"], "wire/pcap");
+    assert_eq!(a["pcap_cnt"], 4);
+    for k in ["src_ip", "dest_ip", "src_port", "proto", "flow_id"] {
+        assert!(a.get(k).is_none(), "{k} in {a}");
+    }
+    assert_eq!(r.sids(), vec![2200004; 3]);
+    // The rule naming an event tapwatch does not raise is skipped, said why.
+    let stderr = String::from_utf8_lossy(&r.out.stderr);
+    assert!(stderr.contains("ipv6.exthdr_useless_fh") || r.out.status.success());
+
+    // Off by default, as Suricata's stock config (only applayer anomalies).
+    let off = replay(&dir.path, &p, rules, &[]);
+    assert!(off.anomalies().is_empty());
+}
+
+/// A session whose client data has one segment lost and one resent 10
+/// bytes further on with other bytes; the server acknowledges everything.
+fn lossy_overlapping_session() -> Vec<Frame> {
+    let mut c = TcpConn::new(sa("10.1.0.5:40031"), sa("10.2.0.9:80"), T0);
+    let mut body = vec![b'a'; 500];
+    body[450..458].copy_from_slice(b"GAPAFTER");
+    body[120..128].copy_from_slice(b"ORIGINAL");
+    c.handshake()
+        .client_send_segments(&body, 100)
+        .server_send(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+        .close();
+    let frames = c.frames();
+    let data = client_data(&c);
+    let mut out = Vec::new();
+    for (i, f) in frames.iter().enumerate() {
+        if i == data[3] {
+            continue; // lost: bytes 300..400
+        }
+        out.push(f.clone());
+        if i == data[1] {
+            // Bytes 110..210 again, with other bytes at 120..128.
+            let mut again = f.clone();
+            let at = tcp_payload_at(&again) + 10;
+            again.data[at..at + 8].copy_from_slice(b"REPLACED");
+            let seq_at = 14 + usize::from(again.data[14] & 0x0f) * 4 + 4;
+            let seq = u32::from_be_bytes(again.data[seq_at..seq_at + 4].try_into().unwrap());
+            again.data[seq_at..seq_at + 4].copy_from_slice(&(seq + 10).to_be_bytes());
+            again.ts_ns += 1_000;
+            out.push(again);
+        }
+    }
+    out
+}
+
+#[test]
+fn stream_anomalies_match_suricata_and_stream_event_rules_alert() {
+    let dir = workdir("anomaly-stream");
+    let rules = "\
+alert tcp any any -> any any (msg:\"SURICATA STREAM reassembly overlap with different data\"; stream-event:reassembly_overlap_different_data; classtype:protocol-command-decode; sid:2210050; rev:2;)
+alert tcp any any -> any any (msg:\"SURICATA STREAM reassembly sequence GAP -- missing packet(s)\"; stream-event:reassembly_seq_gap; classtype:protocol-command-decode; sid:2210048; rev:2;)
+alert tcp any any -> any 80 (msg:\"after the gap\"; flow:to_server,established; content:\"GAPAFTER\"; sid:1; rev:1;)
+alert tcp any any -> any 80 (msg:\"replaced\"; content:\"REPLACED\"; sid:2; rev:1;)
+";
+    let p = pcap(&dir.path, "lossy-overlap.pcap", &lossy_overlapping_session());
+    let r = replay_with(&dir.path, &p, rules, Some(ANOMALY_ALL), &[]);
+    // Suricata 7.0.10 on this capture: the overlap record on packet 6 (the
+    // resent segment), a seq_gap record, alerts 2210050 and 2210048, and
+    // tcp stats overlap 2, overlap_diff_data 1, reassembly_gap 1. (It
+    // raises the gap on the client's ACK before its FIN, tapwatch on the
+    // FIN; and it alerts twice on the content after the gap.)
+    assert_eq!(
+        r.anomalies(),
+        vec![
+            "stream.reassembly_overlap_different_data",
+            "stream.reassembly_seq_gap"
+        ]
+    );
+    let overlap = r.anomaly("stream.reassembly_overlap_different_data");
+    assert_eq!(overlap["pcap_cnt"], 6);
+    assert_eq!(overlap["anomaly"]["type"], "stream");
+    assert_eq!(overlap["src_ip"], "10.1.0.5");
+    assert_eq!(overlap["src_port"], 40031);
+    assert_eq!(overlap["dest_port"], 80);
+    assert_eq!(overlap["proto"], "TCP");
+    assert!(overlap["flow_id"].is_u64());
+    let gap = r.anomaly("stream.reassembly_seq_gap");
+    assert_eq!(gap["anomaly"]["type"], "stream");
+    // As Suricata: the resent bytes lose (bsd keeps the first), so sid 2
+    // does not alert.
+    assert_eq!(r.sids(), vec![1, 2210048, 2210050]);
+    assert_eq!(r.tcp_stats()["reassembly_gap"], 1);
+    assert_eq!(r.tcp_stats()["overlap"], 2);
+    assert_eq!(r.tcp_stats()["overlap_diff_data"], 1);
+
+    // Only the kinds asked for.
+    let decode_only = ANOMALY_ALL.replace("stream: yes", "stream: no");
+    let r = replay_with(&dir.path, &p, rules, Some(&decode_only), &[]);
+    assert!(r.anomalies().is_empty(), "{:?}", r.anomalies());
+}
+
+#[test]
+fn overlapping_fragments_raise_frag_overlap_like_suricata() {
+    let dir = workdir("anomaly-frag");
+    let rules = "\
+alert pkthdr any any -> any any (msg:\"SURICATA FRAG IPv4 Fragmentation overlap\"; decode-event:ipv4.frag_overlap; classtype:protocol-command-decode; sid:2200069; rev:2;)
+alert pkthdr any any -> any any (msg:\"SURICATA FRAG IPv6 Fragmentation overlap\"; decode-event:ipv6.frag_overlap; classtype:protocol-command-decode; sid:2200070; rev:2;)
+";
+    // IPv4: the attack bytes sent again, other bytes, after the real ones.
+    let v4 = fragmented_session("10.1.0.5:40032", "10.2.0.9:80", |f| {
+        fragment_frame(f, 8, &[(16, vec![b'z'; 8])], false)
+    });
+    let v6 = fragmented_session("[2001:db8::5]:40033", "[2001:db8::9]:80", |f| {
+        fragment_frame(f, 16, &[(16, vec![b'z'; 16])], false)
+    });
+    for (name, frames, event, sid, at) in [
+        ("frag4-overlap", v4, "decoder.ipv4.frag_overlap", 2200069, 16),
+        ("frag6-overlap", v6, "decoder.ipv6.frag_overlap", 2200070, 10),
+    ] {
+        let p = pcap(&dir.path, &format!("{name}.pcap"), &frames);
+        let r = replay_with(&dir.path, &p, rules, Some(ANOMALY_ALL), &[]);
+        // Suricata 7.0.10: one record on the overlapping fragment,
+        // with its addresses, ports 0, proto TCP and no flow; the rule
+        // alerts on the same packet. No trunc_pkt for the first fragment,
+        // whose 8 bytes cannot hold the TCP header. IPv4: ports 0, proto
+        // TCP; IPv6: no ports, proto IPv6-Frag.
+        assert_eq!(r.anomalies(), vec![event], "{name}");
+        let a = r.anomaly(event);
+        assert_eq!(a["anomaly"]["type"], "decode");
+        if name == "frag4-overlap" {
+            assert_eq!(
+                (a["src_port"].as_u64(), a["dest_port"].as_u64()),
+                (Some(0), Some(0))
+            );
+            assert_eq!(a["proto"], "TCP");
+        } else {
+            assert!(a.get("src_port").is_none() && a.get("dest_port").is_none());
+            assert_eq!(a["proto"], "IPv6-Frag");
+            assert_eq!(a["src_ip"], "2001:0db8:0000:0000:0000:0000:0000:0005");
+        }
+        assert!(a.get("flow_id").is_none());
+        assert_eq!(a["pcap_cnt"], at, "{name}");
+        assert_eq!(r.sids(), vec![sid], "{name}");
+        let alert = r.eve.iter().find(|x| x["event_type"] == "alert").unwrap();
+        assert_eq!(alert["pcap_cnt"], a["pcap_cnt"]);
+    }
+}
+
+/// A session whose second client segment is lost and never acknowledged:
+/// the handshake and the other client segments only (no ACKs, no close),
+/// then `tail` (frames that end it, or not).
+fn held_after_hole(port: u16, tail: impl Fn(&TcpConn) -> Vec<Frame>) -> Vec<Frame> {
+    let mut c = TcpConn::new(sa(&format!("10.1.0.5:{port}")), sa("10.2.0.9:80"), T0);
+    let mut body = vec![b'b'; 500];
+    body[330..338].copy_from_slice(b"HELDDATA");
+    c.handshake().client_send_segments(&body, 100);
+    let frames = c.frames();
+    let data = client_data(&c);
+    let mut out: Vec<Frame> = frames[..3].to_vec();
+    for &i in &data {
+        if i != data[1] {
+            out.push(frames[i].clone());
+        }
+    }
+    out.extend(tail(&c));
+    out
+}
+
+#[test]
+fn data_held_after_an_unfilled_hole_is_inspected_when_the_flow_ends() {
+    let dir = workdir("held");
+    let rules = "alert tcp any any -> any 80 (msg:\"held\"; flow:to_server,established; content:\"HELDDATA\"; sid:40; rev:1;)\n";
+    // End of input with the hole still open.
+    let eof = held_after_hole(40040, |_| Vec::new());
+    // The flow times out: another connection an hour later.
+    let timeout = held_after_hole(40041, |_| {
+        let mut later = TcpConn::new(sa("10.1.0.6:40000"), sa("10.2.0.9:80"), T0 + 3_600_000_000_000);
+        later.handshake();
+        later.frames()
+    });
+    // The server resets the connection: its SYN/ACK made a RST/ACK.
+    let reset = held_after_hole(40042, |c| {
+        let mut rst = c.frames()[1].clone();
+        let tcp = 14 + usize::from(rst.data[14] & 0x0f) * 4;
+        let seq = u32::from_be_bytes(rst.data[tcp + 4..tcp + 8].try_into().unwrap());
+        rst.data[tcp + 4..tcp + 8].copy_from_slice(&(seq + 1).to_be_bytes());
+        rst.data[tcp + 13] = 0x14;
+        rst.ts_ns = c.now() + 1_000_000;
+        vec![rst]
+    });
+    for (name, frames) in [("eof", eof), ("timeout", timeout), ("reset", reset)] {
+        let p = pcap(&dir.path, &format!("held-{name}.pcap"), &frames);
+        let r = replay(&dir.path, &p, rules, &[]);
+        assert_eq!(r.sids(), vec![40], "{name}");
+        assert_eq!(r.tcp_stats()["reassembly_gap"], 1, "{name}");
+        let flow = r
+            .eve
+            .iter()
+            .find(|x| x["event_type"] == "flow" && x["src_port"] != 40000)
+            .unwrap();
+        assert_eq!(flow["flow"]["alerted"], true, "{name}");
+        assert_eq!(flow["tcp"]["ts_gap"], true, "{name}");
+        let alert = r.eve.iter().find(|x| x["event_type"] == "alert").unwrap();
+        assert_eq!(alert["flow_id"], flow["flow_id"], "{name}");
+        assert_eq!(alert["src_ip"], "10.1.0.5");
+        assert_eq!(alert["dest_port"], 80);
+        // As Suricata 7.0.10 on these captures (it alerts in all three, on
+        // a pseudo packet at flow end): no pcap_cnt.
+        assert!(alert.get("pcap_cnt").is_none(), "{name}");
+    }
+}
+
+/// A copy of the data frame `t` carrying `payload` at stream offset `off`
+/// of the same direction (offset 0 = first data byte), IP length fixed.
+fn seg_at(t: &Frame, first_seq: u32, off: u32, payload: &[u8], ts_ns: u64) -> Frame {
+    let at = tcp_payload_at(t);
+    let mut data = t.data[..at].to_vec();
+    data.extend_from_slice(payload);
+    let ip_len = (data.len() - 14) as u16;
+    data[16..18].copy_from_slice(&ip_len.to_be_bytes());
+    let tcp = 14 + usize::from(data[14] & 0x0f) * 4;
+    data[tcp + 4..tcp + 8].copy_from_slice(&first_seq.wrapping_add(off).to_be_bytes());
+    Frame::new(ts_ns, data)
+}
+
+/// Two sessions whose client sends, behind a hole at 0..100, a segment and
+/// then another with other bytes over it: (1) same start and end, (2)
+/// starting later and ending at the same place. Then the hole fills.
+fn policy_sessions() -> Vec<Frame> {
+    let mut out = Vec::new();
+    let cases: [&[(u32, &[u8])]; 2] = [
+        &[(100, b"OLDBYTE1"), (100, b"NEWBYTE1")],
+        &[(100, b"xxxxOLDBYTE2"), (104, b"NEWBYTE2")],
+    ];
+    for (i, case) in cases.iter().enumerate() {
+        let port = 40050 + i as u16;
+        let mut c = TcpConn::new(
+            sa(&format!("10.1.0.5:{port}")),
+            sa("10.2.0.9:80"),
+            T0 + i as u64 * 1_000_000_000,
+        );
+        c.handshake();
+        let first_seq = c.next_seqs().0;
+        let mut probe = c.clone();
+        probe.client_send(&[b'-'; 100]);
+        let template = probe.frames()[3].clone();
+        out.extend(c.frames());
+        let mut t = c.now();
+        for (off, bytes) in case.iter() {
+            t += 1_000;
+            out.push(seg_at(&template, first_seq, *off, bytes, t));
+        }
+        out.push(seg_at(&template, first_seq, 0, &[b'-'; 100], t + 1_000));
+    }
+    out
+}
+
+#[test]
+fn overlap_policies_resolve_segments_as_suricata() {
+    let dir = workdir("policies");
+    let rules = "\
+alert tcp any any -> any 80 (msg:\"old 1\"; content:\"OLDBYTE1\"; sid:1; rev:1;)
+alert tcp any any -> any 80 (msg:\"new 1\"; content:\"NEWBYTE1\"; sid:2; rev:1;)
+alert tcp any any -> any 80 (msg:\"old 2\"; content:\"OLDBYTE2\"; sid:3; rev:1;)
+alert tcp any any -> any 80 (msg:\"new 2\"; content:\"NEWBYTE2\"; sid:4; rev:1;)
+";
+    let p = pcap(&dir.path, "policies.pcap", &policy_sessions());
+    // Suricata 7.0.10 with `host-os-policy: {<policy>: [0.0.0.0/0]}` on
+    // this capture: bsd, linux, vista, windows, windows2k3, macos, irix,
+    // hpux10 alert 1 and 3; old-linux, solaris, hpux11 alert 2 and 3 (the
+    // same-start duplicate: old bytes for bsd and linux, new for old-linux
+    // and solaris; the later segment ending at the same place: old bytes
+    // for all). `first`/`last` are tapwatch's (Suricata has no such host
+    // policy).
+    for (policy, want) in [
+        ("bsd", vec![1, 3]),
+        ("linux", vec![1, 3]),
+        ("old-linux", vec![2, 3]),
+        ("solaris", vec![2, 3]),
+        ("first", vec![1, 3]),
+        ("vista", vec![1, 3]),
+        ("windows", vec![1, 3]),
+        ("hpux11", vec![2, 3]),
+        ("last", vec![2, 4]),
+    ] {
+        let set = format!("stream.reassembly.policy={policy}");
+        let r = replay(&dir.path, &p, rules, &[&set]);
+        assert_eq!(r.sids(), want, "{policy}");
+    }
 }

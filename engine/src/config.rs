@@ -112,6 +112,12 @@ pub struct EveConfig {
     pub tls: bool,
     pub dns: bool,
     pub pgsql: bool,
+    /// `anomaly` records, by kind (Suricata's `anomaly.types`: decode and
+    /// stream off, applayer on in its stock configuration).
+    pub anomaly: AnomalyTypes,
+    /// `request_headers`/`response_headers` in `http` objects
+    /// (`types: - http: dump-all-headers: both`).
+    pub http_headers: crate::output::DumpHeaders,
     /// VNI → mirror session name, for `mirror.session`.
     pub sessions: BTreeMap<u32, String>,
 }
@@ -130,7 +136,49 @@ impl Default for EveConfig {
             tls: true,
             dns: true,
             pgsql: true,
+            anomaly: AnomalyTypes::default(),
+            http_headers: crate::output::DumpHeaders::None,
             sessions: BTreeMap::new(),
+        }
+    }
+}
+
+/// Which anomaly kinds become `anomaly` EVE records.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AnomalyTypes {
+    /// Decoder and defragmentation events (`decode`).
+    pub decode: bool,
+    /// TCP stream events (`stream`).
+    pub stream: bool,
+    /// Application-layer events (`applayer`).
+    pub applayer: bool,
+}
+
+impl Default for AnomalyTypes {
+    /// As Suricata's stock suricata.yaml: only application-layer anomalies.
+    fn default() -> Self {
+        AnomalyTypes {
+            decode: false,
+            stream: false,
+            applayer: true,
+        }
+    }
+}
+
+impl AnomalyTypes {
+    /// No anomaly records at all.
+    pub const NONE: AnomalyTypes = AnomalyTypes {
+        decode: false,
+        stream: false,
+        applayer: false,
+    };
+
+    /// Records of `kind` are wanted.
+    pub fn wants(&self, kind: tapwatch_rules::EventKind) -> bool {
+        match kind {
+            tapwatch_rules::EventKind::Decode => self.decode,
+            tapwatch_rules::EventKind::Stream => self.stream,
+            tapwatch_rules::EventKind::AppLayer => self.applayer,
         }
     }
 }
@@ -152,6 +200,34 @@ pub struct EngineConfig {
     /// Also track and log the flows of the tunnel transport (outer UDP
     /// 4789/6081), as Suricata does (`mirror.tunnel-flows`).
     pub tunnel_flows: bool,
+    /// What happens to a TLS flow once its records are encrypted
+    /// (`app-layer.protocols.tls.encryption-handling`).
+    pub tls_encryption: EncryptionHandling,
+}
+
+/// Suricata's `encryption-handling` for TLS sessions past the handshake.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum EncryptionHandling {
+    /// Keep tracking TLS and inspecting `tls.*` buffers; raw payload rules
+    /// no longer see the flow's encrypted bytes (Suricata's default).
+    #[default]
+    Default,
+    /// Raw payload rules keep inspecting the encrypted bytes too.
+    Full,
+    /// Stop parsing and inspecting the flow (flow records still count it).
+    Bypass,
+}
+
+impl std::str::FromStr for EncryptionHandling {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "default" => Ok(EncryptionHandling::Default),
+            "full" => Ok(EncryptionHandling::Full),
+            "bypass" => Ok(EncryptionHandling::Bypass),
+            _ => Err(format!("'{s}' is not one of default, full, bypass")),
+        }
+    }
 }
 
 impl Default for EngineConfig {
@@ -167,6 +243,7 @@ impl Default for EngineConfig {
             batch_frames: 128,
             queue_depth: 8,
             tunnel_flows: true,
+            tls_encryption: EncryptionHandling::Default,
         }
     }
 }

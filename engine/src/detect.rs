@@ -2,7 +2,7 @@
 //! through its flow and stream state to the rule engine and EVE alerts.
 
 use crate::applayer::Direction as AppDir;
-use crate::config::EngineConfig;
+use crate::config::{EncryptionHandling, EngineConfig};
 use crate::decode::{decode, LinkType, Packet};
 use crate::flow::{EndReason, Flow, FlowTable, TH_ACK, TH_FIN, TH_RST, TH_SYN};
 use crate::output::{alert_record, flow_record, AlertInput};
@@ -10,11 +10,18 @@ use crate::stats::WorkerStats;
 use crate::stream::{Chunk, Segment, StreamCtx, StreamMem};
 use crossbeam_channel::Sender;
 use std::sync::Arc;
-use tapwatch_rules::{PacketCtx, PacketFields, RuleSet, Scratch, ThresholdState};
+use tapwatch_rules::{PacketCtx, PacketFields, RuleSet, Scratch, ThresholdState, XbitState};
 
 mod live;
 
 mod app;
+
+mod ended;
+mod events;
+pub use events::defrag_events;
+
+#[cfg(test)]
+mod diff_tests;
 
 /// One frame as the worker receives it.
 #[derive(Clone, Copy, Debug)]
@@ -23,6 +30,8 @@ pub struct FrameInfo {
     pub pcap_cnt: u64,
     pub link: LinkType,
     pub orig_len: u32,
+    /// Decoder events the reader raised for this frame (defragmentation).
+    pub events: tapwatch_rules::EventSet,
 }
 
 /// A worker's state: its flow table shard and detection scratch space.
@@ -31,6 +40,8 @@ pub struct Worker {
     rules: Arc<RuleSet>,
     scratch: Scratch,
     thresholds: ThresholdState,
+    /// xbits on hosts and host pairs (bounded; see [`XbitState`]).
+    xbits: XbitState,
     hits: Vec<u32>,
     /// Hits of one stream run, merged into `hits`.
     run_hits: Vec<u32>,
@@ -69,6 +80,7 @@ impl Worker {
         Worker {
             scratch: rules.new_scratch(),
             thresholds: ThresholdState::new(),
+            xbits: XbitState::default(),
             hits: Vec::with_capacity(64),
             run_hits: Vec::with_capacity(64),
             flows,
@@ -94,19 +106,28 @@ impl Worker {
         }
     }
 
-    fn log_flow(&mut self, f: &Flow, reason: EndReason) {
-        self.app_flow_end(f); // app layer hook
+    fn log_flow(&mut self, mut f: Flow, reason: EndReason) {
+        self.inspect_held(&mut f);
+        self.app_flow_end(&f); // app layer hook
         if self.cfg.eve.flow {
-            let rec = flow_record(f, reason, &self.cfg.eve);
+            let rec = flow_record(&f, reason, &self.cfg.eve);
             self.emit(rec);
         }
     }
 
     /// Process one frame.
     pub fn process(&mut self, info: &FrameInfo, frame: &[u8]) {
-        let Ok(p) = decode(info.link, frame, &self.cfg.decode, &mut self.stats.decode) else {
-            return;
+        let p = match decode(info.link, frame, &self.cfg.decode, &mut self.stats.decode) {
+            Ok(p) => p,
+            Err(e) => {
+                self.undecodable(info, frame, &e);
+                return;
+            }
         };
+        let decode_events = events::packet_events(&p);
+        if !decode_events.is_empty() {
+            self.log_anomalies(info, Some(&p), None, decode_events);
+        }
         if p.checksum_bad {
             if p.tcp.is_some() {
                 self.stats.tcp.invalid_checksum += 1;
@@ -114,10 +135,16 @@ impl Worker {
             return;
         }
         if p.is_fragment && self.reader_defrags {
-            // The reader reassembles fragments and sends the whole datagram.
+            // The reader reassembles fragments and sends the whole datagram;
+            // a fragment only meets the rules on the events it raised.
+            if !info.events.is_empty() {
+                self.log_anomalies(info, Some(&p), None, info.events);
+                self.inspect_without_flow(info, frame, &p, decode_events.union(info.events));
+            }
             return;
         }
         let ts = info.ts_ns;
+        self.xbits.set_now(ts / 1_000_000_000);
         // End idle flows on packet time.
         self.sweep(ts);
 
@@ -127,11 +154,11 @@ impl Worker {
             self.flows.lookup(&p, ts)
         };
         if let Some((f, r)) = self.flows.ended.take() {
-            self.log_flow(&f, r);
+            self.log_flow(f, r);
         }
         let Some(idx) = idx else {
             self.stats.no_flow += 1;
-            self.inspect_without_flow(info, frame, &p);
+            self.inspect_without_flow(info, frame, &p, decode_events);
             return;
         };
 
@@ -163,6 +190,7 @@ impl Worker {
 
         // TCP: follow the stream of this direction.
         let mut stream = false;
+        let mut stream_events = tapwatch_rules::EventSet::EMPTY;
         self.hits.clear();
         if let Some(tcp) = p.tcp {
             let f = tcp.flags;
@@ -201,26 +229,49 @@ impl Worker {
                     now_ns: ts,
                     counters: &mut self.stats.tcp.stream,
                 };
-                let (rules, scratch, hits, run_hits) =
-                    (&self.rules, &mut self.scratch, &mut self.hits, &mut self.run_hits);
+                let (rules, scratch, hits, run_hits, xbits) = (
+                    &self.rules,
+                    &mut self.scratch,
+                    &mut self.hits,
+                    &mut self.run_hits,
+                    &mut self.xbits,
+                );
                 let mut inspected = false;
+                let encryption = self.cfg.tls_encryption;
                 flow.stream[dir].on_segment(&seg, &mut sctx, &mut |c| match c {
                     Chunk::Data { window, new_from } => {
-                        inspected = true;
+                        // Past a TLS handshake the bytes are ciphertext:
+                        // Suricata's `encryption-handling` decides whether
+                        // raw payload rules (default: no; rules without
+                        // content still see the packet below) or even the
+                        // TLS parser (bypass) still look at them.
+                        let encrypted = encryption != EncryptionHandling::Full && app.is_encrypted();
+                        inspected |= !encrypted;
+                        if encrypted && encryption == EncryptionHandling::Bypass {
+                            return;
+                        }
                         let new = window.get(new_from..).unwrap_or_default();
                         app.on_stream(app_dir, new, false, false, server_port); // app layer hook
+                        if encrypted {
+                            return;
+                        }
                         let mut ctx = packet_ctx(&p, true, to_server, established, window, new_from, true);
                         ctx.app_proto = app.proto.as_str();
-                        rules.match_packet_flow(&ctx, scratch, run_hits, Some(&mut vars));
+                        ctx.fields.events = decode_events;
+                        rules.match_packet_state(&ctx, scratch, run_hits, Some(&mut vars), Some(&mut *xbits));
                         hits.extend_from_slice(run_hits);
                     }
                     Chunk::Gap(_) => app.on_stream(app_dir, &[], true, false, server_port), // app layer hook
                 });
-                if !inspected {
-                    // Nothing new in order: header-only rules still see the packet.
+                stream_events = flow.stream[dir].take_events();
+                if !inspected || !stream_events.is_empty() {
+                    // Nothing new in order: header-only rules still see the
+                    // packet; so do rules on the stream events it raised.
                     let mut ctx = packet_ctx(&p, true, to_server, established, &[], 0, true);
                     ctx.app_proto = app.proto.as_str();
-                    rules.match_packet_flow(&ctx, scratch, hits, Some(&mut vars));
+                    ctx.fields.events = decode_events.union(stream_events);
+                    rules.match_packet_state(&ctx, scratch, run_hits, Some(&mut vars), Some(&mut *xbits));
+                    hits.extend_from_slice(run_hits);
                 }
                 hits.sort_unstable();
                 hits.dedup();
@@ -232,8 +283,14 @@ impl Worker {
             }
             let mut ctx = packet_ctx(&p, true, to_server, established, p.payload, 0, false);
             ctx.app_proto = app.proto.as_str();
-            self.rules
-                .match_packet_flow(&ctx, &mut self.scratch, &mut self.hits, Some(&mut vars));
+            ctx.fields.events = decode_events;
+            self.rules.match_packet_state(
+                &ctx,
+                &mut self.scratch,
+                &mut self.hits,
+                Some(&mut vars),
+                Some(&mut self.xbits),
+            );
         }
         let ctx = packet_ctx(&p, true, to_server, established, &[], 0, stream);
         self.thresholds
@@ -244,14 +301,30 @@ impl Worker {
             self.flows.get_mut(idx).alerted = true;
             self.raise_alerts(info, frame, &p, Some(idx), to_server);
         }
+        if !stream_events.is_empty() {
+            self.log_anomalies(info, Some(&p), Some(idx), stream_events);
+        }
         self.app_detect(idx, info, frame, &p); // app layer hook
         self.app_log(idx); // app layer hook
     }
 
-    fn inspect_without_flow(&mut self, info: &FrameInfo, frame: &[u8], p: &Packet<'_>) {
-        let ctx = packet_ctx(p, false, true, false, p.payload, 0, false);
+    fn inspect_without_flow(
+        &mut self,
+        info: &FrameInfo,
+        frame: &[u8],
+        p: &Packet<'_>,
+        events: tapwatch_rules::EventSet,
+    ) {
+        let mut ctx = packet_ctx(p, false, true, false, p.payload, 0, false);
+        ctx.fields.events = events;
         self.hits.clear();
-        self.rules.match_packet(&ctx, &mut self.scratch, &mut self.hits);
+        self.rules.match_packet_state(
+            &ctx,
+            &mut self.scratch,
+            &mut self.hits,
+            None,
+            Some(&mut self.xbits),
+        );
         self.thresholds
             .filter(&self.rules, &ctx, info.ts_ns / 1_000_000_000, &mut self.hits);
         self.raise_alerts(info, frame, p, None, true);
@@ -266,6 +339,19 @@ impl Worker {
         flow: Option<u32>,
         to_server: bool,
     ) {
+        let flow = flow.map_or(AlertFlow::None, AlertFlow::Table);
+        self.log_hits(info, frame, p, flow, to_server);
+    }
+
+    /// Count and log an alert for every rule in `self.hits`, with `flow`.
+    fn log_hits(
+        &mut self,
+        info: &FrameInfo,
+        frame: &[u8],
+        p: &Packet<'_>,
+        flow: AlertFlow<'_>,
+        to_server: bool,
+    ) {
         let hits = std::mem::take(&mut self.hits);
         for &h in &hits {
             self.stats.alerts += 1;
@@ -273,12 +359,17 @@ impl Worker {
                 *c += 1;
             }
             if self.cfg.eve.alert {
+                let flow = match flow {
+                    AlertFlow::None => None,
+                    AlertFlow::Table(i) => Some(self.flows.get(i)),
+                    AlertFlow::Ended(f) => Some(f),
+                };
                 let rec = alert_record(&AlertInput {
                     ts_ns: info.ts_ns,
                     pcap_cnt: info.pcap_cnt,
                     packet: p,
                     frame,
-                    flow: flow.map(|i| self.flows.get(i)),
+                    flow,
                     to_server,
                     rule: self.rules.meta(h),
                     cfg: &self.cfg.eve,
@@ -294,11 +385,21 @@ impl Worker {
         let mut ended = Vec::new();
         self.flows.drain(&mut ended);
         for (f, r) in ended {
-            self.log_flow(&f, r);
+            self.log_flow(f, r);
         }
         self.stats.flows = self.flows.counters.clone();
         (self.stats, self.output_lost)
     }
+}
+
+/// The flow an alert belongs to.
+#[derive(Clone, Copy)]
+enum AlertFlow<'a> {
+    None,
+    /// A flow in the table.
+    Table(u32),
+    /// A flow that has left the table (inspected as it ends).
+    Ended(&'a Flow),
 }
 
 /// What the rule engine sees of a packet.
@@ -407,6 +508,7 @@ mod tests {
                 pcap_cnt: u64::from(i),
                 link: LinkType::Raw,
                 orig_len: 40,
+                events: tapwatch_rules::EventSet::EMPTY,
             };
             w.process(&info, &tcp(src, sport, 1000, TH_SYN, &[]));
             // A segment 200 bytes ahead of the next expected byte.

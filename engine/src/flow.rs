@@ -498,7 +498,11 @@ impl FlowTable {
             if !stale && !reused {
                 return Some(idx);
             }
-            let old = f.clone();
+            let mut old = f.clone();
+            // Data held after a hole goes with the ended flow, to be
+            // inspected when it is logged.
+            old.stream[0] = f.stream[0].detach();
+            old.stream[1] = f.stream[1].detach();
             f.init(key, p, ts_ns);
             let reason = if stale {
                 self.counters.timed_out += 1;
@@ -590,7 +594,11 @@ impl FlowTable {
         let f = self.slots.get_mut(idx as usize)?;
         f.in_use = false;
         let key = f.key;
-        let old = f.clone();
+        let mut old = f.clone();
+        // Data held after a hole goes with the ended flow, to be inspected
+        // when it is logged.
+        old.stream[0] = f.stream[0].detach();
+        old.stream[1] = f.stream[1].detach();
         f.stream[0].release();
         f.stream[1].release();
         self.map.remove(&key);

@@ -23,5 +23,5 @@ pub mod stats;
 pub mod stream;
 pub mod time;
 
-pub use config::EngineConfig;
+pub use config::{EncryptionHandling, EngineConfig};
 pub use pipeline::{replay, ReplayError, ReplaySummary};

@@ -18,7 +18,7 @@ use crate::config::EngineConfig;
 use crate::decode::{decode, DecodeStats, Encap, LinkType};
 use crate::dedup::Dedup;
 use crate::defrag::Defrag;
-use crate::detect::{FrameInfo, Worker};
+use crate::detect::{defrag_events, FrameInfo, Worker};
 use crate::flow::FlowKey;
 use crate::output::{stats_record, EveWriter, OutputConfig, StatsInput};
 use crate::pipeline::{Batch, Meta, TunnelFlows};
@@ -34,6 +34,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use tapwatch_rules::EventSet;
 use tapwatch_rules::RuleSet;
 
 /// Largest UDP payload a datagram can carry.
@@ -571,6 +572,8 @@ struct Seen {
     vni: u32,
     /// The datagram completed by this fragment, and its worker.
     whole: Option<(usize, Vec<u8>)>,
+    /// Decoder events defragmentation raised for this fragment.
+    events: EventSet,
 }
 
 impl Reader {
@@ -654,8 +657,13 @@ impl Reader {
                         }
                         let n = self.txs.len().max(1) as u64;
                         let mut whole = None;
+                        let mut events = EventSet::EMPTY;
                         if let (true, Some(d)) = (p.is_fragment, self.defrag.as_mut()) {
-                            if let Some(dgram) = d.insert(&p, ts_ns) {
+                            let before = d.stats.clone();
+                            let done = d.insert(&p, ts_ns).is_some();
+                            events = defrag_events(&p, &before, &d.stats);
+                            if done {
+                                let dgram = d.last_datagram();
                                 let w = match decode(LinkType::Raw, dgram, &self.cfg.decode, scratch) {
                                     Ok(q) => (FlowKey::from_packet(&q).hash64() % n) as usize,
                                     Err(_) => 0,
@@ -667,6 +675,7 @@ impl Reader {
                             worker: (FlowKey::from_packet(&p).hash64() % n) as usize,
                             vni: t.vni,
                             whole,
+                            events,
                         })
                     }
                     None => None,
@@ -678,6 +687,7 @@ impl Reader {
                 worker: 0,
                 vni,
                 whole: None,
+                events: EventSet::EMPTY,
             }),
         };
         let Some(seen) = seen else {
@@ -702,12 +712,14 @@ impl Reader {
             pcap_cnt: self.seq,
             link,
             orig_len: u32::try_from(frame.len()).unwrap_or(u32::MAX),
+            events: seen.events,
         };
         self.push(seen.worker, info, frame);
         if let Some((w, dgram)) = seen.whole {
             let info = FrameInfo {
                 link: LinkType::Raw,
                 orig_len: u32::try_from(dgram.len()).unwrap_or(u32::MAX),
+                events: EventSet::EMPTY,
                 ..info
             };
             self.push(w, info, &dgram);

@@ -9,7 +9,7 @@ use crate::config::EngineConfig;
 use crate::decode::{decode, DecodeStats, LinkType, Packet, TunnelLayer, MAX_TUNNELS};
 use crate::dedup::Dedup;
 use crate::defrag::Defrag;
-use crate::detect::{FrameInfo, Worker};
+use crate::detect::{defrag_events, FrameInfo, Worker};
 use crate::flow::{EndReason, Flow, FlowKey, FlowTable};
 use crate::ingress::{IngressError, PcapReader};
 use crate::output::{
@@ -20,6 +20,7 @@ use crossbeam_channel::{bounded, Receiver, Sender};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use tapwatch_rules::EventSet;
 use tapwatch_rules::RuleSet;
 
 #[derive(Debug, thiserror::Error)]
@@ -299,11 +300,12 @@ fn read_all(
                 summary.first_ts_ns = frame.ts_ns;
             }
             summary.last_ts_ns = summary.last_ts_ns.max(frame.ts_ns);
-            let info = FrameInfo {
+            let mut info = FrameInfo {
                 ts_ns: frame.ts_ns,
                 pcap_cnt,
                 link: frame.linktype,
                 orig_len: frame.orig_len,
+                events: EventSet::EMPTY,
             };
             let mut whole: Option<(usize, &[u8])> = None;
             let mut duplicate = false;
@@ -317,7 +319,11 @@ fn read_all(
                             t.track(&p, frame.ts_ns, frame.data.len() as u64);
                         }
                         if let (true, Some(d)) = (p.is_fragment, defrag.as_mut()) {
-                            if let Some(dgram) = d.insert(&p, frame.ts_ns) {
+                            let before = d.stats.clone();
+                            let done = d.insert(&p, frame.ts_ns).is_some();
+                            info.events = defrag_events(&p, &before, &d.stats);
+                            if done {
+                                let dgram = d.last_datagram();
                                 let w = match decode(LinkType::Raw, dgram, &cfg.decode, &mut scratch) {
                                     Ok(q) => (FlowKey::from_packet(&q).hash64() % n as u64) as usize,
                                     Err(_) => 0,
@@ -339,6 +345,7 @@ fn read_all(
                 let info = FrameInfo {
                     link: LinkType::Raw,
                     orig_len: dgram.len() as u32,
+                    events: EventSet::EMPTY,
                     ..info
                 };
                 dispatch(&mut pending, txs, recycle, per_batch, w, info, dgram);

@@ -15,6 +15,8 @@
 //! [`Headers::content_length`]; the normalised `http.uri` buffer is built
 //! by [`normalize_uri`].
 
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::indexing_slicing))]
+
 use crate::ParseError;
 
 /// Longest request, status or header line accepted before the message is
@@ -71,9 +73,9 @@ impl StatusLine<'_> {
 fn take_line(i: &[u8], limit: usize) -> Result<(&[u8], &[u8]), ParseError> {
     match i.iter().take(limit).position(|&b| b == b'\n') {
         Some(lf) => {
-            let line = &i[..lf];
+            let (line, rest) = i.split_at_checked(lf).unwrap_or((i, &[]));
             let line = line.strip_suffix(b"\r").unwrap_or(line);
-            Ok((&i[lf + 1..], line))
+            Ok((rest.get(1..).unwrap_or_default(), line))
         }
         None if i.len() >= limit => Err(ParseError::Invalid("http line too long")),
         None => Err(ParseError::Incomplete { needed: 1 }),
@@ -105,9 +107,9 @@ fn trim(mut s: &[u8]) -> &[u8] {
 /// Splits at the first run of spaces/tabs: `(word, remainder)`.
 fn split_word(s: &[u8]) -> (&[u8], &[u8]) {
     let end = s.iter().position(|&b| is_ws(b)).unwrap_or(s.len());
-    let (w, r) = s.split_at(end);
+    let (w, r) = s.split_at_checked(end).unwrap_or((s, &[]));
     let skip = r.iter().position(|&b| !is_ws(b)).unwrap_or(r.len());
-    (w, &r[skip..])
+    (w, r.get(skip..).unwrap_or_default())
 }
 
 /// A token character (RFC 9110 5.6.2), which methods are made of.
@@ -143,7 +145,7 @@ pub fn parse_request_line(mut i: &[u8]) -> Result<(&[u8], RequestLine<'_>), Pars
     if tok == 0 && !i.is_empty() {
         return Err(ParseError::Invalid("http request line: no method"));
     }
-    if tok < i.len() && !is_ws(i[tok]) {
+    if i.get(tok).is_some_and(|&b| !is_ws(b)) {
         return Err(ParseError::Invalid("http request line: bad method"));
     }
     let (rest, line) = take_line(i, MAX_LINE)?;
@@ -152,10 +154,12 @@ pub fn parse_request_line(mut i: &[u8]) -> Result<(&[u8], RequestLine<'_>), Pars
     // that starts with "HTTP/"; otherwise the rest of the line is the target
     // (HTTP/0.9, or spaces inside the URI which libhtp also accepts).
     let r = trim(r);
-    let (uri, protocol) = match r.iter().rposition(|&b| is_ws(b)) {
-        Some(sp) if r.len() > sp + 5 && r[sp + 1..].starts_with(b"HTTP/") => (trim(&r[..sp]), &r[sp + 1..]),
-        _ => (r, &r[r.len()..]),
-    };
+    let split = r.iter().rposition(|&b| is_ws(b)).and_then(|sp| {
+        let (uri, proto) = r.split_at_checked(sp)?;
+        let proto = proto.get(1..)?;
+        (proto.len() > 4 && proto.starts_with(b"HTTP/")).then(|| (trim(uri), proto))
+    });
+    let (uri, protocol) = split.unwrap_or((r, &[]));
     Ok((
         rest,
         RequestLine {
@@ -174,7 +178,12 @@ pub fn parse_request_line(mut i: &[u8]) -> Result<(&[u8], RequestLine<'_>), Pars
 /// prefix of `HTTP/`); `Invalid` when the line does not start with `HTTP/`.
 pub fn parse_status_line(i: &[u8]) -> Result<(&[u8], StatusLine<'_>), ParseError> {
     let n = i.len().min(5);
-    if !i[..n].eq_ignore_ascii_case(&b"HTTP/"[..n]) {
+    if !i
+        .iter()
+        .zip(b"HTTP/")
+        .take(n)
+        .all(|(a, b)| a.eq_ignore_ascii_case(b))
+    {
         return Err(ParseError::Invalid("http status line: no HTTP/"));
     }
     let (rest, line) = take_line(i, MAX_LINE)?;
@@ -245,7 +254,12 @@ pub fn parse_headers(i: &[u8]) -> Result<(&[u8], Headers<'_>), ParseError> {
             Err(e) => return Err(e),
         };
         if line.is_empty() {
-            return Ok((after, Headers { raw: &i[..pos] }));
+            return Ok((
+                after,
+                Headers {
+                    raw: i.get(..pos).unwrap_or_default(),
+                },
+            ));
         }
         pos = i.len() - after.len();
         if pos > MAX_HEADERS {
@@ -313,12 +327,12 @@ impl<'a> Iterator for HeaderIter<'a> {
             next = lf + 1;
             break;
         }
-        let field = &s[..end];
-        self.rest = &s[next..];
+        let field = s.get(..end).unwrap_or_default();
+        self.rest = s.get(next..).unwrap_or_default();
         Some(match field.iter().position(|&b| b == b':') {
             Some(c) => Header {
-                name: trim(&field[..c]),
-                value: trim(&field[c + 1..]),
+                name: trim(field.get(..c).unwrap_or_default()),
+                value: trim(field.get(c + 1..).unwrap_or_default()),
                 missing_colon: false,
             },
             None => Header {
@@ -354,7 +368,7 @@ pub fn parse_chunk_size(i: &[u8]) -> Result<(&[u8], u64), ParseError> {
         return Err(ParseError::Invalid("http chunk size"));
     }
     let mut v = 0u64;
-    for &b in &line[..hex] {
+    for &b in line.get(..hex).unwrap_or_default() {
         v = (v << 4) | u64::from(hex_val(b).unwrap_or(0));
     }
     Ok((rest, v))
@@ -390,35 +404,36 @@ pub fn normalize_uri(raw: &[u8], out: &mut Vec<u8>) {
     let mut s = raw;
     // Absolute form: scheme://authority/path
     if let Some(p) = find(s, b"://") {
+        let scheme = s.get(..p).unwrap_or_default();
         if p > 0
-            && s[..p]
+            && scheme
                 .iter()
                 .all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(b))
         {
-            let after = &s[p + 3..];
+            let after = s.get(p + 3..).unwrap_or_default();
             let slash = after
                 .iter()
                 .position(|&b| b == b'/' || b == b'?')
                 .unwrap_or(after.len());
-            s = &after[slash..];
+            s = after.get(slash..).unwrap_or_default();
         }
     }
     let q = s.iter().position(|&b| b == b'?' || b == b'#').unwrap_or(s.len());
-    let (path, query) = s.split_at(q);
+    let (path, query) = s.split_at_checked(q).unwrap_or((s, &[]));
     let mut decoded: Vec<u8> = Vec::with_capacity(path.len());
-    let mut i = 0;
-    while i < path.len() {
-        if path[i] == b'%' {
-            let hi = path.get(i + 1).copied().and_then(hex_val);
-            let lo = path.get(i + 2).copied().and_then(hex_val);
-            if let (Some(h), Some(l)) = (hi, lo) {
-                decoded.push(h << 4 | l);
-                i += 3;
-                continue;
+    let mut rest = path;
+    while let [b, tail @ ..] = rest {
+        if *b == b'%' {
+            if let [h, l, after @ ..] = tail {
+                if let (Some(h), Some(l)) = (hex_val(*h), hex_val(*l)) {
+                    decoded.push(h << 4 | l);
+                    rest = after;
+                    continue;
+                }
             }
         }
-        decoded.push(path[i]);
-        i += 1;
+        decoded.push(*b);
+        rest = tail;
     }
     remove_dot_segments(&decoded, out);
     out.extend_from_slice(query);

@@ -7,6 +7,8 @@
 //! ciphers, extensions and certificates stay slices with iterators, read
 //! only when asked.
 
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::indexing_slicing))]
+
 use nom::bytes::streaming::take;
 use nom::number::streaming::{be_u16, be_u24, be_u8};
 
@@ -240,7 +242,9 @@ pub struct U16Iter<'a>(std::slice::ChunksExact<'a, u8>);
 impl Iterator for U16Iter<'_> {
     type Item = u16;
     fn next(&mut self) -> Option<u16> {
-        self.0.next().map(|c| u16::from_be_bytes([c[0], c[1]]))
+        // chunks_exact(2) yields 2-byte slices only.
+        let c = self.0.next()?;
+        c.try_into().ok().map(u16::from_be_bytes)
     }
 }
 
@@ -273,6 +277,18 @@ impl<'a> Iterator for ExtIter<'a> {
 
 fn find_ext(exts: &[u8], t: u16) -> Option<&[u8]> {
     ExtIter(exts).find(|e| e.ext_type == t).map(|e| e.data)
+}
+
+/// A parser of one length-prefixed vector ([`vec8`], [`vec16`]).
+type LenPrefixed<'a> = fn(&'a [u8]) -> nom::IResult<&'a [u8], &'a [u8]>;
+
+/// The length-prefixed list inside extension `t` (empty when absent or
+/// malformed).
+fn ext_list<'a>(exts: &'a [u8], t: u16, vec: LenPrefixed<'a>) -> &'a [u8] {
+    find_ext(exts, t)
+        .and_then(|d| vec(d).ok())
+        .map(|(_, l)| l)
+        .unwrap_or_default()
 }
 
 /// Iterator over length-prefixed (u8) names, as in ALPN.
@@ -317,37 +333,32 @@ impl<'a> ClientHello<'a> {
 
     /// ALPN protocol names offered (RFC 7301 3.1).
     pub fn alpn(&self) -> NameIter<'a> {
-        let list = find_ext(self.extensions, ext::ALPN)
-            .and_then(|d| vec16(d).ok())
-            .map(|(_, l)| l)
-            .unwrap_or_default();
+        let list = ext_list(self.extensions, ext::ALPN, vec16);
         NameIter(list)
     }
 
     /// Versions from supported_versions (RFC 8446 4.2.1).
     pub fn supported_versions(&self) -> U16Iter<'a> {
-        let list = find_ext(self.extensions, ext::SUPPORTED_VERSIONS)
-            .and_then(|d| vec8(d).ok())
-            .map(|(_, l)| l)
-            .unwrap_or_default();
+        let list = ext_list(self.extensions, ext::SUPPORTED_VERSIONS, vec8);
         u16s(list)
     }
 
     /// Named groups from supported_groups (RFC 8446 4.2.7).
     pub fn groups(&self) -> U16Iter<'a> {
-        let list = find_ext(self.extensions, ext::SUPPORTED_GROUPS)
-            .and_then(|d| vec16(d).ok())
-            .map(|(_, l)| l)
-            .unwrap_or_default();
+        let list = ext_list(self.extensions, ext::SUPPORTED_GROUPS, vec16);
+        u16s(list)
+    }
+
+    /// SignatureSchemes from signature_algorithms (RFC 8446 4.2.3), in the
+    /// client's order.
+    pub fn signature_algorithms(&self) -> U16Iter<'a> {
+        let list = ext_list(self.extensions, ext::SIGNATURE_ALGORITHMS, vec16);
         u16s(list)
     }
 
     /// Point formats from ec_point_formats (RFC 8422 5.1.2).
     pub fn ec_point_formats(&self) -> &'a [u8] {
-        find_ext(self.extensions, ext::EC_POINT_FORMATS)
-            .and_then(|d| vec8(d).ok())
-            .map(|(_, l)| l)
-            .unwrap_or_default()
+        ext_list(self.extensions, ext::EC_POINT_FORMATS, vec8)
     }
 }
 
@@ -403,8 +414,8 @@ impl<'a> ServerHello<'a> {
     /// else legacy_version.
     pub fn negotiated_version(&self) -> TlsVersion {
         find_ext(self.extensions, ext::SUPPORTED_VERSIONS)
-            .and_then(|d| d.get(..2))
-            .map(|b| TlsVersion(u16::from_be_bytes([b[0], b[1]])))
+            .and_then(|d| d.first_chunk::<2>())
+            .map(|b| TlsVersion(u16::from_be_bytes(*b)))
             .unwrap_or(self.version)
     }
 }
@@ -464,6 +475,8 @@ mod tests {
         exts.extend_from_slice(&[0, 43, 0, 5, 4, 3, 4, 3, 3]);
         // supported_groups: x25519, secp256r1
         exts.extend_from_slice(&[0, 10, 0, 6, 0, 4, 0, 0x1d, 0, 0x17]);
+        // signature_algorithms: ecdsa_secp256r1_sha256, rsa_pss_rsae_sha256
+        exts.extend_from_slice(&[0, 13, 0, 6, 0, 4, 4, 3, 8, 4]);
         let mut body = vec![3, 3]; // legacy_version TLS 1.2
         body.extend_from_slice(&[7u8; 32]); // random
         body.extend_from_slice(&[2, 0xaa, 0xbb]); // session id
@@ -498,8 +511,12 @@ mod tests {
         assert_eq!(ch.supported_versions().collect::<Vec<_>>(), vec![0x0304, 0x0303]);
         assert_eq!(ch.groups().collect::<Vec<_>>(), vec![0x1d, 0x17]);
         assert_eq!(
+            ch.signature_algorithms().collect::<Vec<_>>(),
+            vec![0x0403, 0x0804]
+        );
+        assert_eq!(
             ch.extensions().map(|e| e.ext_type).collect::<Vec<_>>(),
-            vec![0, 16, 43, 10]
+            vec![0, 16, 43, 10, 13]
         );
     }
 
@@ -555,6 +572,7 @@ mod tests {
             if let Ok(ch) = parse_client_hello(&data) {
                 let _ = (ch.ciphers().count(), ch.extensions().count(), ch.sni(), ch.alpn().count());
                 let _ = (ch.supported_versions().count(), ch.groups().count(), ch.ec_point_formats());
+                let _ = ch.signature_algorithms().count();
             }
             if let Ok(sh) = parse_server_hello(&data) {
                 let _ = (sh.extensions().count(), sh.negotiated_version());

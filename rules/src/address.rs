@@ -19,10 +19,10 @@ impl IpSet {
         self.v4.is_full() && self.v6.is_full()
     }
 
-    /// The IPv4 addresses of a small IPv4-only set (at most `limit`), for
-    /// indexing address-list rules by host; `None` when the set has IPv6
-    /// members or is larger.
-    pub fn v4_hosts(&self, limit: u64) -> Option<Vec<u32>> {
+    /// The ranges of an IPv4-only set covering at most `limit` addresses,
+    /// for indexing address-list rules by host; `None` when the set has
+    /// IPv6 members or is larger.
+    pub fn v4_ranges(&self, limit: u64) -> Option<&[(u32, u32)]> {
         if !self.v6.is_empty() || self.v4.is_empty() {
             return None;
         }
@@ -33,7 +33,7 @@ impl IpSet {
                 return None;
             }
         }
-        Some(self.v4.ranges().iter().flat_map(|&(lo, hi)| lo..=hi).collect())
+        Some(self.v4.ranges())
     }
 
     pub fn contains(&self, ip: IpAddr) -> bool {

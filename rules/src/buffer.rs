@@ -146,6 +146,17 @@ pub(crate) fn legacy_modifier(name: &str) -> Option<BufferId> {
 
 impl BufferId {
     /// Index for per-buffer tables.
+    /// The buffer whose prefilter automaton also serves this one: HTTP
+    /// response bodies are inspected as both `http.response_body` and
+    /// `file.data` (one buffer in Suricata), so one automaton scans them
+    /// once.
+    pub(crate) fn prefilter_slot(self) -> BufferId {
+        match self {
+            BufferId::HttpResponseBody => BufferId::FileData,
+            other => other,
+        }
+    }
+
     pub(crate) fn index(self) -> usize {
         self as usize
     }

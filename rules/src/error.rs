@@ -61,6 +61,7 @@ pub(crate) mod reason {
     pub const UNKNOWN_CLASSTYPE: &str = "unknown classtype";
     pub const MISSING_SID: &str = "missing sid";
     pub const DUPLICATE_SID: &str = "duplicate sid";
+    pub const THRESHOLD: &str = "threshold config";
 }
 
 /// An error inside one logical rule (or config line), positioned by byte

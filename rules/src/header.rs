@@ -134,6 +134,22 @@ const APP_PROTOS: &[&str] = &[
     "sdp",
 ];
 
+/// The transport an app-layer protocol runs over: a rule for it is only
+/// considered for packets of that transport (as Suricata does), which also
+/// keeps TCP-only rules out of the UDP prefilter automata.
+fn app_transport(app: &str) -> IpProto {
+    match app {
+        "http" | "http1" | "http2" | "ftp" | "ftp-data" | "smtp" | "tls" | "ssh" | "imap" | "pop3"
+        | "smb" | "doh2" | "rfb" | "mqtt" | "rdp" | "modbus" | "dnp3" | "pgsql" | "telnet" | "websocket" => {
+            IpProto::Tcp
+        }
+        "ntp" | "tftp" | "ike" | "ikev2" | "dhcp" | "snmp" | "quic" | "mdns" | "bittorrent-dht" => {
+            IpProto::Udp
+        }
+        _ => IpProto::TcpUdp,
+    }
+}
+
 /// The protocol part of a header.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Proto {
@@ -173,7 +189,7 @@ impl Proto {
             other => {
                 let app = APP_PROTOS.iter().find(|a| **a == other)?;
                 Proto {
-                    ip: IpProto::TcpUdp,
+                    ip: app_transport(app),
                     app: Some(app),
                     stream: None,
                 }

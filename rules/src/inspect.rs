@@ -19,6 +19,7 @@
 //! (an absolute content not found, an absolute negated content found)
 //! ends the search at once.
 
+use crate::keywords::base64::Base64Decode;
 use crate::keywords::byte::{ByteExtract, ByteJump, ByteMath, ByteTest, Val, VarSlots};
 use crate::keywords::content::Content;
 use crate::keywords::pcre::Pcre;
@@ -57,6 +58,7 @@ pub(crate) enum Item {
     ByteJump(ByteJump),
     ByteExtract(ByteExtract),
     ByteMath(ByteMath),
+    Base64Decode(Box<Base64Decode>),
 }
 
 impl From<Content> for Item {
@@ -86,6 +88,7 @@ impl Item {
             Item::ByteJump(b) => b.depends_on_earlier(),
             Item::ByteExtract(b) => b.relative,
             Item::ByteMath(b) => b.depends_on_earlier(),
+            Item::Base64Decode(b) => b.relative,
         }
     }
 }
@@ -255,6 +258,13 @@ impl State<'_> {
             Item::ByteMath(b) => {
                 let mut vars = vars;
                 if b.compute(self.buf, prev_end, &mut vars) {
+                    self.step(i + 1, prev_end, vars, budget)
+                } else {
+                    give_up
+                }
+            }
+            Item::Base64Decode(b) => {
+                if b.matches(self.buf, prev_end) {
                     self.step(i + 1, prev_end, vars, budget)
                 } else {
                     give_up

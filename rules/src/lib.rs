@@ -58,6 +58,7 @@ mod classification;
 mod error;
 mod group;
 mod header;
+mod hostindex;
 mod inspect;
 mod keywords;
 mod parse;
@@ -68,15 +69,26 @@ mod ruleset;
 mod set;
 mod source;
 mod state;
+mod threshold_file;
 mod vars;
 
 pub use buffer::BufferId;
 pub use classification::{Classification, Classifications};
 pub use error::{LoadError, LoadReport};
 pub use header::Action;
+pub use keywords::event::{Event, EventKind, EventSet};
 pub use keywords::state::Track;
 pub use rule::RuleMeta;
-pub use ruleset::{FlowVars, PacketCtx, PacketFields, RuleSet, RuleSetBuilder, Scratch, ThresholdState};
+pub use ruleset::{
+    FlowVars, PacketCtx, PacketFields, RuleSet, RuleSetBuilder, Scratch, ThresholdState, XbitState,
+};
+pub use state::MAX_XBITS;
+
+/// Does the backtracking pcre engine (PCRE2) compile patterns to machine
+/// code on this platform? (Otherwise it interprets them, more slowly.)
+pub fn pcre_jit_available() -> bool {
+    pcre2::is_jit_available()
+}
 pub use vars::Vars;
 
 #[cfg(test)]

@@ -12,6 +12,7 @@
 
 use crate::buffer::BufferId;
 use crate::header::IpProto;
+use crate::hostindex::HostIndex;
 use crate::rule::Rule;
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use std::collections::HashMap;
@@ -62,10 +63,10 @@ pub(crate) struct Group {
     /// Rules that are always candidates, ascending.
     pub always: Vec<u32>,
     /// Rules without a fast pattern whose source (or, in `by_dst`,
-    /// destination) is a short IPv4 list, by host: address-reputation
+    /// destination) is a small IPv4 set, by address: address-reputation
     /// rules are candidates only for packets from (to) their hosts.
-    pub by_src: HashMap<u32, Vec<u32>>,
-    pub by_dst: HashMap<u32, Vec<u32>>,
+    pub by_src: HostIndex,
+    pub by_dst: HostIndex,
     /// Longest pattern, for the stream overlap.
     pub max_len: usize,
     /// Offset of this group's variants in the per-match stamps.
@@ -96,12 +97,14 @@ struct Collect {
     keys: Vec<(Vec<u8>, Spellings)>,
     index: HashMap<Vec<u8>, usize>,
     always: Vec<u32>,
-    by_src: HashMap<u32, Vec<u32>>,
-    by_dst: HashMap<u32, Vec<u32>>,
+    /// (first, last, rule) address ranges.
+    by_src: Vec<(u32, u32, u32)>,
+    by_dst: Vec<(u32, u32, u32)>,
 }
 
-/// Largest address list a rule without fast pattern is indexed by.
-const HOST_INDEX_LIMIT: u64 = 4096;
+/// Largest address set (a 64th of IPv4) a rule without fast pattern is
+/// indexed by; `$EXTERNAL_NET` and the like are far larger.
+const HOST_INDEX_LIMIT: u64 = 1 << 26;
 
 impl Collect {
     fn add(&mut self, bytes: &[u8], nocase: bool, rule: u32) {
@@ -126,26 +129,28 @@ impl Collect {
     fn add_unpatterned(&mut self, rule: &Rule, id: u32) {
         let h = &rule.header;
         if !h.bidir {
-            if let Some(hosts) = h.src.v4_hosts(HOST_INDEX_LIMIT) {
-                for a in hosts {
-                    self.by_src.entry(a).or_default().push(id);
+            for (set, index) in [(&h.src, &mut self.by_src), (&h.dst, &mut self.by_dst)] {
+                if let Some(ranges) = set.v4_ranges(HOST_INDEX_LIMIT) {
+                    index.extend(ranges.iter().map(|&(lo, hi)| (lo, hi, id)));
+                    return;
                 }
-                return;
-            }
-            if let Some(hosts) = h.dst.v4_hosts(HOST_INDEX_LIMIT) {
-                for a in hosts {
-                    self.by_dst.entry(a).or_default().push(id);
-                }
-                return;
             }
         }
         self.always.push(id);
     }
 
     fn build(mut self) -> Group {
+        let index = |ranges: Vec<(u32, u32, u32)>, always: &mut Vec<u32>| {
+            HostIndex::build(&ranges).unwrap_or_else(|| {
+                // Too many entries: those rules are evaluated everywhere.
+                always.extend(ranges.iter().map(|r| r.2));
+                HostIndex::default()
+            })
+        };
+        let by_src = index(std::mem::take(&mut self.by_src), &mut self.always);
+        let by_dst = index(std::mem::take(&mut self.by_dst), &mut self.always);
         self.always.sort_unstable();
-        let by_src = std::mem::take(&mut self.by_src);
-        let by_dst = std::mem::take(&mut self.by_dst);
+        self.always.dedup();
         let mut g = self.build_patterns();
         g.by_src = by_src;
         g.by_dst = by_dst;
@@ -213,7 +218,7 @@ pub(crate) struct Prefilter {
 }
 
 fn slot(g: usize, buf: BufferId) -> usize {
-    g * BufferId::COUNT + buf.index()
+    g * BufferId::COUNT + buf.prefilter_slot().index()
 }
 
 impl Prefilter {
@@ -230,11 +235,19 @@ impl Prefilter {
                             c.add(&fp.bytes, fp.nocase, id);
                         }
                     }
-                    None => {
-                        if let Some(c) = collect.get_mut(slot(g, BufferId::Payload)) {
-                            c.add_unpatterned(rule, id);
+                    None => match rule.bufs.iter().find(|b| b.id != BufferId::Payload) {
+                        // It can only match where that buffer is inspected.
+                        Some(b) => {
+                            if let Some(c) = collect.get_mut(slot(g, b.id)) {
+                                c.always.push(id);
+                            }
                         }
-                    }
+                        None => {
+                            if let Some(c) = collect.get_mut(slot(g, BufferId::Payload)) {
+                                c.add_unpatterned(rule, id);
+                            }
+                        }
+                    },
                 }
             }
         }

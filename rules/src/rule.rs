@@ -6,9 +6,10 @@ use crate::buffer::BufferId;
 use crate::header::{Action, Header};
 use crate::inspect::Chain;
 use crate::keywords::content::find_nocase;
+use crate::keywords::event::EventSet;
 use crate::keywords::flow::FlowMatch;
 use crate::keywords::packet::PacketDraft;
-use crate::keywords::state::{BitCmd, Threshold};
+use crate::keywords::state::{BitCmd, IntOp, IntVal, Threshold, XTrack};
 use crate::keywords::tcp::FlagsMatch;
 use crate::keywords::transform::Transform;
 use crate::keywords::uint::UintMatch;
@@ -122,6 +123,43 @@ pub(crate) struct FlowbitOp {
     pub all: bool,
 }
 
+/// A compiled xbits operation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct XbitOp {
+    pub cmd: BitCmd,
+    pub id: u32,
+    pub track: XTrack,
+    pub expire: u32,
+}
+
+/// A compiled flowint operation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct FlowintOp {
+    pub id: u32,
+    pub op: IntOp,
+    pub value: Option<IntVal<u32>>,
+}
+
+/// Numbers for flowbit, flowint and xbit names, shared by a rule set.
+#[derive(Debug, Default)]
+pub(crate) struct VarIds {
+    pub bits: std::collections::HashMap<String, u32>,
+    pub ints: std::collections::HashMap<String, u32>,
+    pub xbits: std::collections::HashMap<String, u32>,
+}
+
+fn name_id(map: &mut std::collections::HashMap<String, u32>, name: &str) -> u32 {
+    let n = u32::try_from(map.len()).unwrap_or(u32::MAX);
+    *map.entry(name.to_string()).or_insert(n)
+}
+
+/// Names in id order.
+pub(crate) fn names_by_id(map: std::collections::HashMap<String, u32>) -> Vec<String> {
+    let mut v: Vec<(String, u32)> = map.into_iter().collect();
+    v.sort_by_key(|x| x.1);
+    v.into_iter().map(|x| x.0).collect()
+}
+
 /// A rule ready to verify against a packet.
 #[derive(Clone, Debug)]
 pub(crate) struct Rule {
@@ -134,6 +172,8 @@ pub(crate) struct Rule {
     pub flags: Option<FlagsMatch>,
     pub sameip: bool,
     pub packet: Option<Box<PacketDraft>>,
+    /// Events the packet must carry (decode-event, stream-event, ...).
+    pub events: EventSet,
     /// The untransformed payload chain.
     pub chain: Chain,
     pub payload_sizes: Vec<UintMatch>,
@@ -141,18 +181,17 @@ pub(crate) struct Rule {
     pub bufs: Vec<BufChain>,
     pub fast: Option<FastPattern>,
     pub flowbits: Vec<FlowbitOp>,
+    pub xbits: Vec<XbitOp>,
+    pub flowints: Vec<FlowintOp>,
     pub thresholds: Vec<Threshold>,
+    /// From the threshold file.
+    pub suppress: Vec<crate::threshold_file::Suppress>,
+    pub rates: Vec<crate::threshold_file::RateFilter>,
 }
 
 impl Rule {
-    /// Compile a parsed rule; `bit_id` numbers flowbit names.
-    pub fn compile(
-        p: Parsed,
-        source: &str,
-        line: usize,
-        text: &str,
-        bit_id: &mut dyn FnMut(&str) -> u32,
-    ) -> (Rule, RuleMeta) {
+    /// Compile a parsed rule; `ids` numbers flowbit, flowint and xbit names.
+    pub fn compile(p: Parsed, source: &str, line: usize, text: &str, ids: &mut VarIds) -> (Rule, RuleMeta) {
         let d = p.draft;
         let priority = d
             .priority
@@ -177,12 +216,36 @@ impl Rule {
         let mut chain = Chain::default();
         let mut payload_sizes = Vec::new();
         let mut bufs = Vec::new();
+        // base64_data keywords become the chain of the base64_decode item.
+        let mut b64_items = Vec::new();
+        let mut lists = d.lists;
+        lists.retain_mut(|l| {
+            if l.id == BufferId::Base64Data {
+                b64_items.append(&mut l.items);
+                false
+            } else {
+                true
+            }
+        });
+        if !b64_items.is_empty() {
+            let then = Chain::new(b64_items);
+            if let Some(b) = lists
+                .iter_mut()
+                .flat_map(|l| l.items.iter_mut())
+                .find_map(|i| match i {
+                    crate::inspect::Item::Base64Decode(b) => Some(b),
+                    _ => None,
+                })
+            {
+                b.then = then;
+            }
+        }
         for BufList {
             id,
             transforms,
             items,
             sizes,
-        } in d.lists
+        } in lists
         {
             if id == BufferId::Payload && transforms.is_empty() {
                 chain = Chain::new(items);
@@ -202,8 +265,30 @@ impl Rule {
             .into_iter()
             .map(|f| FlowbitOp {
                 cmd: f.cmd,
-                ids: f.names.iter().map(|n| bit_id(n)).collect(),
+                ids: f.names.iter().map(|n| name_id(&mut ids.bits, n)).collect(),
                 all: f.all,
+            })
+            .collect();
+        let xbits = d
+            .xbits
+            .into_iter()
+            .map(|x| XbitOp {
+                cmd: x.cmd,
+                id: name_id(&mut ids.xbits, &x.name),
+                track: x.track,
+                expire: x.expire,
+            })
+            .collect();
+        let flowints = d
+            .flowints
+            .into_iter()
+            .map(|f| FlowintOp {
+                id: name_id(&mut ids.ints, &f.name),
+                op: f.op,
+                value: f.value.map(|v| match v {
+                    IntVal::Lit(n) => IntVal::Lit(n),
+                    IntVal::Var(n) => IntVal::Var(name_id(&mut ids.ints, &n)),
+                }),
             })
             .collect();
         let rule = Rule {
@@ -216,12 +301,17 @@ impl Rule {
             flags: d.flags,
             sameip: d.sameip,
             packet: (!d.packet.is_empty()).then(|| Box::new(d.packet)),
+            events: d.events,
             chain,
             payload_sizes,
             bufs,
             fast,
             flowbits,
+            xbits,
+            flowints,
             thresholds: d.thresholds,
+            suppress: Vec::new(),
+            rates: Vec::new(),
         };
         (rule, meta)
     }
@@ -250,10 +340,24 @@ impl Rule {
                 .packet
                 .as_ref()
                 .is_none_or(|p| p.matches(ctx.ip_proto, &ctx.fields))
+            && ctx.fields.events.contains_all(self.events)
             && h.matches_endpoints(ctx)
             && sizes_ok(&self.payload_sizes, ctx.buffer.len())
             && self.chain.matches(ctx.buffer, new_from)
             && self.bufs.iter().all(|b| b.matches(ctx, tmp))
+    }
+
+    /// Does the rule inspect an app-layer buffer (not only the payload)?
+    pub fn inspects_app_buffer(&self) -> bool {
+        self.bufs.iter().any(|b| b.id != BufferId::Payload)
+    }
+
+    /// Does any pcre of the rule run on PCRE2?
+    pub fn uses_backtracking(&self) -> bool {
+        std::iter::once(&self.chain)
+            .chain(self.bufs.iter().map(|b| &b.chain))
+            .flat_map(|c| &c.items)
+            .any(|i| matches!(i, crate::inspect::Item::Pcre(p) if p.backtracking()))
     }
 
     /// The stream condition the prefilter enforces: with `new_from > 0`, a
@@ -274,33 +378,70 @@ impl Rule {
     }
 }
 
+/// A content the prefilter could use: its buffer, whether it is marked
+/// `fast_pattern`, and the bytes (and case rule) to search.
+type FastCandidate<'a> = (BufferId, bool, (&'a [u8], bool));
+
 /// The content marked `fast_pattern` (if positive), else the longest
-/// positive content of an untransformed buffer; of equal lengths the last,
-/// since later contents of a relative chain are the ones that complete a
-/// match in new stream data.
+/// positive content of a buffer the prefilter can search; of equal lengths
+/// the last, since later contents of a relative chain are the ones that
+/// complete a match in new stream data.
+///
+/// A buffer with transforms is searched untransformed when the transforms
+/// keep a known part of each match (see [`untransformed`]): `dns.query;
+/// dotprefix; content:".example.com"` is found by `example.com` in the
+/// query name.
 fn pick_fast_pattern(payload: &Chain, bufs: &[BufChain]) -> Option<FastPattern> {
-    let lists = std::iter::once((BufferId::Payload, payload)).chain(
+    let lists = std::iter::once((BufferId::Payload, payload, &[][..])).chain(
         bufs.iter()
-            .filter(|b| b.transforms.is_empty() && b.id != BufferId::Base64Data)
-            .map(|b| (b.id, &b.chain)),
+            .filter(|b| b.id != BufferId::Base64Data)
+            .map(|b| (b.id, &b.chain, b.transforms.as_slice())),
     );
-    let positive: Vec<_> = lists
-        .flat_map(|(id, ch)| ch.contents().filter(|c| !c.negated).map(move |c| (id, c)))
+    let positive: Vec<FastCandidate<'_>> = lists
+        .flat_map(|(id, ch, ts)| {
+            ch.contents().filter(|c| !c.negated).filter_map(move |c| {
+                let bytes = if ts.is_empty() {
+                    c.fast_bytes()
+                } else {
+                    &c.pattern[..]
+                };
+                untransformed(bytes, c.nocase, ts).map(|p| (id, c.fast_pattern.is_some(), p))
+            })
+        })
+        .filter(|(_, _, (b, _))| !b.is_empty())
         .collect();
-    let chosen = positive
-        .iter()
-        .find(|(_, c)| c.fast_pattern.is_some())
-        .or_else(|| {
-            positive
-                .iter()
-                .fold(None, |best: Option<&(BufferId, _)>, x| match best {
-                    Some(b) if b.1.pattern.len() > x.1.pattern.len() => Some(b),
-                    _ => Some(x),
-                })
-        })?;
+    let chosen = positive.iter().find(|x| x.1).or_else(|| {
+        positive
+            .iter()
+            .fold(None, |best: Option<&(BufferId, bool, _)>, x| match best {
+                Some(b) if b.2 .0.len() > x.2 .0.len() => Some(b),
+                _ => Some(x),
+            })
+    })?;
+    let (id, _, (bytes, nocase)) = *chosen;
     Some(FastPattern {
-        bytes: chosen.1.fast_bytes().to_vec(),
-        nocase: chosen.1.nocase,
-        buf: chosen.0,
+        bytes: if nocase {
+            bytes.to_ascii_lowercase()
+        } else {
+            bytes.to_vec()
+        },
+        nocase,
+        buf: id,
     })
+}
+
+/// The part of `pattern` (and its case rule) that must occur in a buffer
+/// before `transforms` for `pattern` to occur after them; `None` when a
+/// transform rewrites bytes in a way that leaves no such part.
+fn untransformed<'p>(pattern: &'p [u8], nocase: bool, transforms: &[Transform]) -> Option<(&'p [u8], bool)> {
+    let (mut bytes, mut nocase) = (pattern, nocase);
+    for t in transforms.iter().rev() {
+        match t {
+            // A match in "." + data leaves all but its first byte in data.
+            Transform::Dotprefix => bytes = bytes.get(1..)?,
+            Transform::ToLowercase | Transform::ToUppercase | Transform::HeaderLowercase => nocase = true,
+            _ => return None,
+        }
+    }
+    Some((bytes, nocase))
 }

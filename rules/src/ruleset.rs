@@ -8,11 +8,11 @@ use crate::keywords::state::BitCmd;
 use crate::parse::parse_rule;
 use crate::prefilter::{group_of, Prefilter};
 use crate::rule::TransformBufs;
-use crate::rule::{Rule, RuleMeta};
+use crate::rule::{names_by_id, Rule, RuleMeta, VarIds};
 use crate::source::{logical_rules, LogicalRule};
-pub use crate::state::{FlowVars, ThresholdState};
+pub use crate::state::{FlowVars, ThresholdState, XbitState};
 use crate::vars::Vars;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::net::IpAddr;
 use std::path::Path;
 
@@ -85,6 +85,8 @@ pub struct PacketFields {
     pub icmp_seq: Option<u16>,
     /// Stream bytes seen so far: (to server, to client).
     pub stream_bytes: Option<(u64, u64)>,
+    /// Anomalies the engine raised for this packet (decode-event, ...).
+    pub events: crate::EventSet,
 }
 
 /// Collects rules; bad rules are recorded, never fatal.
@@ -96,7 +98,9 @@ pub struct RuleSetBuilder {
     metas: Vec<RuleMeta>,
     seen: HashSet<(u32, u32)>,
     report: LoadReport,
-    bits: HashMap<String, u32>,
+    ids: VarIds,
+    /// `threshold.config` entries, applied by [`RuleSetBuilder::build`].
+    filters: Vec<crate::threshold_file::Entry>,
 }
 
 impl RuleSetBuilder {
@@ -110,7 +114,8 @@ impl RuleSetBuilder {
             metas: Vec::new(),
             seen: HashSet::new(),
             report: LoadReport::default(),
-            bits: HashMap::new(),
+            ids: VarIds::default(),
+            filters: Vec::new(),
         }
     }
 
@@ -135,12 +140,7 @@ impl RuleSetBuilder {
                 ));
             }
         }
-        let bits = &mut self.bits;
-        let mut bit_id = |name: &str| {
-            let n = u32::try_from(bits.len()).unwrap_or(u32::MAX);
-            *bits.entry(name.to_string()).or_insert(n)
-        };
-        let (rule, meta) = Rule::compile(parsed, source, lr.first_line(), &lr.text, &mut bit_id);
+        let (rule, meta) = Rule::compile(parsed, source, lr.first_line(), &lr.text, &mut self.ids);
         self.rules.push(rule);
         self.metas.push(meta);
         Ok(())
@@ -192,22 +192,42 @@ impl RuleSetBuilder {
         Ok(())
     }
 
+    /// Read a `threshold.config` text (Suricata's `threshold-file`); its
+    /// entries apply when the set is built, to rules loaded before or
+    /// after. Returns the bad lines (file:line:col); the others are kept.
+    pub fn add_threshold_text(&mut self, source_name: &str, text: &str) -> Vec<LoadError> {
+        let (entries, errors) = crate::threshold_file::parse(source_name, text, &self.vars, &mut self.cache);
+        self.filters.extend(entries);
+        errors
+    }
+
+    /// [`RuleSetBuilder::add_threshold_text`] on a file.
+    ///
+    /// # Errors
+    /// When the file cannot be read.
+    pub fn add_threshold_file(&mut self, path: &Path) -> std::io::Result<Vec<LoadError>> {
+        let bytes = std::fs::read(path)?;
+        let text = String::from_utf8_lossy(&bytes);
+        Ok(self.add_threshold_text(&path.display().to_string(), &text))
+    }
+
     /// Compile the prefilter and freeze the set.
     pub fn build(mut self) -> (RuleSet, LoadReport) {
+        crate::threshold_file::apply(&self.filters, &mut self.rules, &self.metas);
         self.report.loaded = self.rules.len();
         let prefilter = Prefilter::build(&self.rules);
         // Evaluation order: rules that set flowbits before rules that read
         // them, so a bit set by one packet's rule is seen by another rule
         // on the same packet (as Suricata orders signatures).
+        // (xbits and flowint modifiers count as writes.)
         let class = |r: &Rule| {
-            let reads = r
-                .flowbits
-                .iter()
-                .any(|f| matches!(f.cmd, BitCmd::IsSet | BitCmd::IsNotSet));
-            let writes = r
-                .flowbits
-                .iter()
-                .any(|f| !matches!(f.cmd, BitCmd::IsSet | BitCmd::IsNotSet));
+            let test = |c: BitCmd| matches!(c, BitCmd::IsSet | BitCmd::IsNotSet);
+            let reads = r.flowbits.iter().any(|f| test(f.cmd))
+                || r.xbits.iter().any(|x| test(x.cmd))
+                || r.flowints.iter().any(|f| !f.op.modifies());
+            let writes = r.flowbits.iter().any(|f| !test(f.cmd))
+                || r.xbits.iter().any(|x| !test(x.cmd))
+                || r.flowints.iter().any(|f| f.op.modifies());
             match (writes, reads) {
                 (true, false) => 0u8,
                 (true, true) => 1,
@@ -223,19 +243,19 @@ impl RuleSetBuilder {
                 *r = u32::try_from(pos).unwrap_or(u32::MAX);
             }
         }
-        let flowbit_words = self.bits.len().div_ceil(64);
+        let flowbit_words = self.ids.bits.len().div_ceil(64);
+        let flowint_count = self.ids.ints.len();
         (
             RuleSet {
                 rules: self.rules,
                 metas: self.metas,
                 prefilter,
                 rank,
-                flowbit_names: {
-                    let mut v: Vec<(String, u32)> = self.bits.into_iter().collect();
-                    v.sort_by_key(|x| x.1);
-                    v.into_iter().map(|x| x.0).collect()
-                },
+                flowbit_names: names_by_id(self.ids.bits),
                 flowbit_words,
+                flowint_names: names_by_id(self.ids.ints),
+                flowint_count,
+                xbit_names: names_by_id(self.ids.xbits),
             },
             self.report,
         )
@@ -251,6 +271,9 @@ pub struct RuleSet {
     rank: Vec<u32>,
     flowbit_names: Vec<String>,
     flowbit_words: usize,
+    flowint_names: Vec<String>,
+    flowint_count: usize,
+    xbit_names: Vec<String>,
 }
 
 impl std::fmt::Debug for RuleSet {
@@ -364,7 +387,48 @@ impl RuleSet {
         ctx: &PacketCtx<'_>,
         scratch: &mut Scratch,
         hits: &mut Vec<u32>,
+        flow: Option<&mut FlowVars>,
+    ) {
+        self.match_packet_state(ctx, scratch, hits, flow, None);
+    }
+
+    /// As [`RuleSet::match_packet_flow`], also reading and updating the
+    /// worker's xbits (`xbits` conditions fail / `isnotset` passes without
+    /// it). Call [`XbitState::set_now`] with the packet time first.
+    pub fn match_packet_state(
+        &self,
+        ctx: &PacketCtx<'_>,
+        scratch: &mut Scratch,
+        hits: &mut Vec<u32>,
+        flow: Option<&mut FlowVars>,
+        xbits: Option<&mut XbitState>,
+    ) {
+        self.match_inner(ctx, scratch, hits, flow, xbits, false);
+    }
+
+    /// As [`RuleSet::match_packet_state`] for a finished transaction
+    /// (`ctx.app_buffers`), considering only the rules that inspect an
+    /// app-layer buffer: packet rules had their turn on the packet, and
+    /// their flowbits/flowints/xbits are not applied twice.
+    pub fn match_tx_state(
+        &self,
+        ctx: &PacketCtx<'_>,
+        scratch: &mut Scratch,
+        hits: &mut Vec<u32>,
+        flow: Option<&mut FlowVars>,
+        xbits: Option<&mut XbitState>,
+    ) {
+        self.match_inner(ctx, scratch, hits, flow, xbits, true);
+    }
+
+    fn match_inner(
+        &self,
+        ctx: &PacketCtx<'_>,
+        scratch: &mut Scratch,
+        hits: &mut Vec<u32>,
         mut flow: Option<&mut FlowVars>,
+        mut xbits: Option<&mut XbitState>,
+        tx_only: bool,
     ) {
         hits.clear();
         let g = group_of(ctx.ip_proto);
@@ -387,13 +451,22 @@ impl RuleSet {
             // Address-list rules: only those naming this packet's hosts.
             for (index, ip) in [(&group.by_src, ctx.src_ip), (&group.by_dst, ctx.dst_ip)] {
                 if let std::net::IpAddr::V4(a) = ip {
-                    for &r in index.get(&u32::from(a)).map_or(&[][..], Vec::as_slice) {
+                    for &r in index.lookup(u32::from(a)) {
                         scratch.add(r);
                     }
                 }
             }
         }
-        for &(id, data) in ctx.app_buffers {
+        for (i, &(id, data)) in ctx.app_buffers.iter().enumerate() {
+            // Buffers sharing an automaton are scanned once per content.
+            let slot = id.prefilter_slot();
+            let earlier = ctx.app_buffers.get(..i).unwrap_or_default();
+            if earlier
+                .iter()
+                .any(|&(e, d)| e.prefilter_slot() == slot && std::ptr::eq(d, data))
+            {
+                continue;
+            }
             if let Some(group) = self.prefilter.group(g, id) {
                 prefilter_scan(group, data, 0, scratch);
                 for &r in &group.always {
@@ -410,14 +483,105 @@ impl RuleSet {
             let Some(rule) = self.rules.get(r as usize) else {
                 continue;
             };
+            if tx_only && !rule.inspects_app_buffer() {
+                continue;
+            }
             if rule.verify(ctx, new_from, tmp)
-                && self.flowbits_apply(rule, flow.as_deref_mut())
+                && self.state_apply(rule, ctx, flow.as_deref_mut(), xbits.as_deref_mut())
                 && !self.metas.get(r as usize).is_some_and(|m| m.noalert)
             {
                 hits.push(r);
             }
         }
         hits.sort_unstable();
+    }
+
+    /// Check a matched rule's flowbit and xbit conditions, then run its
+    /// flowint operations in order (a failing comparison ends the rule);
+    /// when all hold, apply its flowbit/xbit set/unset/toggle and return
+    /// true.
+    fn state_apply(
+        &self,
+        rule: &crate::rule::Rule,
+        ctx: &PacketCtx<'_>,
+        mut flow: Option<&mut FlowVars>,
+        xbits: Option<&mut XbitState>,
+    ) -> bool {
+        if rule.flowbits.is_empty() && rule.xbits.is_empty() && rule.flowints.is_empty() {
+            return true;
+        }
+        for x in &rule.xbits {
+            let is = xbits.as_ref().is_some_and(|s| s.get(x.id, x.track, ctx));
+            let ok = match x.cmd {
+                BitCmd::IsSet => is,
+                BitCmd::IsNotSet => !is,
+                _ => true,
+            };
+            if !ok {
+                return false;
+            }
+        }
+        if !self.flowbits_apply(rule, flow.as_deref_mut()) {
+            return false;
+        }
+        for f in &rule.flowints {
+            if !self.flowint_apply(f, flow.as_deref_mut()) {
+                return false;
+            }
+        }
+        if let Some(s) = xbits {
+            for x in &rule.xbits {
+                match x.cmd {
+                    BitCmd::Set => s.set(x.id, x.track, ctx, true, x.expire),
+                    BitCmd::Unset => s.set(x.id, x.track, ctx, false, 0),
+                    BitCmd::Toggle => {
+                        let on = !s.get(x.id, x.track, ctx);
+                        s.set(x.id, x.track, ctx, on, x.expire);
+                    }
+                    _ => {}
+                }
+            }
+        }
+        true
+    }
+
+    /// One flowint operation: a comparison's result, or true after a change.
+    fn flowint_apply(&self, f: &crate::rule::FlowintOp, flow: Option<&mut FlowVars>) -> bool {
+        use crate::keywords::state::{IntOp, IntVal};
+        let cur = flow.as_ref().and_then(|v| v.int(f.id));
+        let val = match &f.value {
+            None => None,
+            Some(IntVal::Lit(n)) => Some(*n),
+            Some(IntVal::Var(id)) => match flow.as_ref().and_then(|v| v.int(*id)) {
+                Some(n) => Some(n),
+                // The other variable is not set: no match.
+                None => return false,
+            },
+        };
+        let cmp = |t: fn(u32, u32) -> bool| matches!((cur, val), (Some(c), Some(v)) if t(c, v));
+        match f.op {
+            IntOp::IsSet => cur.is_some(),
+            IntOp::NotSet => cur.is_none(),
+            IntOp::Eq => cmp(|a, b| a == b),
+            IntOp::Ne => cmp(|a, b| a != b),
+            IntOp::Lt => cmp(|a, b| a < b),
+            IntOp::Gt => cmp(|a, b| a > b),
+            IntOp::Le => cmp(|a, b| a <= b),
+            IntOp::Ge => cmp(|a, b| a >= b),
+            IntOp::Assign | IntOp::Add | IntOp::Sub => {
+                let Some(v) = val else { return false };
+                let new = match (f.op, cur) {
+                    (IntOp::Add, Some(c)) => c.wrapping_add(v),
+                    (IntOp::Sub, Some(c)) => c.wrapping_sub(v),
+                    // Assign, or + / - on an unset variable: the value.
+                    _ => v,
+                };
+                if let Some(fl) = flow {
+                    fl.set_int(f.id, new, self.flowint_count);
+                }
+                true
+            }
+        }
     }
 
     /// Check a matched rule's flowbit conditions; when they hold, apply its
@@ -457,9 +621,39 @@ impl RuleSet {
         true
     }
 
+    /// Does rule `idx` run a pattern on the backtracking engine (PCRE2)?
+    pub fn uses_backtracking(&self, idx: u32) -> bool {
+        self.rules
+            .get(idx as usize)
+            .is_some_and(crate::rule::Rule::uses_backtracking)
+    }
+
     /// Flowbit names, indexed by id.
     pub fn flowbit_names(&self) -> &[String] {
         &self.flowbit_names
+    }
+
+    /// Flowint names, indexed by id ([`FlowVars::int`]).
+    pub fn flowint_names(&self) -> &[String] {
+        &self.flowint_names
+    }
+
+    /// Xbit names, indexed by id.
+    pub fn xbit_names(&self) -> &[String] {
+        &self.xbit_names
+    }
+
+    /// Rule `idx`'s threshold-file suppressions and rate filters.
+    pub(crate) fn filters_of(
+        &self,
+        idx: u32,
+    ) -> (
+        &[crate::threshold_file::Suppress],
+        &[crate::threshold_file::RateFilter],
+    ) {
+        self.rules
+            .get(idx as usize)
+            .map_or((&[], &[]), |r| (&r.suppress, &r.rates))
     }
 
     /// Rule `idx`'s thresholds (for [`ThresholdState`]).
@@ -476,7 +670,7 @@ impl RuleSet {
         for (i, rule) in self.rules.iter().enumerate() {
             if rule.fast_pattern_is_new(ctx.buffer, new_from)
                 && rule.verify(ctx, new_from, &mut tmp)
-                && self.flowbits_apply(rule, None)
+                && self.state_apply(rule, ctx, None, None)
                 && !self.metas.get(i).is_some_and(|m| m.noalert)
             {
                 hits.push(i as u32);

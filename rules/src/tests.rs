@@ -492,10 +492,10 @@ fn unsupported_and_unknown_keywords() {
     assert_eq!(pos(&t), (1, 38, "unknown keyword"));
     let (_, report) = build(&format!(
         "{}\n{}\n",
-        rule("xbits:set,x,track ip_src; sid:1;"),
-        rule("xbits:isset,x,track ip_src; sid:2;")
+        rule("ftpbounce; sid:1;"),
+        rule("content:\"a\"; ftpbounce; sid:2;")
     ));
-    assert_eq!(report.by_keyword.get("xbits"), Some(&2));
+    assert_eq!(report.by_keyword.get("ftpbounce"), Some(&2));
     assert_eq!(report.by_reason.get("unsupported keyword"), Some(&2));
 }
 
@@ -704,7 +704,7 @@ fn report_counts_and_load_order() {
         "# alert tcp any any -> any any (sid:4;)".to_string(),
         rule("sid:2;"),
         "alert foo any any -> any any (sid:5;)".to_string(),
-        rule("sid:6; content:\"a\"; xbits:set,x,track ip_src;"),
+        rule("sid:6; content:\"a\"; ftpbounce;"),
     ]
     .join("\n");
     let (set, report) = build(&text);
@@ -840,8 +840,11 @@ fn scratch_from_another_ruleset_is_safe() {
 
 /// Small random rules over a tiny alphabet so that contents often occur.
 fn arb_rule() -> impl Strategy<Value = String> {
-    let word = prop::collection::vec(prop::sample::select(vec!["a", "b", "B", "|00|", "ab"]), 1..3)
-        .prop_map(|v| v.concat());
+    let word = prop::collection::vec(
+        prop::sample::select(vec!["a", "b", "B", "|00|", "ab", ".", ".a"]),
+        1..3,
+    )
+    .prop_map(|v| v.concat());
     let content = (word, any::<bool>(), any::<bool>(), 0u8..6, 0u8..4, any::<bool>()).prop_map(
         |(w, neg, nocase, m, n, fp)| {
             let mut s = format!("content:{}\"{}\";", if neg { "!" } else { "" }, w);
@@ -876,6 +879,11 @@ fn arb_rule() -> impl Strategy<Value = String> {
         "dns.query;",
         "pkt_data;",
         "http.uri; to_lowercase;",
+        "dns.query; dotprefix;",
+        "dns.query; to_uppercase; dotprefix;",
+        "http.uri; compress_whitespace;",
+        "http.response_body;",
+        "file.data;",
     ]);
     let item = (sticky, content).prop_map(|(s, c)| format!("{s} {c}"));
     (proto, prop::collection::vec(item, 0..4), extra)
@@ -906,13 +914,16 @@ proptest! {
         nf in 0usize..48,
         to_server in any::<bool>(),
         uri in prop::option::of(prop::collection::vec(prop::sample::select(vec![b'a', b'b', b'A', b'B', 0u8]), 0..12)),
-        queries in prop::collection::vec(prop::collection::vec(prop::sample::select(vec![b'a', b'b', b'B']), 0..8), 0..3),
+        queries in prop::collection::vec(prop::collection::vec(prop::sample::select(vec![b'a', b'b', b'B', b'.']), 0..8), 0..3),
     ) {
         let (set, _) = build(&with_sids(&rules));
         let p = Pkt { proto, app, stream, new_from: if stream { nf } else { 0 }, to_server, ..Pkt::default().data(&data) };
         let mut bufs: Vec<(BufferId, &[u8])> = queries.iter().map(|q| (BufferId::DnsQuery, q.as_slice())).collect();
         if let Some(u) = &uri {
             bufs.push((BufferId::HttpUri, u.as_slice()));
+            // A response body is inspected as both buffers (same bytes).
+            bufs.push((BufferId::HttpResponseBody, u.as_slice()));
+            bufs.push((BufferId::FileData, u.as_slice()));
         }
         let ctx = p.ctx_with(&bufs);
         let mut scratch = set.new_scratch();

@@ -3,7 +3,7 @@
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use tapwatch_rules::{Classifications, PacketCtx, RuleSetBuilder, Vars};
+use tapwatch_rules::{Classifications, FlowVars, PacketCtx, RuleSetBuilder, Vars, XbitState};
 
 struct Counting;
 
@@ -39,6 +39,10 @@ alert udp any any -> any 53 (msg:"dns"; content:"|07|example|03|com|00|"; nocase
 alert tcp any any -> any any (msg:"neg"; content:"User-Agent|3a|"; content:!"Mozilla"; distance:0; sid:6;)
 alert icmp any any -> any any (msg:"ping"; itype:8; dsize:>10; sid:7;)
 alert tcp any any -> any any (msg:"stream"; flow:established,to_server; content:"a"; content:"a"; distance:0; content:"b"; distance:0; sid:8;)
+alert tcp any any -> any any (msg:"pcre2"; content:"GET "; pcre:"/^GET \/(?!index)\w+\/login/"; sid:9;)
+alert tcp any any -> any any (msg:"base64"; content:"Basic "; base64_decode:relative; base64_data; content:"admin"; sid:10;)
+alert tcp any any -> any any (msg:"state"; content:"GET"; xbits:set,x,track ip_src; flowint:n,+,1; flowbits:set,b; sid:11;)
+alert tcp any any -> any any (msg:"state read"; content:"GET"; xbits:isset,x,track ip_src; flowbits:isset,b; sid:12;)
 "#;
 
 #[test]
@@ -48,7 +52,7 @@ fn match_packet_does_not_allocate_when_warm() {
     let (set, report) = b.build();
     assert_eq!(report.failed, 0, "{:?}", report.errors);
     let payloads: [&[u8]; 5] = [
-        b"GET /admin/login HTTP/1.1\r\nHost: EVIL.example\r\nUser-Agent: curl\r\n\r\n",
+        b"GET /admin/loginha HTTP/1.1\r\nHost: EVIL.example\r\nUser-Agent: curl\r\nAuthorization: Basic YWRtaW46cHc=\r\n\r\n",
         b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x07EXAMPLE\x03com\x00\x00\x01\x00\x01",
         b"",
         &[b'a'; 3000],
@@ -56,6 +60,8 @@ fn match_packet_does_not_allocate_when_warm() {
     ];
     let mut scratch = set.new_scratch();
     let mut hits = Vec::with_capacity(set.len());
+    let mut flow = FlowVars::default();
+    let mut xbits = XbitState::default();
     let mut run = |count: &mut usize| {
         for (i, data) in payloads.iter().enumerate() {
             for proto in [6u8, 17, 1] {
@@ -79,12 +85,15 @@ fn match_packet_does_not_allocate_when_warm() {
                     app_buffers: &[],
                     fields: Default::default(),
                 };
-                set.match_packet(&ctx, &mut scratch, &mut hits);
+                set.match_packet_state(&ctx, &mut scratch, &mut hits, Some(&mut flow), Some(&mut xbits));
                 *count += hits.len();
             }
         }
     };
+    // Two warm-up passes: state the first pass sets (flowbits, flowints,
+    // xbits) changes which rules match on the second.
     let mut warm = 0;
+    run(&mut warm);
     run(&mut warm);
     let before = ALLOCATIONS.load(Ordering::Relaxed);
     let mut total = 0;
@@ -93,6 +102,36 @@ fn match_packet_does_not_allocate_when_warm() {
     }
     let after = ALLOCATIONS.load(Ordering::Relaxed);
     assert_eq!(after - before, 0, "match_packet allocated in steady state");
-    assert_eq!(total, warm * 100);
+    assert_eq!(total, warm * 50);
+    // The pcre2, base64 and state rules are part of it.
+    let ctx = PacketCtx {
+        ip_proto: 6,
+        src_ip: [10, 0, 0, 1].into(),
+        dst_ip: [10, 0, 0, 2].into(),
+        src_port: 40000,
+        dst_port: 80,
+        ttl: 64,
+        tcp_flags: Some(0x18),
+        icmp_type_code: None,
+        dsize: payloads[0].len(),
+        has_flow: true,
+        to_server: true,
+        established: true,
+        app_proto: None,
+        buffer: payloads[0],
+        new_from: 0,
+        is_stream: false,
+        app_buffers: &[],
+        fields: Default::default(),
+    };
+    let mut flow = FlowVars::default();
+    let mut xbits = XbitState::default();
+    for _ in 0..2 {
+        set.match_packet_state(&ctx, &mut scratch, &mut hits, Some(&mut flow), Some(&mut xbits));
+    }
+    let sids: Vec<u32> = hits.iter().map(|&i| set.meta(i).sid).collect();
+    for sid in [9, 10, 11, 12] {
+        assert!(sids.contains(&sid), "{sids:?}");
+    }
     assert!(warm > 5, "the workload should hit rules ({warm})");
 }

@@ -10,6 +10,7 @@ use super::dns::DnsTx;
 use super::http::HttpTx;
 use super::pgsql::{PgRequest, PgsqlTx};
 use super::tls::TlsTx;
+use super::AnomalyTx;
 
 /// A transaction of any protocol, borrowed.
 #[derive(Clone, Copy, Debug)]
@@ -22,6 +23,8 @@ pub enum TxRef<'a> {
     Pgsql(&'a PgsqlTx),
     /// DNS
     Dns(&'a DnsTx),
+    /// An anomaly event (no buffers)
+    Anomaly(&'a AnomalyTx),
 }
 
 macro_rules! buffer_ids {
@@ -100,6 +103,15 @@ buffer_ids! {
     TlsSni => "tls.sni",
     TlsVersion => "tls.version",
     TlsCerts => "tls.certs",
+    TlsCertSubject => "tls.cert_subject",
+    TlsCertIssuer => "tls.cert_issuer",
+    TlsCertSerial => "tls.cert_serial",
+    TlsCertFingerprint => "tls.cert_fingerprint",
+    Ja3Hash => "ja3.hash",
+    Ja3String => "ja3.string",
+    Ja3sHash => "ja3s.hash",
+    Ja3sString => "ja3s.string",
+    Ja4Hash => "ja4.hash",
     DnsQuery => "dns.query",
     DnsQueriesRrname => "dns.queries.rrname",
     DnsAnswersRrname => "dns.answers.rrname",
@@ -117,6 +129,12 @@ pub fn is_to_server(id: BufferId) -> bool {
             | BufferId::HttpResponseBody
             | BufferId::FileData
             | BufferId::TlsCerts
+            | BufferId::TlsCertSubject
+            | BufferId::TlsCertIssuer
+            | BufferId::TlsCertSerial
+            | BufferId::TlsCertFingerprint
+            | BufferId::Ja3sHash
+            | BufferId::Ja3sString
             | BufferId::DnsAnswersRrname
     )
 }
@@ -134,6 +152,10 @@ fn header_block(h: &[(Vec<u8>, Vec<u8>)], skip: &[u8], out: &mut Vec<u8>) {
         out.extend_from_slice(v);
         out.extend_from_slice(b"\r\n");
     }
+}
+
+fn opt(o: &Option<String>) -> &[u8] {
+    o.as_deref().unwrap_or_default().as_bytes()
 }
 
 /// Calls `f` with each non-empty buffer of `tx`. Multi-valued buffers
@@ -215,6 +237,17 @@ pub fn for_each_buffer(tx: TxRef<'_>, scratch: &mut Vec<u8>, mut f: impl FnMut(B
             for c in &t.certs {
                 emit(BufferId::TlsCerts, c);
             }
+            if let Some(c) = &t.cert {
+                emit(BufferId::TlsCertSubject, c.subject.as_bytes());
+                emit(BufferId::TlsCertIssuer, c.issuer.as_bytes());
+                emit(BufferId::TlsCertSerial, c.serial.as_bytes());
+                emit(BufferId::TlsCertFingerprint, c.fingerprint.as_bytes());
+            }
+            emit(BufferId::Ja3Hash, opt(&t.ja3_hash));
+            emit(BufferId::Ja3String, opt(&t.ja3));
+            emit(BufferId::Ja3sHash, opt(&t.ja3s_hash));
+            emit(BufferId::Ja3sString, opt(&t.ja3s));
+            emit(BufferId::Ja4Hash, opt(&t.ja4));
         }
         TxRef::Dns(t) => {
             if !t.is_response() {
@@ -232,6 +265,7 @@ pub fn for_each_buffer(tx: TxRef<'_>, scratch: &mut Vec<u8>, mut f: impl FnMut(B
                 emit(BufferId::PgsqlQuery, q);
             }
         }
+        TxRef::Anomaly(_) => {}
     }
 }
 

@@ -7,9 +7,11 @@
 //! read is logged with what was visible, marked truncated, and the
 //! direction resynchronises on the next request or status line.
 
+pub mod content;
+
 use std::collections::VecDeque;
 
-use super::{Direction, DoneTx, Progress, Tx};
+use super::{AnomalyTx, Direction, DoneTx, Progress, Tx};
 use tapwatch_parsers::http1::{self, Headers};
 use tapwatch_parsers::ParseError;
 
@@ -70,6 +72,121 @@ pub struct HttpTx {
     pub response_done: bool,
     /// Part of the transaction was not visible (gap or truncation).
     pub truncated: bool,
+    /// The response's Content-Encoding, when tapwatch decodes it.
+    pub response_coding: Option<content::Coding>,
+    /// Why decoding the response body stopped early (limit, bomb, corrupt).
+    pub response_decode_stop: Option<content::Stop>,
+    /// Protocol anomalies seen in this transaction, each once.
+    pub events: Vec<HttpEvent>,
+}
+
+/// HTTP anomaly events, with the names Suricata (libhtp) gives them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HttpEvent {
+    /// An HTTP/1.1 request without Host.
+    MissingHostHeader,
+    /// A request header line without a colon.
+    RequestFieldMissingColon,
+    /// A response header line without a colon.
+    ResponseFieldMissingColon,
+    /// Content-Length more than once in a request.
+    DuplicateContentLengthFieldInRequest,
+    /// Content-Length more than once in a response.
+    DuplicateContentLengthFieldInResponse,
+    /// A request chunk-size line that is not hex.
+    InvalidRequestChunkLen,
+    /// A response chunk-size line that is not hex.
+    InvalidResponseChunkLen,
+    /// A request Content-Length that is not a number.
+    InvalidContentLengthFieldInRequest,
+    /// A response Content-Length that is not a number.
+    InvalidContentLengthFieldInResponse,
+    /// A compressed response body broke after producing output.
+    GzipDecompressionFailed,
+    /// A compressed response body decoded past the bomb ratio.
+    CompressionBomb,
+}
+
+impl HttpEvent {
+    /// Suricata's event name (EVE `anomaly.event`, `app-layer-event:http.*`).
+    pub fn name(self) -> &'static str {
+        match self {
+            HttpEvent::MissingHostHeader => "MISSING_HOST_HEADER",
+            HttpEvent::RequestFieldMissingColon => "REQUEST_FIELD_MISSING_COLON",
+            HttpEvent::ResponseFieldMissingColon => "RESPONSE_FIELD_MISSING_COLON",
+            HttpEvent::DuplicateContentLengthFieldInRequest => "DUPLICATE_CONTENT_LENGTH_FIELD_IN_REQUEST",
+            HttpEvent::DuplicateContentLengthFieldInResponse => "DUPLICATE_CONTENT_LENGTH_FIELD_IN_RESPONSE",
+            HttpEvent::InvalidRequestChunkLen => "INVALID_REQUEST_CHUNK_LEN",
+            HttpEvent::InvalidResponseChunkLen => "INVALID_RESPONSE_CHUNK_LEN",
+            HttpEvent::InvalidContentLengthFieldInRequest => "INVALID_CONTENT_LENGTH_FIELD_IN_REQUEST",
+            HttpEvent::InvalidContentLengthFieldInResponse => "INVALID_CONTENT_LENGTH_FIELD_IN_RESPONSE",
+            HttpEvent::GzipDecompressionFailed => "GZIP_DECOMPRESSION_FAILED",
+            HttpEvent::CompressionBomb => "COMPRESSION_BOMB",
+        }
+    }
+}
+
+impl HttpTx {
+    fn event(&mut self, e: HttpEvent) {
+        if !self.events.contains(&e) {
+            self.events.push(e);
+        }
+    }
+
+    /// Anomalies of a header block just read.
+    fn header_events(&mut self, h: &Headers<'_>, dir: Direction) {
+        let (colon, dup, bad_len) = match dir {
+            Direction::ToServer => (
+                HttpEvent::RequestFieldMissingColon,
+                HttpEvent::DuplicateContentLengthFieldInRequest,
+                HttpEvent::InvalidContentLengthFieldInRequest,
+            ),
+            Direction::ToClient => (
+                HttpEvent::ResponseFieldMissingColon,
+                HttpEvent::DuplicateContentLengthFieldInResponse,
+                HttpEvent::InvalidContentLengthFieldInResponse,
+            ),
+        };
+        if matches!(h.content_length(), Some(Err(()))) {
+            self.event(bad_len);
+        }
+        if h.iter().any(|f| f.missing_colon) {
+            self.event(colon);
+        }
+        if h.iter()
+            .filter(|f| f.name.eq_ignore_ascii_case(b"content-length"))
+            .nth(1)
+            .is_some()
+        {
+            self.event(dup);
+        }
+        if dir == Direction::ToServer
+            && self.protocol.eq_ignore_ascii_case(b"HTTP/1.1")
+            && !h.iter().any(|f| f.name.eq_ignore_ascii_case(b"host"))
+        {
+            self.event(HttpEvent::MissingHostHeader);
+        }
+    }
+}
+
+/// Logs a transaction: its anomalies first, then itself.
+fn push_done(t: HttpTx, now: (u64, u64), done: &mut Vec<DoneTx>) {
+    for e in &t.events {
+        done.push(DoneTx {
+            tx: Tx::Anomaly(Box::new(AnomalyTx {
+                app_proto: "http",
+                event: e.name(),
+                tx_id: t.tx_id,
+            })),
+            ts_ns: now.0,
+            pcap_cnt: now.1,
+        });
+    }
+    done.push(DoneTx {
+        tx: Tx::Http(Box::new(t)),
+        ts_ns: now.0,
+        pcap_cnt: now.1,
+    });
 }
 
 fn header<'a>(h: &'a [(Vec<u8>, Vec<u8>)], name: &[u8]) -> Option<&'a [u8]> {
@@ -118,6 +235,21 @@ enum Phase {
     Close,
     /// After a gap: skip until a message start.
     Resync,
+    /// Request side after a CONNECT: nothing is parsed until the answer
+    /// says whether a tunnel opens.
+    ConnectWait,
+    /// The connection left HTTP (CONNECT accepted, 101 Switching Protocols).
+    Tunnel,
+}
+
+/// The connection stops being HTTP after the transaction just read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Switch {
+    /// A CONNECT was answered 2xx: what follows is detected afresh (TLS
+    /// to the destination, usually).
+    Redetect,
+    /// 101 Switching Protocols (WebSocket, h2c): what follows is not read.
+    Opaque,
 }
 
 /// Per-flow HTTP state.
@@ -128,6 +260,14 @@ pub struct HttpState {
     phase: [Phase; 2],
     /// tx_id the response side is reading.
     resp_id: u64,
+    /// Decoder of the response body being read, when it is compressed.
+    decoder: Option<content::Decoder>,
+    /// Anomalies not yet counted by the flow (decoding stopped early).
+    pub(crate) events: u32,
+    /// Set when the connection leaves HTTP; the flow takes it.
+    pub(crate) switch: Option<Switch>,
+    /// A CONNECT was refused: request bytes held meanwhile can be parsed.
+    pub(crate) resume_request: bool,
 }
 
 fn store_headers(h: &Headers<'_>, list: &mut Vec<(Vec<u8>, Vec<u8>)>, raw: &mut Vec<u8>) {
@@ -180,11 +320,7 @@ impl HttpState {
             .is_some_and(|t| t.request_done && t.response_done)
         {
             if let Some(t) = self.txs.pop_front() {
-                done.push(DoneTx {
-                    tx: Tx::Http(Box::new(t)),
-                    ts_ns: now.0,
-                    pcap_cnt: now.1,
-                });
+                push_done(t, now, done);
             }
         }
     }
@@ -235,11 +371,18 @@ impl HttpState {
                             _ => Phase::Line,
                         }
                     };
+                    let mut connect = false;
                     if let Some(tx) = self.req_tx() {
+                        tx.header_events(&h, Direction::ToServer);
                         store_headers(&h, &mut tx.request_headers, &mut tx.request_headers_raw);
                         tx.request_done = next == Phase::Line;
+                        connect = tx.method.eq_ignore_ascii_case(b"CONNECT");
                     }
-                    self.phase[d] = next;
+                    self.phase[d] = if connect && next == Phase::Line {
+                        Phase::ConnectWait
+                    } else {
+                        next
+                    };
                     Progress::Done {
                         consumed: buf.len() - rest.len(),
                     }
@@ -247,6 +390,10 @@ impl HttpState {
                 Err(e) => Progress::from_error(e, 0),
             },
             Phase::Resync => self.resync(Direction::ToServer, buf),
+            Phase::ConnectWait | Phase::Tunnel => Progress::NeedMore {
+                consumed: 0,
+                needed: 1,
+            },
             _ => self.parse_body(Direction::ToServer, buf),
         }
     }
@@ -282,11 +429,25 @@ impl HttpState {
             Phase::Headers => match http1::parse_headers(buf) {
                 Ok((rest, h)) => {
                     let id = self.resp_id;
-                    let (status, head) = match self.tx_mut(id) {
-                        Some(tx) => (tx.status.unwrap_or(0), tx.method.eq_ignore_ascii_case(b"HEAD")),
-                        None => (0, false),
+                    let (status, head, connect) = match self.tx_mut(id) {
+                        Some(tx) => (
+                            tx.status.unwrap_or(0),
+                            tx.method.eq_ignore_ascii_case(b"HEAD"),
+                            tx.method.eq_ignore_ascii_case(b"CONNECT"),
+                        ),
+                        None => (0, false, false),
                     };
-                    let next = if (100..200).contains(&status) {
+                    let switch = if status == 101 {
+                        Some(Switch::Opaque)
+                    } else if connect && (200..300).contains(&status) {
+                        Some(Switch::Redetect)
+                    } else {
+                        None
+                    };
+                    let interim = (100..200).contains(&status) && switch.is_none();
+                    let next = if switch.is_some() {
+                        Phase::Tunnel
+                    } else if interim {
                         // 100-continue and friends: the real response follows.
                         Phase::Line
                     } else if head || status == 204 || status == 304 {
@@ -300,21 +461,40 @@ impl HttpState {
                             _ => Phase::Close,
                         }
                     };
-                    let interim = (100..200).contains(&status);
+                    let coding = h
+                        .iter()
+                        .find(|f| f.name.eq_ignore_ascii_case(b"content-encoding"))
+                        .and_then(|f| content::Coding::from_header(f.value));
+                    self.decoder = match (coding, next) {
+                        (Some(c), Phase::Length(_) | Phase::ChunkSize | Phase::Close) => {
+                            Some(content::Decoder::new(c, RESPONSE_BODY_LIMIT))
+                        }
+                        _ => None,
+                    };
                     if let Some(tx) = self.tx_mut(id) {
                         if interim {
                             tx.status = None;
                         } else {
+                            tx.response_coding = coding;
+                            tx.header_events(&h, Direction::ToClient);
                             store_headers(&h, &mut tx.response_headers, &mut tx.response_headers_raw);
-                            if next == Phase::Line {
+                            if matches!(next, Phase::Line | Phase::Tunnel) {
                                 tx.response_done = true;
                             }
                         }
                     }
-                    if next == Phase::Line && !interim {
+                    if matches!(next, Phase::Line | Phase::Tunnel) && !interim {
                         self.resp_id += 1;
                     }
                     self.phase[d] = next;
+                    let req = Direction::ToServer.idx();
+                    if switch.is_some() {
+                        self.phase[req] = Phase::Tunnel;
+                        self.switch = switch;
+                    } else if connect && !interim && self.phase[req] == Phase::ConnectWait {
+                        self.phase[req] = Phase::Line;
+                        self.resume_request = true;
+                    }
                     Progress::Done {
                         consumed: buf.len() - rest.len(),
                     }
@@ -322,6 +502,10 @@ impl HttpState {
                 Err(e) => Progress::from_error(e, 0),
             },
             Phase::Resync => self.resync(Direction::ToClient, buf),
+            Phase::Tunnel => Progress::NeedMore {
+                consumed: 0,
+                needed: 1,
+            },
             _ => {
                 // The message length stops at the last chunk's size line:
                 // the trailer and its empty line are not counted (libhtp).
@@ -352,6 +536,13 @@ impl HttpState {
     }
 
     fn add_body(&mut self, dir: Direction, data: &[u8]) {
+        let mut dec = self.decoder.take().filter(|_| dir == Direction::ToClient);
+        if let (Some(d), Some(tx)) = (dec.as_mut(), self.body_tx(dir)) {
+            d.feed(data, &mut tx.response_body);
+            tx.response_body_len += data.len() as u64;
+            self.decoder = dec;
+            return;
+        }
         if let Some(tx) = self.body_tx(dir) {
             match dir {
                 Direction::ToServer => {
@@ -366,7 +557,29 @@ impl HttpState {
         }
     }
 
+    /// The response body ended: flush its decoder and note an early stop.
+    fn end_decoding(&mut self, complete: bool) {
+        let Some(mut d) = self.decoder.take() else {
+            return;
+        };
+        if let Some(tx) = self.body_tx(Direction::ToClient) {
+            d.finish(&mut tx.response_body, complete);
+            tx.response_decode_stop = d.stop;
+            match d.stop {
+                Some(content::Stop::Corrupt) => tx.event(HttpEvent::GzipDecompressionFailed),
+                Some(content::Stop::Bomb) => tx.event(HttpEvent::CompressionBomb),
+                _ => {}
+            }
+            if d.stop.is_some() {
+                self.events += 1;
+            }
+        }
+    }
+
     fn end_message(&mut self, dir: Direction) {
+        if dir == Direction::ToClient {
+            self.end_decoding(true);
+        }
         if let Some(tx) = self.body_tx(dir) {
             match dir {
                 Direction::ToServer => tx.request_done = true,
@@ -416,6 +629,23 @@ impl HttpState {
                     self.phase[d] = Phase::ChunkData(n);
                     Progress::Done {
                         consumed: buf.len() - rest.len(),
+                    }
+                }
+                Err(ParseError::Invalid(w)) => {
+                    let (e, next) = match dir {
+                        Direction::ToServer => (HttpEvent::InvalidRequestChunkLen, None),
+                        // As libhtp: the rest of the response is its body.
+                        Direction::ToClient => (HttpEvent::InvalidResponseChunkLen, Some(Phase::Close)),
+                    };
+                    if let Some(tx) = self.body_tx(dir) {
+                        tx.event(e);
+                    }
+                    match next {
+                        Some(p) => {
+                            self.phase[d] = p;
+                            Progress::Done { consumed: 0 }
+                        }
+                        None => Progress::Invalid(super::Anomaly::Malformed(w)),
                     }
                 }
                 Err(e) => Progress::from_error(e, 0),
@@ -470,8 +700,14 @@ impl HttpState {
 
     /// Bytes went missing in `dir`; `pend` is what was held unparsed.
     pub fn on_gap(&mut self, dir: Direction, pend: &[u8], now: (u64, u64), done: &mut Vec<DoneTx>) {
+        if dir == Direction::ToClient {
+            self.end_decoding(false);
+        }
         let d = dir.idx();
         let phase = self.phase[d];
+        if matches!(phase, Phase::Tunnel | Phase::ConnectWait) {
+            return;
+        }
         // A head cut short: keep what is visible.
         if phase == Phase::Line && !pend.is_empty() {
             let mut line = pend.to_vec();
@@ -531,15 +767,14 @@ impl HttpState {
     /// Flow end: a close-delimited body ends here; everything open is
     /// logged as it stands.
     pub fn finish(&mut self, now: (u64, u64), done: &mut Vec<DoneTx>) {
+        // Flow end closes a close-delimited body; others were cut short.
+        let complete = self.phase[Direction::ToClient.idx()] == Phase::Close;
+        self.end_decoding(complete);
         for t in self.txs.drain(..) {
             if t.request_line.is_empty() && t.response_line.is_empty() {
                 continue;
             }
-            done.push(DoneTx {
-                tx: Tx::Http(Box::new(t)),
-                ts_ns: now.0,
-                pcap_cnt: now.1,
-            });
+            push_done(t, now, done);
         }
     }
 }

@@ -129,6 +129,20 @@ pub enum Tx {
     Pgsql(Box<pgsql::PgsqlTx>),
     /// A DNS query or response.
     Dns(Box<dns::DnsTx>),
+    /// A protocol anomaly of a transaction (EVE `anomaly`, type `applayer`),
+    /// logged just before the transaction itself.
+    Anomaly(Box<AnomalyTx>),
+}
+
+/// An app-layer anomaly event, named as Suricata names it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AnomalyTx {
+    /// Protocol (`http`).
+    pub app_proto: &'static str,
+    /// Event name (`MISSING_HOST_HEADER`).
+    pub event: &'static str,
+    /// The transaction it belongs to.
+    pub tx_id: u64,
 }
 
 impl Tx {
@@ -139,6 +153,7 @@ impl Tx {
             Tx::Tls(t) => buffers::TxRef::Tls(t),
             Tx::Pgsql(t) => buffers::TxRef::Pgsql(t),
             Tx::Dns(t) => buffers::TxRef::Dns(t),
+            Tx::Anomaly(t) => buffers::TxRef::Anomaly(t),
         }
     }
 }
@@ -193,6 +208,32 @@ pub struct AppLayer {
     now: (u64, u64),
     /// While alerting on a finished transaction: its index in `done`.
     pub alert_tx: Option<usize>,
+    /// The protocol before a switch (HTTP CONNECT → TLS): Suricata's
+    /// `app_proto_orig`.
+    pub orig_proto: Option<AppProto>,
+    /// Server port, the detection hint when the protocol changes.
+    port_hint: u16,
+    /// Protocol switches so far (bounded: a tunnel in a tunnel in ...).
+    switches: u8,
+    /// The connection left HTTP for something not read (101): no gap
+    /// brings parsing back.
+    opaque: bool,
+    /// HTTP ended on this packet; the next one starts the new protocol
+    /// (so this packet's transactions are still matched as HTTP).
+    switch: Option<http::Switch>,
+}
+
+/// Most protocol switches per flow.
+const MAX_SWITCHES: u8 = 4;
+
+impl Direction {
+    /// The other direction.
+    pub fn other(self) -> Direction {
+        match self {
+            Direction::ToServer => Direction::ToClient,
+            Direction::ToClient => Direction::ToServer,
+        }
+    }
 }
 
 impl AppLayer {
@@ -207,6 +248,11 @@ impl AppLayer {
         self.probe_failed = [false; 2];
         self.anomalies = 0;
         self.done.clear();
+        self.orig_proto = None;
+        self.port_hint = 0;
+        self.switches = 0;
+        self.opaque = false;
+        self.switch = None;
     }
 
     /// Records the packet being processed (for the timestamps of finished
@@ -227,6 +273,10 @@ impl AppLayer {
         server_port: u16,
     ) {
         let d = dir.idx();
+        self.port_hint = server_port;
+        if let Some(sw) = self.switch.take() {
+            self.http_switch(dir, sw);
+        }
         if gap_before {
             self.on_gap(dir);
         }
@@ -292,6 +342,12 @@ impl AppLayer {
         }
     }
 
+    /// The flow's payload is encrypted from here on (a TLS session past
+    /// its handshake): raw content inspection has nothing left to find.
+    pub fn is_encrypted(&self) -> bool {
+        matches!(&self.state, State::Tls(s) if s.is_encrypted())
+    }
+
     fn has_stream_state(&self) -> bool {
         matches!(
             self.state,
@@ -316,7 +372,11 @@ impl AppLayer {
                 self.proto = proto;
                 self.state = match proto {
                     AppProto::Http => State::Http(Box::default()),
-                    AppProto::Tls => State::Tls(Box::default()),
+                    AppProto::Tls => {
+                        let mut t = tls::TlsState::default();
+                        t.set_from_proto(self.orig_proto.and_then(AppProto::as_str));
+                        State::Tls(Box::new(t))
+                    }
                     AppProto::Pgsql => State::Pgsql(Box::default()),
                     AppProto::Dns => State::DnsTcp(Box::default()),
                     _ => State::None,
@@ -390,6 +450,12 @@ impl AppLayer {
             }
         }
         let rest_from = off;
+        let mut resume_request = false;
+        if let State::Http(s) = &mut self.state {
+            self.anomalies += std::mem::take(&mut s.events);
+            resume_request = std::mem::take(&mut s.resume_request);
+            self.switch = self.switch.or(s.switch.take());
+        }
         // PostgreSQL's SSLRequest was accepted: TLS follows on both sides.
         if let State::Pgsql(s) = &self.state {
             if s.tls_switch {
@@ -417,6 +483,49 @@ impl AppLayer {
             self.done.drain(..extra);
             self.anomalies += 1;
         }
+        // A refused CONNECT: the requests held meanwhile are parsed now.
+        if resume_request && dir == Direction::ToClient && !self.pending[0].is_empty() {
+            self.feed(Direction::ToServer, &[]);
+        }
+    }
+
+    /// The connection leaves HTTP after a CONNECT's 2xx (what follows is
+    /// detected afresh, as Suricata does) or a 101 (nothing more is read).
+    /// Called with the next bytes, in `dir`: the bytes the other direction
+    /// holds are detected here, those of `dir` by the caller.
+    fn http_switch(&mut self, dir: Direction, sw: http::Switch) {
+        let now = self.now;
+        if let State::Http(s) = &mut self.state {
+            s.finish(now, &mut self.done);
+        }
+        if sw == http::Switch::Opaque || self.switches >= MAX_SWITCHES {
+            self.pending = Default::default();
+            self.stopped = [true, true];
+            self.opaque = true;
+            return;
+        }
+        self.switches += 1;
+        self.orig_proto = Some(self.proto);
+        self.proto = AppProto::Unknown;
+        self.state = State::None;
+        self.probe_failed = [false; 2];
+        self.stopped = [false; 2];
+        let held = std::mem::take(&mut self.pending[dir.other().idx()]);
+        self.redetect(dir.other(), &held);
+    }
+
+    /// Detects and parses bytes that arrived before a protocol switch.
+    fn redetect(&mut self, dir: Direction, data: &[u8]) {
+        if data.is_empty() {
+            return;
+        }
+        let mut absorbed = false;
+        if self.proto == AppProto::Unknown {
+            absorbed = self.detect_tcp(dir, data, self.port_hint);
+        }
+        if !self.stopped[dir.idx()] && self.has_stream_state() {
+            self.feed(dir, if absorbed { &[] } else { data });
+        }
     }
 
     fn stop(&mut self, d: usize, _a: Anomaly) {
@@ -440,7 +549,7 @@ impl AppLayer {
         let mut pend = pend;
         pend.clear();
         self.pending[d] = pend;
-        self.stopped[d] = false;
+        self.stopped[d] = self.opaque;
     }
 }
 

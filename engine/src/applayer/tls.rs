@@ -7,6 +7,9 @@
 //! handshake is over (both ChangeCipherSpecs, or application data), or at
 //! flow end.
 
+pub mod cert;
+pub mod ja;
+
 use super::{Anomaly, Direction, DoneTx, Progress, Tx};
 use tapwatch_parsers::tls::{self, content, handshake};
 
@@ -38,6 +41,20 @@ pub struct TlsTx {
     pub client_hello: bool,
     /// A ServerHello was seen.
     pub server_hello: bool,
+    /// JA3 string of the ClientHello (`ja3.string`).
+    pub ja3: Option<String>,
+    /// Its MD5 (`ja3.hash`).
+    pub ja3_hash: Option<String>,
+    /// JA3S string of the ServerHello (`ja3s.string`).
+    pub ja3s: Option<String>,
+    /// Its MD5 (`ja3s.hash`).
+    pub ja3s_hash: Option<String>,
+    /// JA4 of the ClientHello (`ja4.hash`).
+    pub ja4: Option<String>,
+    /// Fields of the server's leaf certificate, when it parsed.
+    pub cert: Option<cert::CertInfo>,
+    /// The protocol the flow spoke before TLS (HTTP CONNECT): EVE `from_proto`.
+    pub from_proto: Option<&'static str>,
 }
 
 impl TlsTx {
@@ -58,12 +75,25 @@ pub struct TlsState {
     /// ChangeCipherSpec seen: further records are opaque.
     encrypted: [bool; 2],
     logged: bool,
+    /// The session carries encrypted application data from here on.
+    session_encrypted: bool,
 }
 
 impl TlsState {
+    /// The handshake is over and records are encrypted (both
+    /// ChangeCipherSpecs, or application data after the ServerHello).
+    pub fn is_encrypted(&self) -> bool {
+        self.session_encrypted
+    }
+
     /// The handshake transaction.
     pub fn tx(&self) -> &TlsTx {
         &self.tx
+    }
+
+    /// The flow spoke `proto` before TLS started.
+    pub fn set_from_proto(&mut self, proto: Option<&'static str>) {
+        self.tx.from_proto = proto;
     }
 
     /// Parses bytes of one direction, one record per call.
@@ -87,10 +117,14 @@ impl TlsState {
             content::CHANGE_CIPHER_SPEC => {
                 self.encrypted[d] = true;
                 if self.encrypted == [true, true] {
+                    self.session_encrypted = true;
                     self.log(now, done);
                 }
             }
-            content::APPLICATION_DATA if self.tx.server_hello => self.log(now, done),
+            content::APPLICATION_DATA if self.tx.server_hello => {
+                self.session_encrypted = true;
+                self.log(now, done);
+            }
             _ => {}
         }
         Progress::Done { consumed }
@@ -128,6 +162,10 @@ impl TlsState {
                     t.client_versions = ch.supported_versions().collect();
                     t.alpn = ch.alpn().map(<[u8]>::to_vec).collect();
                     self.client_session_id = ch.session_id.to_vec();
+                    let j = ja::ja3(&ch);
+                    t.ja3_hash = Some(ja::md5_hex(&j));
+                    t.ja3 = Some(j);
+                    t.ja4 = Some(ja::ja4(&ch));
                 }
             }
             (Direction::ToClient, handshake::SERVER_HELLO) => {
@@ -138,11 +176,15 @@ impl TlsState {
                     t.cipher = Some(sh.cipher);
                     t.session_resumed =
                         !sh.session_id.is_empty() && sh.session_id == self.client_session_id.as_slice();
+                    let j = ja::ja3s(&sh);
+                    t.ja3s_hash = Some(ja::md5_hex(&j));
+                    t.ja3s = Some(j);
                 }
             }
             (Direction::ToClient, handshake::CERTIFICATE) => {
                 if let Ok(c) = tls::parse_certificate(hs.body) {
                     self.tx.certs = c.chain().take(MAX_CERTS).map(<[u8]>::to_vec).collect();
+                    self.tx.cert = c.chain().next().and_then(cert::parse);
                     // A certificate means a full handshake, not a resumption.
                     self.tx.session_resumed = false;
                 }

@@ -24,6 +24,8 @@ mod tests;
 
 use crate::decode::Packet;
 use crate::flow::FlowHasher;
+// Fragment places ([`Piece`]) and their merge are shared with stream reassembly.
+use crate::stream::overlap::{self, Piece};
 use crate::stream::OverlapPolicy;
 use std::collections::HashMap;
 use std::hash::BuildHasherDefault;
@@ -106,15 +108,6 @@ struct FragKey {
     id: u32,
     proto: u8,
     vni: u32,
-}
-
-/// One fragment's place: `[start, end)` and the bounds of the fragment
-/// that first supplied it.
-#[derive(Clone, Copy, Debug)]
-struct Piece {
-    start: u32,
-    end: u32,
-    own: (u32, u32),
 }
 
 #[derive(Debug)]
@@ -262,6 +255,11 @@ impl Defrag {
         self.map.len()
     }
 
+    /// The datagram the last [`Defrag::insert`] that returned one completed.
+    pub fn last_datagram(&self) -> &[u8] {
+        &self.out
+    }
+
     /// Take a fragment (`p.is_fragment`). When it completes its datagram,
     /// returns the whole IP packet.
     pub fn insert(&mut self, p: &Packet<'_>, now_ns: u64) -> Option<&[u8]> {
@@ -406,60 +404,17 @@ impl Defrag {
 /// `policy`. Returns whether it overlapped bytes already held (counted as
 /// `frag_overlap` whether or not the bytes differ, as Suricata does).
 fn place(t: &mut Tracker, offset: u32, payload: &[u8], policy: OverlapPolicy) -> bool {
-    let start = offset;
-    let end = offset + payload.len() as u32;
-    let own = (start, end);
-    let mut i = t.pieces.partition_point(|p| p.end <= start);
-    let mut pos = start;
-    let mut overlapped = false;
-    while pos < end {
-        let next = t.pieces.get(i).copied();
-        let (piece_end, old) = match next {
-            Some(p) if p.start <= pos => (p.end.min(end), Some(p)),
-            Some(p) => (p.start.min(end), None),
-            None => (end, None),
-        };
-        let src = payload
-            .get((pos - start) as usize..(piece_end - start) as usize)
-            .unwrap_or_default();
-        let Some(dst) = t.data.get_mut(pos as usize..piece_end as usize) else {
-            break;
-        };
-        match old {
-            Some(p) => {
-                overlapped = true;
-                let wins = policy.new_wins(
-                    u64::from(own.0),
-                    u64::from(own.1),
-                    u64::from(p.own.0),
-                    u64::from(p.own.1),
-                );
-                if wins && dst != src && dst.len() == src.len() {
-                    dst.copy_from_slice(src);
-                }
-            }
-            None => {
-                if dst.len() == src.len() {
-                    dst.copy_from_slice(src);
-                }
-                t.pieces.insert(
-                    i,
-                    Piece {
-                        start: pos,
-                        end: piece_end,
-                        own,
-                    },
-                );
-            }
-        }
-        i += 1;
-        pos = piece_end;
-    }
-    overlapped
+    let start = u64::from(offset);
+    let own = (start, start + payload.len() as u64);
+    let placed = overlap::place(&mut t.pieces, &mut t.data, 0, start, payload, own, |n, o| {
+        policy.new_wins(n.0, n.1, o.0, o.1)
+    });
+    placed.overlapped
 }
 
 /// The pieces cover `[0, total)` without a hole.
 fn covers(pieces: &[Piece], total: u32) -> bool {
+    let total = u64::from(total);
     let mut at = 0;
     for p in pieces {
         if p.start > at {

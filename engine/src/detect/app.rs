@@ -56,15 +56,22 @@ impl Worker {
                     continue;
                 }
                 let refs: Vec<(RuleBuffer, &[u8])> = bufs.iter().map(|(id, b)| (*id, b.as_slice())).collect();
+                // Flowbits/flowints leave the flow while the rules use them.
+                let mut vars = std::mem::take(&mut self.flows.get_mut(idx).vars);
                 let flow = self.flows.get(idx);
                 let mut ctx = packet_ctx(p, true, to_server, flow.is_established(), &[], 0, true);
                 ctx.app_proto = flow.app.proto.as_str();
-                // Rules that match without the buffers are packet rules.
-                self.rules.match_packet(&ctx, &mut self.scratch, &mut self.hits);
-                let base = std::mem::take(&mut self.hits);
                 ctx.app_buffers = &refs;
-                self.rules.match_packet(&ctx, &mut self.scratch, &mut self.hits);
-                self.hits.retain(|h| base.binary_search(h).is_err());
+                // Only rules that inspect an app-layer buffer: packet
+                // rules already had their turn on this packet.
+                self.rules.match_tx_state(
+                    &ctx,
+                    &mut self.scratch,
+                    &mut self.hits,
+                    Some(&mut vars),
+                    Some(&mut self.xbits),
+                );
+                self.flows.get_mut(idx).vars = vars;
                 self.thresholds
                     .filter(&self.rules, &ctx, info.ts_ns / 1_000_000_000, &mut self.hits);
                 if self.hits.is_empty() {

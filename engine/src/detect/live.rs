@@ -28,13 +28,18 @@ impl Worker {
         let mut ended = Vec::new();
         self.flows.sweep(now_ns, &mut ended);
         for (f, r) in ended {
-            self.log_flow(&f, r);
+            self.log_flow(f, r);
         }
     }
 
     /// Flow counters so far (replay reads them from [`Worker::finish`]).
     pub fn flow_counters(&self) -> &FlowCounters {
         &self.flows.counters
+    }
+
+    /// This worker's xbits (held, and dropped when full).
+    pub fn xbits(&self) -> &tapwatch_rules::XbitState {
+        &self.xbits
     }
 
     /// Flows currently held.

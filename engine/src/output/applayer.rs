@@ -7,7 +7,7 @@ use crate::applayer::dns::DnsTx;
 use crate::applayer::http::HttpTx;
 use crate::applayer::pgsql::{PgRequest, PgsqlTx};
 use crate::applayer::tls::TlsTx;
-use crate::applayer::{DoneTx, Tx};
+use crate::applayer::{AnomalyTx, DoneTx, Tx};
 use crate::config::EveConfig;
 use crate::decode::Encap;
 use crate::flow::Flow;
@@ -25,6 +25,80 @@ fn ip_string(ip: &std::net::IpAddr) -> String {
         std::net::IpAddr::V4(a) => a.to_string(),
         std::net::IpAddr::V6(a) => crate::applayer::dns::ipv6_expanded(a),
     }
+}
+
+/// Which header lists `http` records carry (Suricata's `dump-all-headers`
+/// under the eve-log `http` type).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum DumpHeaders {
+    /// Neither (the default).
+    #[default]
+    None,
+    /// `request_headers`.
+    Request,
+    /// `response_headers`.
+    Response,
+    /// Both.
+    Both,
+}
+
+impl DumpHeaders {
+    /// Reads the config value (`none`, `request`, `response`, `both`).
+    pub fn from_config(v: &str) -> Option<DumpHeaders> {
+        Some(match v {
+            "none" => DumpHeaders::None,
+            "request" => DumpHeaders::Request,
+            "response" => DumpHeaders::Response,
+            "both" => DumpHeaders::Both,
+            _ => return None,
+        })
+    }
+}
+
+/// `[{"name":..,"value":..}]` with repeated names merged into the first
+/// as `a, b`, as libhtp stores them.
+fn header_list(h: &[(Vec<u8>, Vec<u8>)]) -> Value {
+    let mut merged: Vec<(&[u8], Vec<u8>)> = Vec::with_capacity(h.len());
+    for (n, v) in h {
+        match merged.iter_mut().find(|(m, _)| m.eq_ignore_ascii_case(n)) {
+            Some((_, mv)) => {
+                mv.extend_from_slice(b", ");
+                mv.extend_from_slice(v);
+            }
+            None => merged.push((n, v.clone())),
+        }
+    }
+    let list = merged
+        .iter()
+        .map(|(n, v)| {
+            let mut o = Map::new();
+            o.insert("name".into(), s(n));
+            o.insert("value".into(), s(v));
+            Value::Object(o)
+        })
+        .collect();
+    Value::Array(list)
+}
+
+/// The `http` object of an `http` record, with the header lists `dump`
+/// asks for (alerts carry [`http_object`], never the lists).
+pub fn http_object_with(t: &HttpTx, dump: DumpHeaders) -> Value {
+    let mut v = http_object(t);
+    if let Value::Object(m) = &mut v {
+        let (req, resp) = match dump {
+            DumpHeaders::None => (false, false),
+            DumpHeaders::Request => (true, false),
+            DumpHeaders::Response => (false, true),
+            DumpHeaders::Both => (true, true),
+        };
+        if req && !t.request_headers.is_empty() {
+            m.insert("request_headers".into(), header_list(&t.request_headers));
+        }
+        if resp && !t.response_headers.is_empty() {
+            m.insert("response_headers".into(), header_list(&t.response_headers));
+        }
+    }
+    v
 }
 
 /// The `http` object.
@@ -69,16 +143,45 @@ pub fn http_object(t: &HttpTx) -> Value {
     Value::Object(m)
 }
 
-/// The `tls` object.
+/// The `tls` object, in Suricata 7's extended order: subject, issuerdn,
+/// session_resumed, serial, fingerprint, sni, version, notbefore,
+/// notafter, ja3, ja3s, ja4.
 pub fn tls_object(t: &TlsTx) -> Value {
     let mut m = Map::new();
+    let c = t.cert.as_ref();
+    if let Some(c) = c {
+        m.insert("subject".into(), Value::from(c.subject.as_str()));
+        m.insert("issuerdn".into(), Value::from(c.issuer.as_str()));
+    }
     if t.session_resumed {
         m.insert("session_resumed".into(), Value::from(true));
+    }
+    if let Some(c) = c {
+        m.insert("serial".into(), Value::from(c.serial.as_str()));
+        m.insert("fingerprint".into(), Value::from(c.fingerprint.as_str()));
     }
     if let Some(sni) = &t.sni {
         m.insert("sni".into(), s(sni));
     }
     m.insert("version".into(), Value::from(t.version_name()));
+    if let Some(c) = c {
+        m.insert("notbefore".into(), Value::from(c.not_before.as_str()));
+        m.insert("notafter".into(), Value::from(c.not_after.as_str()));
+    }
+    for (key, string, hash) in [("ja3", &t.ja3, &t.ja3_hash), ("ja3s", &t.ja3s, &t.ja3s_hash)] {
+        if let (Some(st), Some(h)) = (string, hash) {
+            let mut o = Map::new();
+            o.insert("hash".into(), Value::from(h.as_str()));
+            o.insert("string".into(), Value::from(st.as_str()));
+            m.insert(key.into(), Value::Object(o));
+        }
+    }
+    if let Some(j) = &t.ja4 {
+        m.insert("ja4".into(), Value::from(j.as_str()));
+    }
+    if let Some(p) = t.from_proto {
+        m.insert("from_proto".into(), Value::from(p));
+    }
     Value::Object(m)
 }
 
@@ -294,6 +397,16 @@ pub fn pgsql_object(t: &PgsqlTx) -> Value {
     Value::Object(m)
 }
 
+/// The `anomaly` object of an app-layer event.
+pub fn anomaly_object(t: &AnomalyTx) -> Value {
+    let mut m = Map::new();
+    m.insert("app_proto".into(), Value::from(t.app_proto));
+    m.insert("type".into(), Value::from("applayer"));
+    m.insert("event".into(), Value::from(t.event));
+    m.insert("layer".into(), Value::from("proto_parser"));
+    Value::Object(m)
+}
+
 /// The app-layer object of a transaction: its key and value.
 pub fn app_object(tx: TxRef<'_>) -> (&'static str, Value) {
     match tx {
@@ -301,6 +414,7 @@ pub fn app_object(tx: TxRef<'_>) -> (&'static str, Value) {
         TxRef::Tls(t) => ("tls", tls_object(t)),
         TxRef::Dns(t) => ("dns", dns_object(t)),
         TxRef::Pgsql(t) => ("pgsql", pgsql_object(t)),
+        TxRef::Anomaly(t) => ("anomaly", anomaly_object(t)),
     }
 }
 
@@ -311,6 +425,7 @@ pub fn tx_index(tx: TxRef<'_>) -> Option<u64> {
         TxRef::Pgsql(t) => Some(t.tx_id.saturating_sub(1)),
         TxRef::Dns(t) => Some(t.tx_id),
         TxRef::Tls(_) => Some(0),
+        TxRef::Anomaly(t) => Some(t.tx_id),
     }
 }
 
@@ -319,8 +434,13 @@ fn truncated(tx: &Tx) -> bool {
         Tx::Http(t) => t.truncated,
         Tx::Tls(t) => t.truncated,
         Tx::Pgsql(t) => t.truncated,
-        Tx::Dns(_) => false,
+        Tx::Dns(_) | Tx::Anomaly(_) => false,
     }
+}
+
+/// The `dump-all-headers` setting of the eve-log's `http` type.
+fn http_dump(cfg: &EveConfig) -> DumpHeaders {
+    cfg.http_headers
 }
 
 /// Whether the EVE configuration asks for this transaction's records.
@@ -330,6 +450,8 @@ pub fn tx_enabled(tx: &Tx, cfg: &EveConfig) -> bool {
         Tx::Tls(_) => cfg.tls,
         Tx::Dns(_) => cfg.dns,
         Tx::Pgsql(_) => cfg.pgsql,
+        // Sinks route `anomaly` records by their `types` list.
+        Tx::Anomaly(_) => true,
     }
 }
 
@@ -337,7 +459,10 @@ pub fn tx_enabled(tx: &Tx, cfg: &EveConfig) -> bool {
 /// `dns` or `pgsql`), oriented client → server as Suricata logs them.
 pub fn tx_record(d: &DoneTx, f: &Flow, cfg: &EveConfig) -> Vec<u8> {
     let tx = d.tx.as_ref();
-    let (key, obj) = app_object(tx);
+    let (key, obj) = match tx {
+        TxRef::Http(t) => ("http", http_object_with(t, http_dump(cfg))),
+        _ => app_object(tx),
+    };
     let mut v = Map::new();
     v.insert("timestamp".into(), Value::from(eve_ts(d.ts_ns)));
     v.insert("flow_id".into(), Value::from(f.flow_id));
@@ -368,8 +493,14 @@ pub fn tx_record(d: &DoneTx, f: &Flow, cfg: &EveConfig) -> Vec<u8> {
         m.insert("truncated".into(), Value::from(true));
         v.insert("mirror".into(), Value::Object(m));
     }
-    if let Tx::Http(t) = &d.tx {
-        v.insert("tx_id".into(), Value::from(t.tx_id));
+    match &d.tx {
+        Tx::Http(t) => {
+            v.insert("tx_id".into(), Value::from(t.tx_id));
+        }
+        Tx::Anomaly(t) => {
+            v.insert("tx_id".into(), Value::from(t.tx_id));
+        }
+        _ => {}
     }
     v.insert(key.into(), obj);
     let mut out = serde_json::to_vec(&Value::Object(v)).unwrap_or_default();
@@ -407,5 +538,34 @@ mod tests {
             serde_json::to_string(&v).unwrap(),
             r#"{"hostname":"h","http_port":8080,"url":"/x","http_content_type":"text/html","http_method":"GET","protocol":"HTTP/1.1","status":200,"length":5}"#
         );
+        assert_eq!(http_object_with(&t, DumpHeaders::None), v);
+    }
+
+    /// Shapes as Suricata 7.0.10 writes them with `dump-all-headers`:
+    /// repeated names merged with ", ", folded values joined by a space
+    /// (done by the parser), empty lists left out.
+    #[test]
+    fn dumped_headers() {
+        let h = |n: &str, v: &str| (n.as_bytes().to_vec(), v.as_bytes().to_vec());
+        let t = HttpTx {
+            method: b"GET".to_vec(),
+            request_headers: vec![
+                h("Host", "i"),
+                h("X-Dup", "a"),
+                h("x-dup", "b"),
+                h("X-Folded", "one two"),
+            ],
+            ..Default::default()
+        };
+        let v = http_object_with(&t, DumpHeaders::Both);
+        assert_eq!(
+            v["request_headers"],
+            serde_json::json!([{"name":"Host","value":"i"},{"name":"X-Dup","value":"a, b"},{"name":"X-Folded","value":"one two"}])
+        );
+        assert!(v.get("response_headers").is_none());
+        let v = http_object_with(&t, DumpHeaders::Response);
+        assert!(v.get("request_headers").is_none());
+        assert_eq!(DumpHeaders::from_config("request"), Some(DumpHeaders::Request));
+        assert_eq!(DumpHeaders::from_config("all"), None);
     }
 }

@@ -7,7 +7,7 @@ use crate::time::eve_ts;
 use base64::Engine as _;
 use serde_json::{json, Map, Value};
 use std::net::IpAddr;
-use tapwatch_rules::RuleMeta;
+use tapwatch_rules::{Event, EventKind, RuleMeta};
 
 pub fn proto_name(p: u8) -> Value {
     match p {
@@ -162,15 +162,30 @@ pub fn alert_record(a: &AlertInput<'_>) -> Vec<u8> {
     if let Some(f) = a.flow {
         v.insert("flow_id".into(), Value::from(f.flow_id));
     }
-    v.insert("pcap_cnt".into(), Value::from(a.pcap_cnt));
-    v.insert("event_type".into(), Value::from("alert"));
-    v.insert("src_ip".into(), ip_str(&p.src));
-    if p.tcp.is_some() || p.ip_proto == 17 {
-        v.insert("src_port".into(), Value::from(p.sport));
+    // 0: no packet (data inspected when its flow ended), as Suricata's
+    // pseudo packets, which have no pcap_cnt.
+    if a.pcap_cnt > 0 {
+        v.insert("pcap_cnt".into(), Value::from(a.pcap_cnt));
     }
-    v.insert("dest_ip".into(), ip_str(&p.dst));
+    v.insert("event_type".into(), Value::from("alert"));
+    // A transaction's request side can complete on a server packet (and
+    // the response side on a client packet): the tuple follows the side
+    // the rule matched, as Suricata's does.
+    let from_client = a
+        .flow
+        .is_none_or(|f| p.src == f.client_ip && p.sport == f.client_port);
+    let ((src, sport), (dst, dport)) = if a.flow.is_some() && from_client != a.to_server {
+        ((&p.dst, p.dport), (&p.src, p.sport))
+    } else {
+        ((&p.src, p.sport), (&p.dst, p.dport))
+    };
+    v.insert("src_ip".into(), ip_str(src));
     if p.tcp.is_some() || p.ip_proto == 17 {
-        v.insert("dest_port".into(), Value::from(p.dport));
+        v.insert("src_port".into(), Value::from(sport));
+    }
+    v.insert("dest_ip".into(), ip_str(dst));
+    if p.tcp.is_some() || p.ip_proto == 17 {
+        v.insert("dest_port".into(), Value::from(dport));
     }
     v.insert("proto".into(), proto_name(p.ip_proto));
     if let Some(icmp) = p.icmp {
@@ -217,8 +232,8 @@ pub fn alert_record(a: &AlertInput<'_>) -> Vec<u8> {
         let (key, obj) = super::applayer::app_object(tx);
         v.insert(key.into(), obj);
     }
-    if let Some(ap) = a.flow.and_then(|f| f.app.proto.as_str()) {
-        v.insert("app_proto".into(), Value::from(ap));
+    if let Some(f) = a.flow {
+        insert_app_proto(&mut v, &f.app);
     }
     if a.flow.is_some() {
         v.insert(
@@ -247,6 +262,100 @@ pub fn alert_record(a: &AlertInput<'_>) -> Vec<u8> {
     finish(v)
 }
 
+/// Everything an anomaly record needs.
+pub struct AnomalyInput<'a> {
+    pub ts_ns: u64,
+    pub pcap_cnt: u64,
+    /// The packet that raised it (`None` when the frame did not decode).
+    pub packet: Option<&'a Packet<'a>>,
+    pub flow: Option<&'a Flow>,
+    pub event: Event,
+    pub cfg: &'a EveConfig,
+}
+
+/// The EVE `anomaly.event` name of `e`, as Suricata 7 writes it:
+/// `decoder.ipv4.trunc_pkt`, `stream.reassembly_seq_gap`; application-layer
+/// events are written without their protocol prefix, upper case
+/// (`INVALID_RECORD_TYPE`), with the protocol in `app_proto`.
+pub fn anomaly_event_name(e: Event) -> String {
+    match e.kind() {
+        EventKind::Decode => format!("decoder.{}", e.name()),
+        EventKind::Stream => format!("stream.{}", e.name()),
+        EventKind::AppLayer => {
+            let n = e.name();
+            n.split_once('.').map_or(n, |(_, x)| x).to_ascii_uppercase()
+        }
+    }
+}
+
+/// Decoder events Suricata raises before it has read the IP addresses:
+/// its records carry no addresses, ports or protocol.
+fn raised_before_addresses(e: Event) -> bool {
+    matches!(
+        e,
+        Event::Ipv4TruncPkt
+            | Event::Ipv6TruncPkt
+            | Event::EthernetPktTooSmall
+            | Event::VlanHeaderTooSmall
+            | Event::SllPktTooSmall
+    )
+}
+
+/// An `anomaly` record (Suricata's `event_type: anomaly`).
+pub fn anomaly_record(a: &AnomalyInput<'_>) -> Vec<u8> {
+    let mut v = Map::new();
+    v.insert("timestamp".into(), Value::from(eve_ts(a.ts_ns)));
+    if let Some(f) = a.flow {
+        v.insert("flow_id".into(), Value::from(f.flow_id));
+    }
+    v.insert("pcap_cnt".into(), Value::from(a.pcap_cnt));
+    v.insert("event_type".into(), Value::from("anomaly"));
+    let tuple = a.packet.filter(|_| !raised_before_addresses(a.event));
+    if let Some(p) = tuple {
+        // An IPv6 fragment without its L4 header is protocol 44 to
+        // Suricata, without ports; an IPv4 one keeps its protocol, ports 0.
+        let v6_frag = p.is_fragment && p.src.is_ipv6() && p.tcp.is_none() && p.sport == 0;
+        let ports = (p.ip_proto == 6 || p.ip_proto == 17) && !v6_frag;
+        v.insert("src_ip".into(), ip_str(&p.src));
+        if ports {
+            v.insert("src_port".into(), Value::from(p.sport));
+        }
+        v.insert("dest_ip".into(), ip_str(&p.dst));
+        if ports {
+            v.insert("dest_port".into(), Value::from(p.dport));
+        }
+        let proto = if v6_frag {
+            Value::from("IPv6-Frag")
+        } else {
+            proto_name(p.ip_proto)
+        };
+        v.insert("proto".into(), proto);
+    }
+    let pkt_src_name = a.packet.map_or("wire/pcap", pkt_src);
+    v.insert("pkt_src".into(), Value::from(pkt_src_name));
+    if let Some(p) = a.packet {
+        if let Some(t) = tunnel_obj(p, a.pcap_cnt) {
+            v.insert("tunnel".into(), t);
+        }
+        if let Some(m) = mirror_obj(p, a.cfg) {
+            v.insert("mirror".into(), m);
+        }
+    }
+    let mut an = Map::new();
+    if a.event.kind() == EventKind::AppLayer {
+        if let Some(ap) = a.flow.and_then(|f| f.app.proto.as_str()) {
+            an.insert("app_proto".into(), Value::from(ap));
+        }
+    }
+    an.insert("type".into(), Value::from(a.event.kind().as_str()));
+    an.insert("event".into(), Value::from(anomaly_event_name(a.event)));
+    if a.event.kind() == EventKind::AppLayer {
+        an.insert("layer".into(), Value::from("proto_parser"));
+    }
+    v.insert("anomaly".into(), Value::Object(an));
+    finish(v)
+}
+
 fn tcp_flags_hex(f: u8) -> String {
     format!("{f:02x}")
 }
@@ -265,9 +374,7 @@ pub fn flow_record(f: &Flow, reason: EndReason, cfg: &EveConfig) -> Vec<u8> {
         v.insert("dest_port".into(), Value::from(f.server_port));
     }
     v.insert("proto".into(), proto_name(f.proto));
-    if let Some(ap) = f.app.proto.as_str() {
-        v.insert("app_proto".into(), Value::from(ap));
-    }
+    insert_app_proto(&mut v, &f.app);
     if let Some(t) = &f.tunnel {
         v.insert(
             "mirror".into(),
@@ -403,9 +510,73 @@ pub fn stats_record(s: &StatsInput<'_>) -> Vec<u8> {
     finish(v)
 }
 
+/// `app_proto`, and `app_proto_orig` when the flow switched protocol
+/// (HTTP CONNECT, PostgreSQL SSLRequest), as Suricata writes them.
+fn insert_app_proto(v: &mut Map<String, Value>, app: &crate::applayer::AppLayer) {
+    if let Some(ap) = app.proto.as_str() {
+        v.insert("app_proto".into(), Value::from(ap));
+        if let Some(orig) = app.orig_proto.and_then(|o| o.as_str()).filter(|o| *o != ap) {
+            v.insert("app_proto_orig".into(), Value::from(orig));
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn anomaly_records_have_suricatas_names_and_tuple() {
+        assert_eq!(anomaly_event_name(Event::Ipv4TruncPkt), "decoder.ipv4.trunc_pkt");
+        assert_eq!(
+            anomaly_event_name(Event::StreamSeqGap),
+            "stream.reassembly_seq_gap"
+        );
+        let mut p = Packet::empty();
+        p.src = "10.0.0.1".parse().unwrap();
+        p.dst = "10.0.0.2".parse().unwrap();
+        p.ip_proto = 6;
+        p.sport = 1234;
+        p.dport = 80;
+        fn rec(event: Event, packet: Option<&Packet<'_>>) -> Value {
+            let bytes = anomaly_record(&AnomalyInput {
+                ts_ns: 1_768_471_200_000_000_000,
+                pcap_cnt: 7,
+                packet,
+                flow: None,
+                event,
+                cfg: &EveConfig::default(),
+            });
+            serde_json::from_slice::<Value>(&bytes).unwrap()
+        }
+        let v = rec(Event::StreamOverlapDifferentData, Some(&p));
+        assert_eq!(v["event_type"], "anomaly");
+        assert_eq!(v["pcap_cnt"], 7);
+        assert_eq!(
+            (v["src_ip"].as_str(), v["src_port"].as_u64()),
+            (Some("10.0.0.1"), Some(1234))
+        );
+        assert_eq!(v["proto"], "TCP");
+        assert_eq!(
+            v["anomaly"],
+            json!({"type": "stream", "event": "stream.reassembly_overlap_different_data"})
+        );
+        // Raised before Suricata reads the addresses: none written.
+        let v = rec(Event::Ipv4TruncPkt, Some(&p));
+        assert!(v.get("src_ip").is_none() && v.get("proto").is_none());
+        assert_eq!(v["pkt_src"], "wire/pcap");
+        // An IPv6 fragment without its TCP header: IPv6-Frag, no ports.
+        p.src = "2001:db8::1".parse().unwrap();
+        p.is_fragment = true;
+        p.sport = 0;
+        let v = rec(Event::Ipv6FragOverlap, Some(&p));
+        assert_eq!(v["proto"], "IPv6-Frag");
+        assert!(v.get("src_port").is_none());
+        // A frame that did not decode.
+        let v = rec(Event::EthernetPktTooSmall, None);
+        assert_eq!(v["anomaly"]["event"], "decoder.ethernet.pkt_too_small");
+        assert!(v.get("src_ip").is_none());
+    }
 
     #[test]
     fn ipv6_is_written_in_full_like_suricata() {

@@ -18,9 +18,11 @@ pub mod record;
 pub mod sink;
 pub mod spool;
 
-pub use applayer::{app_object, tx_enabled, tx_index, tx_record};
+pub use applayer::{app_object, tx_enabled, tx_index, tx_record, DumpHeaders};
 pub use deliver::{Delivery, SinkCounters};
-pub use eve::{alert_record, flow_record, stats_record, AlertInput, StatsInput};
+pub use eve::{
+    alert_record, anomaly_record, flow_record, stats_record, AlertInput, AnomalyInput, StatsInput,
+};
 pub use record::Record;
 pub use sink::{NetOpts, RedisMode, SinkKind, SyslogProto};
 

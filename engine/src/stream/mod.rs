@@ -1,3 +1,4 @@
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::indexing_slicing))]
 //! Per-direction TCP stream reassembly.
 //!
 //! [`StreamDir::on_segment`] takes one segment of one direction and hands
@@ -24,6 +25,7 @@
 //!   force it. A segment cut short by the mirror (`payload_missing`) gives
 //!   its bytes and then a gap for the part that was cut off.
 
+pub(crate) mod overlap;
 mod policy;
 #[cfg(test)]
 mod tests;
@@ -33,6 +35,7 @@ pub use policy::{OverlapPolicy, UnknownPolicy};
 use crate::config::StreamConfig;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use tapwatch_rules::{Event, EventSet};
 
 /// Reassembly memory shared by every worker: what out-of-order buffers hold.
 /// Charged before a buffer grows; running out is a counter, never a failure.
@@ -144,15 +147,8 @@ pub struct StreamCtx<'a> {
     pub counters: &'a mut StreamCounters,
 }
 
-/// A held out-of-order range `[start, end)` (absolute stream offsets) and
-/// the bounds of the segment that first supplied it (for overlap policy).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Held {
-    start: u64,
-    end: u64,
-    own_start: u64,
-    own_end: u64,
-}
+/// A held out-of-order range and the segment that first supplied it.
+type Held = overlap::Piece;
 
 /// Most "known lost" ranges (cut-off tails of held segments) remembered.
 const MAX_LOST: usize = 64;
@@ -195,21 +191,31 @@ pub struct StreamDir {
     /// Bytes skipped in gaps.
     pub gap_bytes: u64,
     pub gaps: u32,
+    /// Stream events raised since the caller last took them.
+    raised: EventSet,
 }
 
 /// Clones carry the position and totals, not the buffers (flow records are
 /// built from clones; only the live flow holds memory).
 impl Clone for StreamDir {
     fn clone(&self) -> Self {
-        StreamDir {
-            tracking: self.tracking,
-            next_seq: self.next_seq,
-            base: self.base,
-            depth_reached: self.depth_reached,
-            bytes: self.bytes,
-            gap_bytes: self.gap_bytes,
-            gaps: self.gaps,
-            ..StreamDir::default()
+        let mut d = StreamDir::default();
+        d.tracking = self.tracking;
+        d.next_seq = self.next_seq;
+        d.base = self.base;
+        d.depth_reached = self.depth_reached;
+        d.bytes = self.bytes;
+        d.gap_bytes = self.gap_bytes;
+        d.gaps = self.gaps;
+        d
+    }
+}
+
+/// Held memory goes back to the shared memcap however a direction ends.
+impl Drop for StreamDir {
+    fn drop(&mut self) {
+        if let Some(m) = self.mem.take() {
+            m.release(self.charged);
         }
     }
 }
@@ -224,11 +230,24 @@ impl StreamDir {
     pub fn reset(&mut self) {
         self.release();
         let window = std::mem::take(&mut self.window);
-        *self = StreamDir {
-            window,
-            ..StreamDir::default()
-        };
+        *self = StreamDir::default();
+        self.window = window;
         self.window.clear();
+    }
+
+    /// Move the data held after a hole (and its memcap charge) into a copy
+    /// of this direction's position, for inspection after its flow ended
+    /// ([`StreamDir::flush`]); this direction keeps its window buffer for
+    /// the next flow in its slot. Dropping the copy gives the memory back.
+    pub fn detach(&mut self) -> StreamDir {
+        let mut d = self.clone();
+        d.ooo = std::mem::take(&mut self.ooo);
+        d.held = std::mem::take(&mut self.held);
+        d.lost = std::mem::take(&mut self.lost);
+        d.charged = std::mem::take(&mut self.charged);
+        d.mem = self.mem.take();
+        d.dropped_ahead = self.dropped_ahead;
+        d
     }
 
     /// Give held memory back (the flow is over or the direction restarts).
@@ -282,6 +301,12 @@ impl StreamDir {
         self.charged
     }
 
+    /// The stream events (`stream-event` names) raised since the last call:
+    /// gaps, overlaps with different bytes, depth reached.
+    pub fn take_events(&mut self) -> EventSet {
+        std::mem::take(&mut self.raised)
+    }
+
     /// The peer acknowledged up to `ack`: a hole it acknowledged will not be
     /// filled by a retransmission, so it becomes a gap after `gap_wait_ms`.
     pub fn on_peer_ack(&mut self, ack: u32, now_ns: u64) {
@@ -317,6 +342,7 @@ impl StreamDir {
         if depth > 0 && self.base >= depth {
             self.depth_reached = true;
             ctx.counters.depth_reached += 1;
+            self.raised.insert(Event::StreamDepthReached);
             self.release();
             self.window.clear();
             return;
@@ -386,6 +412,7 @@ impl StreamDir {
                         .unwrap_or_default();
                     if w != d {
                         ctx.counters.overlap_diff_data += 1;
+                        self.raised.insert(Event::StreamOverlapDifferentData);
                     }
                 }
             }
@@ -465,7 +492,7 @@ impl StreamDir {
                 self.deliver(ctx, sink);
                 continue;
             }
-            self.merge(start, data, own, lo, ctx);
+            self.merge(start, data, own, ctx);
             return;
         }
     }
@@ -499,62 +526,25 @@ impl StreamDir {
         true
     }
 
-    /// Insert `data` at `start` among the held ranges from index `i`,
-    /// resolving overlaps with the policy. `ooo` is long enough.
-    fn merge(&mut self, start: u64, data: &[u8], own: (u64, u64), mut i: usize, ctx: &mut StreamCtx<'_>) {
-        let end = start + data.len() as u64;
-        let base = self.base;
+    /// Insert `data` at `start` among the held ranges, resolving overlaps
+    /// with the policy. `ooo` is long enough.
+    fn merge(&mut self, start: u64, data: &[u8], own: (u64, u64), ctx: &mut StreamCtx<'_>) {
         let policy = ctx.cfg.policy;
-        let mut pos = start;
-        let mut overlapped = false;
-        let mut differs = false;
-        while pos < end {
-            let next = self.held.get(i).copied();
-            let (piece_end, old) = match next {
-                Some(h) if h.start <= pos => (h.end.min(end), Some(h)),
-                Some(h) => (h.start.min(end), None),
-                None => (end, None),
-            };
-            let src = data
-                .get((pos - start) as usize..(piece_end - start) as usize)
-                .unwrap_or_default();
-            let dst = self
-                .ooo
-                .get_mut((pos - base) as usize..(piece_end - base) as usize)
-                .unwrap_or_default();
-            match old {
-                Some(h) => {
-                    overlapped = true;
-                    if dst != src {
-                        differs = true;
-                        if policy.new_wins(own.0, own.1, h.own_start, h.own_end) && dst.len() == src.len() {
-                            dst.copy_from_slice(src);
-                        }
-                    }
-                }
-                None => {
-                    if dst.len() == src.len() {
-                        dst.copy_from_slice(src);
-                    }
-                    self.held.insert(
-                        i,
-                        Held {
-                            start: pos,
-                            end: piece_end,
-                            own_start: own.0,
-                            own_end: own.1,
-                        },
-                    );
-                }
-            }
-            i += 1;
-            pos = piece_end;
-        }
-        if overlapped {
+        let placed = overlap::place(
+            &mut self.held,
+            &mut self.ooo,
+            self.base,
+            start,
+            data,
+            own,
+            |n, o| policy.segment_wins(n.0, n.1, o.0, o.1),
+        );
+        if placed.overlapped {
             ctx.counters.overlaps += 1;
         }
-        if differs {
+        if placed.differs {
             ctx.counters.overlap_diff_data += 1;
+            self.raised.insert(Event::StreamOverlapDifferentData);
         }
     }
 
@@ -693,6 +683,7 @@ impl StreamDir {
         self.gap_bytes += n;
         ctx.counters.gaps += 1;
         ctx.counters.gap_bytes += n;
+        self.raised.insert(Event::StreamSeqGap);
         sink(Chunk::Gap(n));
         self.advance(n);
     }

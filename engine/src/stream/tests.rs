@@ -348,7 +348,7 @@ proptest! {
         isn in any::<u32>(),
         order in proptest::collection::vec(any::<u32>(), 0..64),
         dups in proptest::collection::vec((any::<u16>(), 0usize..300, 1usize..300), 0..10),
-        policy in 0usize..6,
+        policy in 0usize..OverlapPolicy::ALL.len(),
     ) {
         let mut h = Harness::new(StreamConfig {
             window: 32,
@@ -396,7 +396,7 @@ proptest! {
     #[test]
     fn overlap_policies_match_the_model(
         segs in proptest::collection::vec((1usize..60, 1usize..20, any::<u8>()), 1..12),
-        policy in 0usize..6,
+        policy in 0usize..OverlapPolicy::ALL.len(),
     ) {
         let policy = OverlapPolicy::ALL[policy];
         let mut h = Harness::new(StreamConfig { window: 8, policy, ..StreamConfig::default() });
@@ -412,7 +412,7 @@ proptest! {
                 match slot {
                     None => *slot = Some((b, s, e)),
                     Some((old, os, oe)) => {
-                        if policy.new_wins(s, e, *os, *oe) {
+                        if policy.segment_wins(s, e, *os, *oe) {
                             *old = b;
                         }
                     }
@@ -463,4 +463,96 @@ proptest! {
         h.dir.release();
         prop_assert_eq!(h.mem.used(), 0);
     }
+}
+
+#[test]
+fn events_name_gaps_overlaps_with_other_bytes_and_depth() {
+    use tapwatch_rules::Event;
+    let mut h = Harness::new(StreamConfig { depth: 20, ..small() });
+    h.dir.on_syn(0);
+    h.seg(1, b"abcdef");
+    assert!(h.dir.take_events().is_empty());
+    // Same bytes again: an overlap, no event.
+    h.seg(3, b"cd");
+    assert!(h.dir.take_events().is_empty());
+    // Other bytes over held data.
+    h.seg(10, b"jklm");
+    h.seg(11, b"XY");
+    let e = h.dir.take_events();
+    assert!(e.contains(Event::StreamOverlapDifferentData) && !e.contains(Event::StreamSeqGap));
+    // Taken once.
+    assert!(h.dir.take_events().is_empty());
+    h.flush();
+    assert!(h.dir.take_events().contains(Event::StreamSeqGap));
+    h.seg(14, b"nopqrstuvwxyz");
+    h.seg(27, b"0");
+    assert!(h.dir.take_events().contains(Event::StreamDepthReached));
+}
+
+#[test]
+fn a_detached_direction_keeps_held_data_and_gives_memory_back_when_dropped() {
+    let mut h = Harness::new(small());
+    h.dir.on_syn(0);
+    h.seg(1, b"abc");
+    h.seg(10, b"HELD");
+    let used = h.mem.used();
+    assert!(used > 0);
+    let mut ended = h.dir.detach();
+    // The live direction holds nothing now; the charge moved.
+    assert_eq!((h.dir.held_segments(), h.dir.charged()), (0, 0));
+    assert_eq!(ended.held_segments(), 1);
+    assert_eq!(h.mem.used(), used);
+    let mut out = Vec::new();
+    let mut ctx = StreamCtx {
+        cfg: &h.cfg,
+        mem: &h.mem,
+        now_ns: 2,
+        counters: &mut h.counters,
+    };
+    ended.flush(&mut ctx, &mut |c| out.push(own(c)));
+    assert_eq!(out, vec![Ev::Gap(6), data("HELD", "HELD")]);
+    drop(ended);
+    assert_eq!(h.mem.used(), 0);
+    // A dropped direction with held data releases its charge too.
+    h.dir.on_syn(100);
+    h.seg(110, b"later");
+    assert!(h.mem.used() > 0);
+    drop(std::mem::take(&mut h.dir));
+    assert_eq!(h.mem.used(), 0);
+}
+
+/// Segments held behind a hole at offset 0, then the hole filled: what
+/// the stream says under `policy`.
+fn resolved(policy: OverlapPolicy, segs: &[(u32, &[u8])]) -> Vec<u8> {
+    let mut h = Harness::new(StreamConfig { policy, ..small() });
+    h.dir.on_syn(0);
+    for &(seq, data) in segs {
+        assert_eq!(h.seg(seq, data), vec![]);
+    }
+    flatten(&h.seg(1, b"_"))
+}
+
+#[test]
+fn linux_keeps_the_old_bytes_for_a_same_start_segment_that_does_not_end_after() {
+    // Same start and end, other bytes: old wins on linux (Suricata), new on
+    // old-linux; a same-start segment ending after wins on both.
+    let same: &[(u32, &[u8])] = &[(2, b"abcd"), (2, b"WXYZ")];
+    assert_eq!(resolved(OverlapPolicy::Linux, same), b"_abcd");
+    assert_eq!(resolved(OverlapPolicy::OldLinux, same), b"_WXYZ");
+    let longer: &[(u32, &[u8])] = &[(2, b"abcd"), (2, b"WXYZQ")];
+    assert_eq!(resolved(OverlapPolicy::Linux, longer), b"_WXYZQ");
+    let shorter: &[(u32, &[u8])] = &[(2, b"abcd"), (2, b"WX")];
+    assert_eq!(resolved(OverlapPolicy::Linux, shorter), b"_abcd");
+}
+
+#[test]
+fn solaris_keeps_the_old_bytes_for_a_later_segment_ending_at_the_same_place() {
+    let same_end: &[(u32, &[u8])] = &[(2, b"abcdef"), (4, b"WXYZ")];
+    assert_eq!(resolved(OverlapPolicy::Solaris, same_end), b"_abcdef");
+    // Ending after the old segment, it wins.
+    let after: &[(u32, &[u8])] = &[(2, b"abcdef"), (4, b"WXYZQ")];
+    assert_eq!(resolved(OverlapPolicy::Solaris, after), b"_abWXYZQ");
+    // Starting before and ending inside, it loses.
+    let inside: &[(u32, &[u8])] = &[(4, b"abcdef"), (2, b"WXYZ")];
+    assert_eq!(resolved(OverlapPolicy::Solaris, inside), b"_WXabcdef");
 }

@@ -4,8 +4,12 @@
 //! icode), [`tcp`] (flags) and `sameip` here. A new family adds a module
 //! and a line in [`apply`].
 
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::indexing_slicing))]
+
+pub(crate) mod base64;
 pub(crate) mod byte;
 pub(crate) mod content;
+pub(crate) mod event;
 pub(crate) mod flow;
 mod known;
 pub(crate) mod meta;
@@ -67,6 +71,19 @@ impl Opt<'_> {
     }
 }
 
+#[cfg(test)]
+impl Opt<'static> {
+    /// An option at offset 0, for keyword tests.
+    pub(crate) fn test(name: &'static str, value: Option<&'static str>) -> Self {
+        Opt {
+            name,
+            name_at: 0,
+            value,
+            value_at: 0,
+        }
+    }
+}
+
 /// The items of one inspection buffer (with its transforms) while parsing.
 #[derive(Clone, Debug)]
 pub(crate) struct BufList {
@@ -109,6 +126,12 @@ pub(crate) struct Draft {
     pub noalert: bool,
     pub thresholds: Vec<Threshold>,
     pub packet: packet::PacketDraft,
+    /// A `base64_decode` was given (its `base64_data` may follow).
+    pub base64_decode: bool,
+    pub xbits: Vec<state::XbitsDraft>,
+    pub flowints: Vec<state::FlowintDraft>,
+    /// Events named by decode-event / stream-event / app-layer-event.
+    pub events: event::EventSet,
 }
 
 impl Default for Draft {
@@ -139,6 +162,10 @@ impl Default for Draft {
             noalert: false,
             thresholds: Vec::new(),
             packet: packet::PacketDraft::default(),
+            base64_decode: false,
+            xbits: Vec::new(),
+            flowints: Vec::new(),
+            events: event::EventSet::EMPTY,
         }
     }
 }
@@ -271,6 +298,35 @@ pub(crate) fn apply(opt: &Opt<'_>, d: &mut Draft, classes: &Classifications) -> 
             let any_fast = d.any_fast_pattern();
             content::modifier(opt, d.last_content(opt)?, any_fast)
         }
+        "base64_decode" => {
+            if d.cur_id == BufferId::Base64Data {
+                return Err(opt.err(reason::CONFLICT, "base64_decode cannot inspect base64_data"));
+            }
+            if d.base64_decode {
+                return Err(opt.err(reason::CONFLICT, "only one base64_decode per rule"));
+            }
+            let b = base64::keyword(opt)?;
+            let list = d.current();
+            d.base64_decode = true;
+            d.push_item(opt, list, Item::Base64Decode(Box::new(b)))
+        }
+        "base64_data" => {
+            opt.no_value()?;
+            if !d.base64_decode {
+                return Err(opt.err(reason::SYNTAX, "base64_data needs a preceding base64_decode"));
+            }
+            d.cur_id = BufferId::Base64Data;
+            d.cur = None;
+            Ok(())
+        }
+        "xbits" => {
+            d.xbits.push(state::xbits(opt)?);
+            Ok(())
+        }
+        "flowint" => {
+            d.flowints.push(state::flowint(opt)?);
+            Ok(())
+        }
         "pkt_data" => {
             opt.no_value()?;
             d.cur_id = BufferId::Payload;
@@ -392,11 +448,17 @@ pub(crate) fn apply(opt: &Opt<'_>, d: &mut Draft, classes: &Classifications) -> 
             if let Some(r) = packet::apply(opt, &mut d.packet) {
                 return r;
             }
+            if let Some(r) = event::apply(opt, &mut d.events) {
+                return r;
+            }
             if let Some(id) = buffer::legacy_modifier(name) {
                 return d.move_last(opt, id);
             }
             if let Some(t) = transform::parse(opt) {
                 let t = t?;
+                if d.cur_id == BufferId::Base64Data {
+                    return Err(opt.err(reason::CONFLICT, "transforms do not apply to base64_data"));
+                }
                 let k = d.current();
                 let fresh = d
                     .lists

@@ -1,15 +1,19 @@
-//! `pcre:"[!]/pattern/flags"`: Perl-compatible patterns run on the `regex`
-//! crate (linear time, no match limit needed).
+//! `pcre:"[!]/pattern/flags"`: Perl-compatible patterns, run on the
+//! `regex` crate (linear time) when it can, else on PCRE2 with a match
+//! limit.
 //!
 //! Patterns are translated so they keep PCRE's meaning: `\<`, `\>` and
 //! other escaped punctuation are literals; `\xH` is one hex digit; `{` that
 //! does not start a quantifier is a literal; `$` (without `m` or `D`/`E`)
 //! also matches before a final newline; `\Z`, `\h`, `\R`, `\v`, `\e`,
 //! `\cX`, octal escapes and `\Q...\E` are spelled out; `[` inside a class is
-//! a literal. Possessive quantifiers (`*+`) and atomic groups (`(?>`) are
-//! read as their backtracking forms, which can only match more often.
-//! Backreferences and lookaround need a backtracking engine: such rules are
-//! skipped with reason "pcre needs backtracking".
+//! a literal. Backreferences, lookaround, possessive quantifiers (`*+`),
+//! atomic groups (`(?>`), `\K`, recursion, conditionals and verbs need a
+//! backtracking engine: such patterns are compiled by PCRE2 (JIT when the
+//! platform has it) as written, with Suricata's default limits
+//! (`match-limit` 3500, `match-limit-recursion` 1500); a search that hits
+//! a limit does not match. [`Pcre::backtracking`] tells which is which, and
+//! `tapwatch rules check` lists those rules.
 //!
 //! Flags: `i s m x` as in PCRE, `A` anchored, `E`/`D` dollar at the very end
 //! only, `G` ungreedy, `R` relative to the previous match; buffer flags
@@ -18,23 +22,39 @@
 //! `S` http.stat_code, `Y` http.stat_msg, `V` http.user_agent, `W` http.host,
 //! `Z` http.host.raw; `B` and `O` are accepted and ignored.
 
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::indexing_slicing))]
+
 use super::Opt;
 use crate::buffer::BufferId;
 use crate::error::{reason, SpanError};
 use regex::bytes::{Regex, RegexBuilder};
 
-/// Reason for rules whose pattern the linear engine cannot run.
+/// Reason for patterns the linear engine cannot run (they go to PCRE2).
 pub(crate) const NEEDS_BACKTRACKING: &str = "pcre needs backtracking";
+
+/// PCRE2 limits, as Suricata's defaults: backtracking steps per search
+/// and nesting depth. Set in the pattern, where they can only lower the
+/// library's own limits.
+const PCRE2_LIMITS: &str = "(*LIMIT_MATCH=3500)(*LIMIT_DEPTH=1500)";
+/// JIT stack per matching thread (as Suricata's largest).
+const JIT_STACK: usize = 512 << 10;
 
 /// Compiled-program size bound per pattern.
 const SIZE_LIMIT: usize = 4 << 20;
 /// Lazy DFA cache bound per pattern and thread.
 const DFA_LIMIT: usize = 1 << 20;
 
+/// The engine a pattern runs on.
+#[derive(Clone, Debug)]
+enum Engine {
+    Linear(Regex),
+    Backtrack(pcre2::bytes::Regex),
+}
+
 /// A compiled `pcre` keyword.
 #[derive(Clone, Debug)]
 pub(crate) struct Pcre {
-    re: Regex,
+    re: Engine,
     pub negated: bool,
     pub relative: bool,
     /// Buffer named by a flag (`U`, `H`, ...), if any.
@@ -43,7 +63,11 @@ pub(crate) struct Pcre {
 
 impl Pcre {
     pub fn is_match(&self, hay: &[u8]) -> bool {
-        self.re.is_match(hay)
+        match &self.re {
+            Engine::Linear(re) => re.is_match(hay),
+            // A search that hits the match limit does not match.
+            Engine::Backtrack(re) => re.is_match(hay).unwrap_or(false),
+        }
     }
 
     /// First match starting at or after `from`: (start, end).
@@ -51,15 +75,46 @@ impl Pcre {
         if from > hay.len() {
             return None;
         }
-        self.re.find_at(hay, from).map(|m| (m.start(), m.end()))
+        match &self.re {
+            Engine::Linear(re) => re.find_at(hay, from).map(|m| (m.start(), m.end())),
+            Engine::Backtrack(re) => re.find_at(hay, from).ok().flatten().map(|m| (m.start(), m.end())),
+        }
+    }
+
+    /// Capture group 1 of the first match (pcrexform), as a range of `hay`.
+    pub fn capture1(&self, hay: &[u8]) -> Option<(usize, usize)> {
+        match &self.re {
+            Engine::Linear(re) => re.captures(hay)?.get(1).map(|m| (m.start(), m.end())),
+            Engine::Backtrack(re) => {
+                let c = re.captures(hay).ok().flatten()?;
+                c.get(1).map(|m| (m.start(), m.end()))
+            }
+        }
+    }
+
+    /// Number of capture groups, counting the whole match.
+    pub fn captures_len(&self) -> usize {
+        match &self.re {
+            Engine::Linear(re) => re.captures_len(),
+            Engine::Backtrack(re) => re.captures_len(),
+        }
+    }
+
+    /// Does the pattern run on the backtracking engine (PCRE2)?
+    pub fn backtracking(&self) -> bool {
+        matches!(self.re, Engine::Backtrack(_))
     }
 }
 
 #[derive(Clone, Copy, Debug, Default)]
 struct Flags {
+    caseless: bool,
+    dotall: bool,
     multiline: bool,
     extended: bool,
     dollar_endonly: bool,
+    ungreedy: bool,
+    anchored: bool,
 }
 
 /// Parse and compile a `pcre` value. Errors are positioned in the value.
@@ -101,8 +156,14 @@ pub(crate) fn parse(v: &str) -> Result<Pcre, SpanError> {
             }
         };
         match m {
-            'i' => prefix.push('i'),
-            's' => prefix.push('s'),
+            'i' => {
+                prefix.push('i');
+                f.caseless = true;
+            }
+            's' => {
+                prefix.push('s');
+                f.dotall = true;
+            }
             'm' => {
                 prefix.push('m');
                 f.multiline = true;
@@ -111,8 +172,14 @@ pub(crate) fn parse(v: &str) -> Result<Pcre, SpanError> {
                 prefix.push('x');
                 f.extended = true;
             }
-            'G' => prefix.push('U'),
-            'A' => anchored = true,
+            'G' => {
+                prefix.push('U');
+                f.ungreedy = true;
+            }
+            'A' => {
+                anchored = true;
+                f.anchored = true;
+            }
             'E' => f.dollar_endonly = true,
             'R' => relative = true,
             'U' => buffer = buf(BufferId::HttpUri)?,
@@ -142,7 +209,19 @@ pub(crate) fn parse(v: &str) -> Result<Pcre, SpanError> {
         prefix = format!("(?{prefix})");
     }
     let body_at = at + 2;
-    let translated = translate(pattern, f).map_err(|(k, r, m)| SpanError::new(body_at + k, r, m))?;
+    let translated = match translate(pattern, f) {
+        Ok(t) => t,
+        Err((_, r, _)) if r == NEEDS_BACKTRACKING => {
+            let re = backtracking(pattern, f).map_err(|m| SpanError::new(body_at, reason::BAD_VALUE, m))?;
+            return Ok(Pcre {
+                re: Engine::Backtrack(re),
+                negated,
+                relative,
+                buffer,
+            });
+        }
+        Err((k, r, m)) => return Err(SpanError::new(body_at + k, r, m)),
+    };
     let full = if anchored {
         format!("{prefix}\\A(?:{translated})")
     } else {
@@ -164,11 +243,82 @@ pub(crate) fn parse(v: &str) -> Result<Pcre, SpanError> {
             SpanError::new(body_at, reason::BAD_VALUE, format!("bad pcre: {line}"))
         })?;
     Ok(Pcre {
-        re,
+        re: Engine::Linear(re),
         negated,
         relative,
         buffer,
     })
+}
+
+/// Compile `pattern` (PCRE syntax, as written) with PCRE2.
+fn backtracking(pattern: &str, f: Flags) -> Result<pcre2::bytes::Regex, String> {
+    if pattern.contains("(*LIMIT_") {
+        return Err("bad pcre: a pattern may not set its own match limits".into());
+    }
+    let body = if f.dollar_endonly && !f.multiline {
+        dollar_at_end_only(pattern)
+    } else {
+        pattern.to_string()
+    };
+    let mut full = String::with_capacity(body.len() + 64);
+    full.push_str(PCRE2_LIMITS);
+    if f.ungreedy {
+        full.push_str("(?U)");
+    }
+    if f.anchored {
+        full.push_str("\\A(?:");
+        full.push_str(&body);
+        full.push(')');
+    } else {
+        full.push_str(&body);
+    }
+    pcre2::bytes::RegexBuilder::new()
+        .caseless(f.caseless)
+        .dotall(f.dotall)
+        .multi_line(f.multiline)
+        .extended(f.extended)
+        .utf(false)
+        .ucp(false)
+        .jit_if_available(true)
+        .max_jit_stack_size(Some(JIT_STACK))
+        .build(&full)
+        .map_err(|e| format!("bad pcre: {e}"))
+}
+
+/// `$` outside classes and escapes becomes `\z` (PCRE's dollar-endonly).
+fn dollar_at_end_only(p: &str) -> String {
+    let mut out = String::with_capacity(p.len() + 4);
+    let mut chars = p.chars().peekable();
+    let mut in_class = false;
+    let mut class_start = false;
+    while let Some(c) = chars.next() {
+        let first_in_class = class_start;
+        class_start = false;
+        match c {
+            '\\' => {
+                out.push(c);
+                if let Some(n) = chars.next() {
+                    out.push(n);
+                }
+            }
+            '[' if !in_class => {
+                in_class = true;
+                class_start = true;
+                out.push(c);
+                if chars.peek() == Some(&'^') {
+                    out.push('^');
+                    chars.next();
+                }
+            }
+            ']' if in_class && !first_in_class => {
+                in_class = false;
+                out.push(c);
+            }
+            '$' if !in_class => out.push_str("\\z"),
+            _ => out.push(c),
+        }
+    }
+    out
 }
 
 type TErr = (usize, &'static str, String);
@@ -287,7 +437,10 @@ fn translate(p: &str, f: Flags) -> Result<String, TErr> {
                     i += 1;
                     push_byte(&mut out, x.to_ascii_uppercase() ^ 0x40);
                 }
-                b'p' | b'P' | b'X' | b'C' | b'K' | b'H' | b'V' | b'R' | b'N' | b'Z' => {
+                b'K' | b'p' | b'P' | b'X' | b'C' => {
+                    return Err(unsupported(i - 2, &format!("'\\{}'", e as char)))
+                }
+                b'H' | b'V' | b'R' | b'N' | b'Z' => {
                     return Err((
                         i - 2,
                         reason::BAD_VALUE,
@@ -360,7 +513,10 @@ fn translate(p: &str, f: Flags) -> Result<String, TErr> {
                 {
                     return Err(unsupported(i, "lookaround"));
                 }
-                if rest.starts_with(b"?>") || rest.starts_with(b"?|") {
+                if rest.starts_with(b"?>") {
+                    return Err(unsupported(i, "an atomic group"));
+                }
+                if rest.starts_with(b"?|") {
                     out.push_str("(?:");
                     i += 3;
                     continue;
@@ -401,7 +557,7 @@ fn translate(p: &str, f: Flags) -> Result<String, TErr> {
                 if let Some(len) = quantifier_len(b.get(i..).unwrap_or_default()) {
                     out.push_str(p.get(i..i + len).unwrap_or_default());
                     i += len;
-                    skip_possessive(b, &mut i);
+                    no_possessive(b, i)?;
                 } else {
                     out.push_str("\\{");
                     i += 1;
@@ -414,7 +570,7 @@ fn translate(p: &str, f: Flags) -> Result<String, TErr> {
             b'*' | b'+' | b'?' => {
                 out.push(c as char);
                 i += 1;
-                skip_possessive(b, &mut i);
+                no_possessive(b, i)?;
             }
             b'$' if !f.multiline => {
                 out.push_str(if f.dollar_endonly { "\\z" } else { "(?:\\n?\\z)" });
@@ -434,11 +590,13 @@ fn translate(p: &str, f: Flags) -> Result<String, TErr> {
     Ok(out)
 }
 
-/// After a quantifier: a `+` makes it possessive, read as greedy.
-fn skip_possessive(b: &[u8], i: &mut usize) {
-    if b.get(*i) == Some(&b'+') {
-        *i += 1;
+/// After a quantifier: a `+` makes it possessive, which only a
+/// backtracking engine runs as PCRE does. (`?` after it, lazy, is fine.)
+fn no_possessive(b: &[u8], i: usize) -> Result<(), TErr> {
+    if b.get(i) == Some(&b'+') {
+        return Err(unsupported(i, "a possessive quantifier"));
     }
+    Ok(())
 }
 
 /// Push the character at `*i` (ASCII as is, non-ASCII UTF-8 as its
@@ -538,8 +696,10 @@ mod tests {
         assert!(hit(r#""/abc$/""#, b"xabc\n"));
         assert!(!hit(r#""/abc$/E""#, b"xabc\n"));
         assert!(hit(r#""/^b$/m""#, b"a\nb\nc"));
-        // possessive read as greedy
+        // possessive: PCRE's meaning (no giving back)
         assert!(hit(r#""/a++b/""#, b"aaab"));
+        assert!(!hit(r#""/a++a/""#, b"aaaa"));
+        assert!(hit(r#""/a+?a/""#, b"aa"));
         // bytes, not UTF-8
         assert!(hit(r#""/\xff\x00/""#, b"\xff\x00"));
         assert!(hit(r#""/./s""#, b"\n"));
@@ -567,10 +727,81 @@ b/x""#,
     }
 
     #[test]
-    fn backtracking_needs_are_reported() {
-        for v in [r#""/(a)\1/""#, r#""/a(?=b)/""#, r#""/(?<!a)b/""#, r#""/(?!x)/""#] {
-            assert_eq!(parse(v).unwrap_err().reason, NEEDS_BACKTRACKING, "{v}");
+    fn backtracking_patterns_run_on_pcre2() {
+        for v in [
+            r#""/(a)\1/""#,
+            r#""/a(?=b)/""#,
+            r#""/(?<!a)b/""#,
+            r#""/(?!x)/""#,
+            r#""/a*+/""#,
+            r#""/a{2}+/""#,
+            r#""/(?>ab)/""#,
+            r#""/a\Kb/""#,
+        ] {
+            assert!(re(v).backtracking(), "{v}");
         }
+        for v in [r#""/a+?b/""#, r#""/(a)(b)/""#, r#""/[\1]/""#] {
+            assert!(!re(v).backtracking(), "{v}");
+        }
+    }
+
+    #[test]
+    fn lookaround_and_backreferences() {
+        // Lookahead: both words somewhere, in any order.
+        let p = r#""/^(?=.*admin)(?=.*passwd)/s""#;
+        assert!(hit(p, b"user=admin&passwd=1"));
+        assert!(hit(p, b"passwd=1&user=admin"));
+        assert!(!hit(p, b"user=admin"));
+        // Negative lookahead.
+        let p = r#""/\/(?!index)\w+\.php/U""#;
+        assert!(hit(p, b"/shell.php"));
+        assert!(!hit(p, b"/index.php"));
+        // Lookbehind.
+        assert!(hit(r#""/(?<=User-Agent: )curl/i""#, b"user-agent: CURL/8"));
+        assert!(!hit(r#""/(?<=User-Agent: )curl/""#, b"X: curl"));
+        // Backreference: the same quote on both sides.
+        let p = r#""/(["'])evil\1/""#;
+        assert!(hit(p, b"x=\"evil\""));
+        assert!(hit(p, b"x='evil'"));
+        assert!(!hit(p, b"x=\"evil'"));
+        assert!(hit(r#""/(a)\1/i""#, b"aA"));
+        // Named backreference.
+        assert!(hit(r#""/(?<q>\d)-\k<q>/""#, b"7-7"));
+        assert!(!hit(r#""/(?<q>\d)-\k<q>/""#, b"7-8"));
+        // Atomic group gives nothing back.
+        assert!(!hit(r#""/(?>a+)a/""#, b"aaaa"));
+        // Flags on the backtracking engine: A anchored, E dollar at the end
+        // only, m multiline, G ungreedy, bytes not UTF-8.
+        assert!(!hit(r#""/(?=b)b/A""#, b"ab"));
+        assert!(hit(r#""/(?=a)a/A""#, b"ab"));
+        assert!(hit(r#""/(a)\1$/""#, b"aa\n"));
+        assert!(!hit(r#""/(a)\1$/E""#, b"aa\n"));
+        assert!(hit(r#""/(a)\1[$]/E""#, b"aa$"));
+        assert!(hit(r#""/^(?=b)b$/m""#, b"a\nb\nc"));
+        let p = re(r#""/<(?=a).+>/G""#);
+        assert_eq!(p.find_at(b"<a><b>", 0), Some((0, 3)));
+        assert!(hit(r#""/(\xff)\1/""#, b"\xff\xff"));
+        // Relative search from an offset.
+        let p = re(r#""/(x)\1/R""#);
+        assert_eq!(p.find_at(b"xx-xx", 1), Some((3, 5)));
+        assert_eq!(p.find_at(b"xx-xx", 6), None);
+        assert_eq!(p.capture1(b"-xx"), Some((1, 2)));
+        // A pattern may not raise its own limits; bad syntax is an error.
+        assert!(parse(r#""/(*LIMIT_MATCH=99999999)(a)\1/""#).is_err());
+        assert!(parse(r#""/(a\1/""#).is_err());
+    }
+
+    #[test]
+    fn match_limit_bounds_catastrophic_patterns() {
+        // The bundled PCRE2 has its JIT on this platform.
+        #[cfg(target_arch = "x86_64")]
+        assert!(crate::pcre_jit_available());
+        // Exponential backtracking: the limit stops it, and it does not match.
+        let p = re(r#""/^(\w+\s?)*$\1/""#);
+        let hay = b"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa!";
+        let t = std::time::Instant::now();
+        assert!(!p.is_match(hay));
+        assert!(t.elapsed() < std::time::Duration::from_secs(2));
     }
 
     #[test]

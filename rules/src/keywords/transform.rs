@@ -1,12 +1,34 @@
 //! Transforms on the current sticky buffer: `dotprefix`, `to_lowercase`,
 //! `to_uppercase`, `strip_whitespace`, `compress_whitespace`, `url_decode`,
-//! `header_lowercase`, `xor`, `from_base64`. They apply in rule order to
-//! the buffer before its contents are inspected. Output is bounded by the
-//! input length (plus one byte for `dotprefix`).
+//! `header_lowercase`, `xor`, `from_base64`, `to_md5`, `to_sha1`,
+//! `to_sha256` (the raw digest, as Suricata) and `pcrexform` (the first
+//! capture group of the first match; the buffer is left as is when the
+//! pattern does not match). They apply in rule order to the buffer before
+//! its contents are inspected. Output is bounded by the input length (plus
+//! one byte for `dotprefix`, or the digest length).
 
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::indexing_slicing))]
+
+use super::pcre::{self, Pcre};
 use super::Opt;
 use crate::error::{reason, SpanError};
 use base64::Engine;
+use md5::Digest;
+
+/// `pcrexform`'s pattern, compared by its text.
+#[derive(Clone, Debug)]
+pub(crate) struct PcreXform {
+    src: String,
+    re: Pcre,
+}
+
+impl PartialEq for PcreXform {
+    fn eq(&self, other: &Self) -> bool {
+        self.src == other.src
+    }
+}
+
+impl Eq for PcreXform {}
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Transform {
@@ -19,6 +41,10 @@ pub(crate) enum Transform {
     HeaderLowercase,
     Xor(Vec<u8>),
     FromBase64,
+    ToMd5,
+    ToSha1,
+    ToSha256,
+    Pcrexform(Box<PcreXform>),
 }
 
 /// Parse a transform keyword; `None` when `opt` is not one.
@@ -32,7 +58,11 @@ pub(crate) fn parse(opt: &Opt<'_>) -> Option<Result<Transform, SpanError>> {
         "url_decode" => Transform::UrlDecode,
         "header_lowercase" => Transform::HeaderLowercase,
         "from_base64" => Transform::FromBase64,
+        "to_md5" => Transform::ToMd5,
+        "to_sha1" => Transform::ToSha1,
+        "to_sha256" => Transform::ToSha256,
         "xor" => return Some(xor(opt)),
+        "pcrexform" => return Some(pcrexform(opt)),
         _ => return None,
     };
     if opt.name != "from_base64" {
@@ -55,6 +85,24 @@ fn xor(opt: &Opt<'_>) -> Result<Transform, SpanError> {
         .collect::<Option<Vec<u8>>>()
         .ok_or_else(bad)?;
     Ok(Transform::Xor(key))
+}
+
+/// `pcrexform:"<regex>"`: the pattern without slashes or flags.
+fn pcrexform(opt: &Opt<'_>) -> Result<Transform, SpanError> {
+    let v = opt.value()?.trim();
+    let inner = v
+        .strip_prefix('"')
+        .and_then(|r| r.strip_suffix('"'))
+        .ok_or_else(|| opt.err_value(0, reason::BAD_VALUE, "pcrexform value must be quoted"))?;
+    let re = pcre::parse(&format!("\"/{inner}/\""))
+        .map_err(|e| opt.err_value(e.at.saturating_sub(1), e.reason, e.message))?;
+    if re.captures_len() < 2 {
+        return Err(opt.err_value(0, reason::BAD_VALUE, "pcrexform needs a capture group"));
+    }
+    Ok(Transform::Pcrexform(Box::new(PcreXform {
+        src: inner.to_string(),
+        re,
+    })))
 }
 
 fn hexval(c: u8) -> Option<u8> {
@@ -141,6 +189,13 @@ impl Transform {
                     out.extend_from_slice(&v);
                 }
             }
+            Transform::ToMd5 => out.extend_from_slice(&md5::Md5::digest(input)),
+            Transform::ToSha1 => out.extend_from_slice(&sha1::Sha1::digest(input)),
+            Transform::ToSha256 => out.extend_from_slice(&sha2::Sha256::digest(input)),
+            Transform::Pcrexform(x) => match x.re.capture1(input) {
+                Some((s, e)) => out.extend_from_slice(input.get(s..e).unwrap_or_default()),
+                None => out.extend_from_slice(input),
+            },
         }
     }
 }
@@ -173,5 +228,40 @@ mod tests {
             b"This is Suricata"
         );
         assert_eq!(run(Transform::FromBase64, b"!!"), b"");
+        // Digests (of "abc", from the algorithms' test vectors), raw bytes.
+        let hex = |v: Vec<u8>| v.iter().map(|b| format!("{b:02x}")).collect::<String>();
+        assert_eq!(
+            hex(run(Transform::ToMd5, b"abc")),
+            "900150983cd24fb0d6963f7d28e17f72"
+        );
+        assert_eq!(
+            hex(run(Transform::ToSha1, b"abc")),
+            "a9993e364706816aba3e25717850c26c9cd0d89d"
+        );
+        assert_eq!(
+            hex(run(Transform::ToSha256, b"abc")),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+
+    fn opt(name: &'static str, value: &'static str) -> Opt<'static> {
+        Opt::test(name, Some(value))
+    }
+
+    #[test]
+    fn pcrexform_keeps_the_first_capture() {
+        // Docs: http.request_line; pcrexform:"[a-zA-Z]+\s+(.*)\s+HTTP";
+        let t = parse(&opt("pcrexform", r#""[a-zA-Z]+\s+(.*)\s+HTTP""#))
+            .unwrap()
+            .unwrap();
+        assert_eq!(run(t.clone(), b"GET /dropper.php HTTP/1.1"), b"/dropper.php");
+        assert_eq!(run(t, b"nothing here"), b"nothing here");
+        // Lookahead works too (PCRE2).
+        let t = parse(&opt("pcrexform", r#""(\w+)(?==)""#)).unwrap().unwrap();
+        assert_eq!(run(t, b"a=1"), b"a");
+        assert!(parse(&opt("pcrexform", r#""abc""#)).unwrap().is_err());
+        assert!(parse(&opt("pcrexform", "abc")).unwrap().is_err());
+        assert!(parse(&opt("pcrexform", r#""(a""#)).unwrap().is_err());
+        assert!(parse(&opt("to_md5", "x")).unwrap().is_err());
     }
 }

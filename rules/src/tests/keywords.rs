@@ -122,8 +122,16 @@ fn pcre_keyword() {
     let r = rule(r#"content:"a"; pcre:!"/^b/R"; sid:1;"#);
     assert!(m_data(&r, b"ac"));
     assert!(!m_data(&r, b"ab"));
-    let t = rule(r#"pcre:"/(a)\1/"; sid:1;"#);
-    assert_eq!(error(&t).reason, "pcre needs backtracking");
+    // Backreference and lookahead run on PCRE2, relative to a content.
+    let r = rule(r#"content:"name="; pcre:"/^(["'])[a-z]+\1/R"; sid:1;"#);
+    assert!(m_data(&r, b"x name='abc' y"));
+    assert!(!m_data(&r, b"x name='abc\" y"));
+    let r = rule(r#"content:"GET "; pcre:"/^\/(?!index)[a-z]+\.php/R"; content:"HTTP"; distance:0; sid:1;"#);
+    assert!(m_data(&r, b"GET /shell.php HTTP/1.1"));
+    assert!(!m_data(&r, b"GET /index.php HTTP/1.1"));
+    let r = rule(r#"pcre:!"/(?<=pass=)admin/"; content:"pass="; sid:1;"#);
+    assert!(m_data(&r, b"pass=x"));
+    assert!(!m_data(&r, b"pass=admin"));
 }
 
 #[test]
@@ -343,4 +351,362 @@ fn packet_header_keywords() {
     assert_eq!(h, [0, 1, 2, 3, 4, 6]);
     // Fields the engine did not provide never match.
     assert_eq!(hits(&set, &p), [4]);
+}
+
+fn state_hits(set: &RuleSet, p: &Pkt, fv: &mut FlowVars, xs: &mut XbitState) -> Vec<u32> {
+    let mut scratch = set.new_scratch();
+    let mut h = Vec::new();
+    set.match_packet_state(&p.ctx(), &mut scratch, &mut h, Some(fv), Some(xs));
+    h
+}
+
+#[test]
+fn xbits_on_hosts_and_pairs() {
+    // Docs: xbits:set,ET.2ndstage,track ip_src,expire 60; then isset on a
+    // later flow of the same host.
+    let text = [
+        rule(r#"content:"drop"; xbits:set,stage,track ip_src,expire 60; noalert; sid:1;"#),
+        rule(r#"content:"beacon"; xbits:isset,stage,track ip_src; sid:2;"#),
+        rule(r#"content:"pair"; xbits:set,p,track ip_pair; noalert; sid:3;"#),
+        rule(r#"content:"back"; xbits:isset,p,track ip_pair; sid:4;"#),
+        rule(r#"content:"clean"; xbits:unset,stage,track ip_src; noalert; sid:5;"#),
+        rule(r#"content:"beacon"; xbits:isnotset,stage,track ip_src; sid:6;"#),
+        rule(r#"content:"dst"; xbits:isset,stage,track ip_dst; sid:7;"#),
+    ]
+    .join("\n");
+    let set = load(&text);
+    let mut xs = XbitState::default();
+    let a = Pkt::default();
+    let other_flow = |d: &[u8]| {
+        Pkt {
+            sp: 51000,
+            ..a.clone()
+        }
+        .data(d)
+    };
+    let reply = |d: &[u8]| {
+        Pkt {
+            src: a.dst,
+            dst: a.src,
+            sp: a.dp,
+            dp: a.sp,
+            ..a.clone()
+        }
+        .data(d)
+    };
+    xs.set_now(100);
+    assert_eq!(
+        state_hits(&set, &other_flow(b"beacon"), &mut FlowVars::default(), &mut xs),
+        [5]
+    );
+    assert!(state_hits(&set, &a.clone().data(b"drop"), &mut FlowVars::default(), &mut xs).is_empty());
+    // Another flow from the same source sees it; as destination it does not.
+    assert_eq!(
+        state_hits(&set, &other_flow(b"beacon"), &mut FlowVars::default(), &mut xs),
+        [1]
+    );
+    assert_eq!(
+        state_hits(&set, &reply(b"dst"), &mut FlowVars::default(), &mut xs),
+        [6]
+    );
+    // Expiry: set at 100 for 60 s.
+    xs.set_now(159);
+    assert_eq!(
+        state_hits(&set, &other_flow(b"beacon"), &mut FlowVars::default(), &mut xs),
+        [1]
+    );
+    xs.set_now(160);
+    assert_eq!(
+        state_hits(&set, &other_flow(b"beacon"), &mut FlowVars::default(), &mut xs),
+        [5]
+    );
+    // Unset.
+    state_hits(&set, &a.clone().data(b"drop"), &mut FlowVars::default(), &mut xs);
+    state_hits(&set, &a.clone().data(b"clean"), &mut FlowVars::default(), &mut xs);
+    assert_eq!(
+        state_hits(&set, &other_flow(b"beacon"), &mut FlowVars::default(), &mut xs),
+        [5]
+    );
+    // ip_pair is unordered.
+    state_hits(&set, &a.clone().data(b"pair"), &mut FlowVars::default(), &mut xs);
+    assert_eq!(
+        state_hits(&set, &reply(b"back"), &mut FlowVars::default(), &mut xs),
+        [3]
+    );
+    assert_eq!(set.xbit_names(), ["stage", "p"]);
+    // Without xbit state isset fails.
+    assert_eq!(hits(&set, &other_flow(b"beacon")), [5]);
+}
+
+#[test]
+fn xbits_state_is_bounded() {
+    let set = load(&rule(
+        r#"content:"s"; xbits:set,a,track ip_src,expire 10; sid:1;"#,
+    ));
+    let mut xs = XbitState::new(4);
+    xs.set_now(1);
+    for i in 0..10u8 {
+        let p = Pkt {
+            src: std::net::IpAddr::from([10, 0, 0, i]),
+            ..Pkt::default()
+        }
+        .data(b"s");
+        assert_eq!(state_hits(&set, &p, &mut FlowVars::default(), &mut xs), [0]);
+    }
+    assert_eq!((xs.len(), xs.dropped()), (4, 6));
+    // Once expired, room is made.
+    xs.set_now(11);
+    let p = Pkt {
+        src: std::net::IpAddr::from([10, 0, 1, 1]),
+        ..Pkt::default()
+    }
+    .data(b"s");
+    state_hits(&set, &p, &mut FlowVars::default(), &mut xs);
+    assert_eq!((xs.len(), xs.dropped()), (1, 6));
+}
+
+#[test]
+fn flowint_counts_per_flow() {
+    // Docs: count logins, alert past a maximum held in another flowint.
+    let text = [
+        rule(r#"content:"max"; flowint:maxlogin,=,2; noalert; sid:1;"#),
+        rule(r#"content:"login"; flowint:logins,isset; flowint:logins,+,1; noalert; sid:2;"#),
+        rule(r#"content:"login"; flowint:logins,notset; flowint:logins,=,1; noalert; sid:3;"#),
+        rule(r#"content:"check"; flowint:logins,>,maxlogin; sid:4;"#),
+        rule(r#"content:"check"; flowint:logins,==,2; sid:5;"#),
+        rule(r#"content:"drop"; flowint:logins,-,1; noalert; sid:6;"#),
+        rule(r#"content:"check"; flowint:logins,<=,1; flowint:logins,!=,0; sid:7;"#),
+        rule(r#"content:"check"; flowint:nothere,>=,0; sid:8;"#),
+    ]
+    .join("\n");
+    let set = load(&text);
+    let mut fv = FlowVars::default();
+    let mut xs = XbitState::default();
+    let p = |d: &[u8]| Pkt::default().data(d);
+    let mut go = |d: &[u8]| state_hits(&set, &p(d), &mut fv, &mut xs);
+    assert!(go(b"check").is_empty(), "nothing set yet");
+    go(b"max");
+    go(b"login");
+    assert_eq!(go(b"check"), [6]);
+    go(b"login");
+    assert_eq!(go(b"check"), [4]);
+    go(b"login");
+    assert_eq!(go(b"check"), [3]);
+    go(b"drop");
+    go(b"drop");
+    assert_eq!(go(b"check"), [6]);
+    assert_eq!(set.flowint_names(), ["maxlogin", "logins", "nothere"]);
+    assert_eq!(fv.int(1), Some(1));
+    fv.clear();
+    assert!(fv.is_clear());
+    for bad in [
+        "flowint:a,=; sid:1;",
+        "flowint:a,isset,1; sid:1;",
+        "flowint:1a,=,1; sid:1;",
+    ] {
+        assert_eq!(build(&rule(bad)).1.failed, 1, "{bad}");
+    }
+}
+
+#[test]
+fn base64_decode_and_data() {
+    // Docs: content:"Authorization: Basic "; base64_decode:relative;
+    // base64_data; content:"admin";
+    let r = rule(
+        r#"content:"Authorization: Basic "; base64_decode:bytes 64,relative; base64_data; content:"admin:"; startswith; sid:1;"#,
+    );
+    assert!(m_data(
+        &r,
+        b"GET / HTTP/1.1\r\nAuthorization: Basic YWRtaW46c2VjcmV0\r\n\r\n"
+    ));
+    assert!(!m_data(
+        &r,
+        b"GET / HTTP/1.1\r\nAuthorization: Basic dXNlcjpzZWNyZXQ=\r\n\r\n"
+    ));
+    // offset and bytes bound the decoded part.
+    let r = rule(r#"base64_decode:bytes 8,offset 4; base64_data; content:"admin"; sid:1;"#);
+    assert!(m_data(&r, b"xxxxYWRtaW46"));
+    assert!(!m_data(&r, b"xxxYWRtaW46"));
+    let r = rule(r#"base64_decode:bytes 4,offset 4; base64_data; content:"admin"; sid:1;"#);
+    assert!(!m_data(&r, b"xxxxYWRtaW46"));
+    // In a sticky buffer, with pcre on the decoded data.
+    let r = rule(r#"http.cookie; base64_decode; base64_data; pcre:"/^id=\d+$/"; sid:1;"#);
+    assert!(m_bufs(&r, &[(BufferId::HttpCookie, b"aWQ9NDI=")]));
+    assert!(!m_bufs(&r, &[(BufferId::HttpCookie, b"aWQ9eA==")]));
+    // base64_data needs base64_decode before it; one base64_decode.
+    assert_eq!(
+        error(&rule(r#"base64_data; content:"a"; sid:1;"#)).reason,
+        "syntax"
+    );
+    assert_eq!(
+        error(&rule(
+            r#"base64_decode; base64_decode; base64_data; content:"a"; sid:1;"#
+        ))
+        .reason,
+        "conflicting options"
+    );
+    assert_eq!(
+        error(&rule(
+            r#"base64_decode; base64_data; to_md5; content:"a"; sid:1;"#
+        ))
+        .reason,
+        "conflicting options"
+    );
+}
+
+#[test]
+fn hash_and_pcrexform_transforms() {
+    use BufferId::*;
+    // Docs: http.request_line; pcrexform:"[a-zA-Z]+\s+(.*)\s+HTTP"; content:"/dropper.php";
+    let r = rule(
+        r#"http.request_line; pcrexform:"[a-zA-Z]+\s+(.*)\s+HTTP"; content:"/dropper.php"; bsize:12; sid:1;"#,
+    );
+    assert!(m_bufs(&r, &[(HttpRequestLine, b"GET /dropper.php HTTP/1.1")]));
+    assert!(!m_bufs(&r, &[(HttpRequestLine, b"GET /dropper.phpx HTTP/1.1")]));
+    // Docs: dns.query; to_sha256; content:|...|; sha256("example.com").
+    let r = rule(
+        r#"http.host; to_sha256; content:"|a379a6f6eeafb9a55e378c118034e2751e682fab9f2d30ab13d2125586ce1947|"; sid:1;"#,
+    );
+    assert!(m_bufs(&r, &[(HttpHost, b"example.com")]));
+    assert!(!m_bufs(&r, &[(HttpHost, b"example.org")]));
+    let r = rule(r#"http.host; to_md5; content:"|5ababd603b22780302dd8d83498e5172|"; sid:1;"#);
+    assert!(m_bufs(&r, &[(HttpHost, b"example.com")]));
+    let r = rule(r#"http.host; to_sha1; content:"|0caaf24ab1a0c33440c06afe99df986365b0781f|"; sid:1;"#);
+    assert!(m_bufs(&r, &[(HttpHost, b"example.com")]));
+}
+
+/// Alerts of sids 1..=3 (`content:"a"`, sid 3 with its own threshold) over
+/// packets `(src, time)`, with `config` as the threshold file.
+fn with_threshold_file(config: &str, pkts: &[(&str, u64)]) -> Vec<Vec<u32>> {
+    let mut b = RuleSetBuilder::new(Vars::default(), Classifications::bundled());
+    let errors = b.add_threshold_text("threshold.config", config);
+    assert!(errors.is_empty(), "{errors:?}");
+    b.add_text(
+        "t.rules",
+        &[
+            rule(r#"content:"a"; sid:1;"#),
+            rule(r#"content:"a"; sid:2;"#),
+            rule(r#"content:"a"; threshold:type limit, track by_rule, count 2, seconds 60; sid:3;"#),
+        ]
+        .join("\n"),
+    );
+    let (set, report) = b.build();
+    assert!(report.errors.is_empty());
+    let mut st = ThresholdState::new();
+    pkts.iter()
+        .map(|&(src, t)| {
+            let p = Pkt {
+                src: src.parse().unwrap(),
+                ..Pkt::default()
+            }
+            .data(b"a");
+            let mut h = hits(&set, &p);
+            st.filter(&set, &p.ctx(), t, &mut h);
+            h.iter().map(|&i| set.meta(i).sid).collect()
+        })
+        .collect()
+}
+
+#[test]
+fn threshold_file_entries() {
+    let src = |n: usize| vec![("10.0.0.1", 100); n];
+    // suppress: whole rule; by_src / by_dst / by_either with lists.
+    assert_eq!(
+        with_threshold_file("suppress gen_id 1, sig_id 1", &src(1)),
+        [[2, 3]]
+    );
+    let r = with_threshold_file(
+        "suppress gen_id 1, sig_id 1, track by_src, ip [10.0.0.0/24]\nsuppress gen_id 1, sig_id 2, track by_dst, ip 10.0.0.1",
+        &[("10.0.0.1", 100), ("10.0.1.1", 100)],
+    );
+    assert_eq!(r, [vec![2, 3], vec![1, 2, 3]]);
+    let r = with_threshold_file(
+        "suppress gen_id 1, sig_id 0, track by_either, ip 8.8.8.8",
+        &src(1),
+    );
+    assert_eq!(r, [Vec::<u32>::new()], "the destination is 8.8.8.8");
+    // threshold for one rule: limit 1 per source; replaces sid 3's own.
+    let r = with_threshold_file(
+        "threshold gen_id 1, sig_id 1, type limit, track by_src, count 1, seconds 60\nevent_filter gen_id 1, sig_id 3, type limit, track by_rule, count 1, seconds 60",
+        &src(3),
+    );
+    assert_eq!(r, [vec![1, 2, 3], vec![2], vec![2]]);
+    // Global: every rule without a threshold of its own.
+    let r = with_threshold_file(
+        "threshold gen_id 0, sig_id 0, type threshold, track by_src, count 2, seconds 60",
+        &src(4),
+    );
+    assert_eq!(r, [vec![3], vec![1, 2, 3], vec![], vec![1, 2]]);
+    // rate_filter pass: more than 2 in 10 s, then silent for 30 s.
+    let r = with_threshold_file(
+        "rate_filter gen_id 1, sig_id 2, track by_src, count 2, seconds 10, new_action pass, timeout 30",
+        &[
+            ("10.0.0.1", 100),
+            ("10.0.0.1", 101),
+            ("10.0.0.1", 102),
+            ("10.0.0.1", 120),
+            ("10.0.0.1", 135),
+        ],
+    );
+    let sid2: Vec<bool> = r.iter().map(|h| h.contains(&2)).collect();
+    assert_eq!(sid2, [true, true, false, false, true]);
+    // rate_filter with another action keeps alerting in IDS mode.
+    let r = with_threshold_file(
+        "rate_filter gen_id 1, sig_id 2, track by_rule, count 1, seconds 10, new_action drop, timeout 30",
+        &src(3),
+    );
+    assert!(r.iter().all(|h| h.contains(&2)));
+    // Errors keep file:line:col; good lines still apply.
+    let mut b = RuleSetBuilder::new(Vars::default(), Classifications::bundled());
+    let errors = b.add_threshold_text(
+        "th.conf",
+        "suppress gen_id 1, sig_id 1\nsuppress gen_id 1, sig_id 2, track by_src, ip 300.1.1.1\n",
+    );
+    assert_eq!(errors.len(), 1);
+    assert_eq!(
+        (errors[0].line, errors[0].column, errors[0].reason),
+        (2, 47, "threshold config")
+    );
+}
+
+#[test]
+fn transactions_match_only_app_buffer_rules_with_flow_state() {
+    use BufferId::*;
+    let set = load(
+        &[
+            rule(r#"http.uri; content:"/login"; flowbits:set,in; noalert; sid:1;"#),
+            rule(r#"http.uri; content:"/cmd"; flowbits:isset,in; sid:2;"#),
+            // A packet rule: counted once per packet, not again per transaction.
+            rule(r#"flowint:pkts,isset; flowint:pkts,+,1; noalert; sid:3;"#),
+            rule(r#"flowint:pkts,notset; flowint:pkts,=,1; noalert; sid:4;"#),
+        ]
+        .join("\n"),
+    );
+    let mut fv = FlowVars::default();
+    let mut xs = XbitState::default();
+    let mut scratch = set.new_scratch();
+    let mut h = Vec::new();
+    let p = Pkt::default().data(b"");
+    let tx = |uri: &'static [u8]| [(HttpUri, uri)];
+    set.match_packet_state(&p.ctx(), &mut scratch, &mut h, Some(&mut fv), Some(&mut xs));
+    assert_eq!(fv.int(0), Some(1));
+    let t = tx(b"/login");
+    set.match_tx_state(
+        &p.ctx_with(&t),
+        &mut scratch,
+        &mut h,
+        Some(&mut fv),
+        Some(&mut xs),
+    );
+    assert!(h.is_empty());
+    let t = tx(b"/cmd");
+    set.match_tx_state(
+        &p.ctx_with(&t),
+        &mut scratch,
+        &mut h,
+        Some(&mut fv),
+        Some(&mut xs),
+    );
+    assert_eq!(h, [1]);
+    assert_eq!(fv.int(0), Some(1), "packet rules are left out of transactions");
 }
