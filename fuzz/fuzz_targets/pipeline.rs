@@ -15,10 +15,10 @@ use std::sync::{Arc, OnceLock};
 use tapwatch_engine::decode::{decode, DecodeStats, LinkType};
 use tapwatch_engine::dedup::Dedup;
 use tapwatch_engine::defrag::Defrag;
-use tapwatch_engine::detect::{FrameInfo, Worker};
+use tapwatch_engine::detect::{defrag_events, FrameInfo, Worker};
 use tapwatch_engine::stream::StreamMem;
 use tapwatch_engine::EngineConfig;
-use tapwatch_rules::{Classifications, RuleSet, RuleSetBuilder, Vars};
+use tapwatch_rules::{Classifications, EventSet, RuleSet, RuleSetBuilder, Vars};
 
 /// Rules over every kind of buffer the worker fills.
 const RULES: &str = r#"
@@ -105,11 +105,12 @@ fuzz_target!(|data: &[u8]| {
             LinkType::Ethernet
         };
         pcap_cnt += 1;
-        let info = FrameInfo {
+        let mut info = FrameInfo {
             ts_ns,
             pcap_cnt,
             link,
             orig_len: frame.len() as u32,
+            events: EventSet::EMPTY,
         };
         let mut duplicate = false;
         whole.clear();
@@ -118,9 +119,11 @@ fuzz_target!(|data: &[u8]| {
                 duplicate = d.is_duplicate(&p, ts_ns);
             }
             if let (true, Some(d)) = (p.is_fragment, defrag.as_mut()) {
+                let before = d.stats.clone();
                 if let Some(dgram) = d.insert(&p, ts_ns) {
                     whole.extend_from_slice(dgram);
                 }
+                info.events = defrag_events(&p, &before, &d.stats);
                 assert!(d.memuse() <= cfg.defrag.memcap, "defrag memuse over its cap");
                 assert!(
                     d.trackers() <= cfg.defrag.max_trackers,
@@ -135,6 +138,7 @@ fuzz_target!(|data: &[u8]| {
             let info = FrameInfo {
                 link: LinkType::Raw,
                 orig_len: whole.len() as u32,
+                events: EventSet::EMPTY,
                 ..info
             };
             worker.process(&info, &whole);
