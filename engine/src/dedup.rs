@@ -9,6 +9,7 @@
 //!
 //! A fixed table of recent segments (no allocation after start, no locks),
 //! indexed by a hash of the key; a collision only forgets an older entry.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::indexing_slicing))]
 
 use crate::decode::Packet;
 use crate::flow::FlowHasher;

@@ -5,6 +5,7 @@
 //! a worker in steady state allocates nothing per packet. A flow's direction
 //! is fixed by who sent its first packet (the SYN's sender when the
 //! handshake is seen, the SYN/ACK's receiver when only the SYN/ACK is).
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::indexing_slicing))]
 
 use crate::config::{FlowConfig, Timeouts};
 use crate::decode::{Packet, TunnelLayer};
@@ -73,7 +74,9 @@ impl Hasher for FlowHasher {
     fn write(&mut self, bytes: &[u8]) {
         for chunk in bytes.chunks(8) {
             let mut w = [0u8; 8];
-            w[..chunk.len()].copy_from_slice(chunk);
+            for (d, s) in w.iter_mut().zip(chunk) {
+                *d = *s;
+            }
             self.write_u64(u64::from_le_bytes(w));
         }
     }
@@ -385,6 +388,11 @@ pub struct FlowCounters {
     pub reused: u64,
     /// New flows refused because the table was full and nothing could go.
     pub memcap: u64,
+    /// Most flows held at once (summed over workers: an upper bound).
+    pub active_peak: u64,
+    /// Most bytes the table's slots and index took at once (summed over
+    /// workers); reassembly buffers are accounted apart (`StreamMem`).
+    pub memuse_peak: u64,
 }
 
 impl FlowCounters {
@@ -398,6 +406,8 @@ impl FlowCounters {
         self.evicted += o.evicted;
         self.reused += o.reused;
         self.memcap += o.memcap;
+        self.active_peak += o.active_peak;
+        self.memuse_peak += o.memuse_peak;
     }
 }
 
@@ -412,7 +422,13 @@ pub struct FlowTable {
     /// A flow that just ended, waiting for the caller to log it.
     pub ended: Option<(Flow, EndReason)>,
     last_sweep_ns: u64,
+    /// Where the next eviction scan starts.
+    evict_cursor: usize,
 }
+
+/// Slots an eviction looks at: a full table under a flood of new flows
+/// evicts on every packet, so the scan is bounded (approximate LRU).
+const EVICT_SCAN: usize = 64;
 
 impl FlowTable {
     pub fn new(cfg: &FlowConfig, capacity: usize) -> FlowTable {
@@ -429,7 +445,15 @@ impl FlowTable {
             counters: FlowCounters::default(),
             ended: None,
             last_sweep_ns: 0,
+            evict_cursor: 0,
         }
+    }
+
+    /// Bytes held by the slots and the index (not the reassembly buffers).
+    pub fn memuse(&self) -> u64 {
+        let slot = std::mem::size_of::<Flow>() + std::mem::size_of::<u32>();
+        let entry = std::mem::size_of::<(FlowKey, u32)>() + 1;
+        (self.slots.capacity() * slot + self.map.capacity() * entry) as u64
     }
 
     pub fn len(&self) -> usize {
@@ -440,10 +464,17 @@ impl FlowTable {
         self.map.is_empty()
     }
 
+    /// The flow at `idx`, an index [`FlowTable::lookup`] returned.
+    // Indexes come only from this table's lookup and slots are never
+    // removed from the slab (only marked free), so `idx` is in bounds.
+    #[allow(clippy::indexing_slicing)]
     pub fn get(&self, idx: u32) -> &Flow {
         &self.slots[idx as usize]
     }
 
+    /// The flow at `idx`, an index [`FlowTable::lookup`] returned.
+    // As `get`: an index from lookup is always in bounds.
+    #[allow(clippy::indexing_slicing)]
     pub fn get_mut(&mut self, idx: u32) -> &mut Flow {
         &mut self.slots[idx as usize]
     }
@@ -455,7 +486,9 @@ impl FlowTable {
     pub fn lookup(&mut self, p: &Packet<'_>, ts_ns: u64) -> Option<u32> {
         let key = FlowKey::from_packet(p);
         if let Some(&idx) = self.map.get(&key) {
-            let f = &self.slots[idx as usize];
+            // The index and the slab agree; a miss would be a bug, and
+            // the packet then goes without a flow.
+            let f = self.slots.get_mut(idx as usize)?;
             let timeout_ns = f.timeout_secs(&self.cfg).saturating_mul(1_000_000_000);
             let flags = p.tcp.map(|t| t.flags).unwrap_or(0);
             let stale = ts_ns > f.last_ns.saturating_add(timeout_ns) && f.last_ns > 0;
@@ -465,11 +498,12 @@ impl FlowTable {
             if !stale && !reused {
                 return Some(idx);
             }
-            let mut old = self.slots[idx as usize].clone();
+            let mut old = f.clone();
             // Data held after a hole goes with the ended flow, to be
             // inspected when it is logged.
-            old.stream[0] = self.slots[idx as usize].stream[0].detach();
-            old.stream[1] = self.slots[idx as usize].stream[1].detach();
+            old.stream[0] = f.stream[0].detach();
+            old.stream[1] = f.stream[1].detach();
+            f.init(key, p, ts_ns);
             let reason = if stale {
                 self.counters.timed_out += 1;
                 EndReason::Timeout
@@ -478,7 +512,6 @@ impl FlowTable {
                 EndReason::Reused
             };
             self.ended = Some((old, reason));
-            self.slots[idx as usize].init(key, p, ts_ns);
             self.count_new(p.ip_proto);
             return Some(idx);
         }
@@ -489,13 +522,24 @@ impl FlowTable {
         let idx = match self.free.pop() {
             Some(i) => i,
             None => {
+                let len = self.slots.len();
+                if len == self.slots.capacity() {
+                    // Grow by doubling, never past the configured capacity.
+                    self.slots
+                        .reserve_exact(len.max(16).min(self.capacity.saturating_sub(len).max(1)));
+                }
                 self.slots.push(Flow::empty());
                 (self.slots.len() - 1) as u32
             }
         };
-        self.slots[idx as usize].init(key, p, ts_ns);
+        self.slots.get_mut(idx as usize)?.init(key, p, ts_ns);
         self.map.insert(key, idx);
         self.count_new(p.ip_proto);
+        let active = self.map.len() as u64;
+        if active > self.counters.active_peak {
+            self.counters.active_peak = active;
+            self.counters.memuse_peak = self.counters.memuse_peak.max(self.memuse());
+        }
         Some(idx)
     }
 
@@ -510,24 +554,44 @@ impl FlowTable {
         }
     }
 
-    /// Make room for one flow: the least recently seen one goes. Only runs
-    /// when the table is full (emergency), so a linear scan is acceptable.
+    /// Make room for one flow when the table is full. Of up to
+    /// [`EVICT_SCAN`] flows from a rotating cursor, a flow that never
+    /// completed its handshake goes before an established one (a SYN flood
+    /// evicts its own flows first), then the least recently seen.
     fn evict_one(&mut self, _now_ns: u64) -> bool {
-        let mut best: Option<(u64, u32)> = None;
-        for (i, f) in self.slots.iter().enumerate() {
-            if f.in_use && best.is_none_or(|(t, _)| f.last_ns < t) {
-                best = Some((f.last_ns, i as u32));
+        let n = self.slots.len();
+        if n == 0 {
+            return false;
+        }
+        let mut best: Option<((bool, u64), u32)> = None;
+        let mut seen = 0;
+        let start = self.evict_cursor % n;
+        for step in 0..n {
+            let i = (start + step) % n;
+            let Some(f) = self.slots.get(i) else { break };
+            if !f.in_use {
+                continue;
+            }
+            let rank = (f.is_established(), f.last_ns);
+            if best.is_none_or(|(r, _)| rank < r) {
+                best = Some((rank, i as u32));
+            }
+            seen += 1;
+            if seen == EVICT_SCAN {
+                self.evict_cursor = i + 1;
+                break;
             }
         }
-        let Some((_, idx)) = best else { return false };
-        let old = self.remove(idx);
+        let Some(old) = best.and_then(|(_, idx)| self.remove(idx)) else {
+            return false;
+        };
         self.counters.evicted += 1;
         self.ended = Some((old, EndReason::Evicted));
         true
     }
 
-    fn remove(&mut self, idx: u32) -> Flow {
-        let f = &mut self.slots[idx as usize];
+    fn remove(&mut self, idx: u32) -> Option<Flow> {
+        let f = self.slots.get_mut(idx as usize)?;
         f.in_use = false;
         let key = f.key;
         let mut old = f.clone();
@@ -539,7 +603,7 @@ impl FlowTable {
         f.stream[1].release();
         self.map.remove(&key);
         self.free.push(idx);
-        old
+        Some(old)
     }
 
     /// End every flow idle longer than its timeout at packet time `now_ns`,
@@ -550,14 +614,16 @@ impl FlowTable {
         }
         self.last_sweep_ns = now_ns;
         for i in 0..self.slots.len() {
-            let f = &self.slots[i];
+            let Some(f) = self.slots.get(i) else { break };
             if !f.in_use {
                 continue;
             }
             let t = f.timeout_secs(&self.cfg).saturating_mul(1_000_000_000);
             if now_ns > f.last_ns.saturating_add(t) {
-                self.counters.timed_out += 1;
-                ended.push((self.remove(i as u32), EndReason::Timeout));
+                if let Some(old) = self.remove(i as u32) {
+                    self.counters.timed_out += 1;
+                    ended.push((old, EndReason::Timeout));
+                }
             }
         }
     }
@@ -573,7 +639,84 @@ impl FlowTable {
             .collect();
         live.sort_unstable();
         for (_, i) in live {
-            ended.push((self.remove(i), EndReason::Shutdown));
+            if let Some(old) = self.remove(i) {
+                ended.push((old, EndReason::Shutdown));
+            }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decode::TcpInfo;
+    use std::net::Ipv4Addr;
+
+    fn syn(n: u32) -> Packet<'static> {
+        Packet {
+            src: IpAddr::V4(Ipv4Addr::from(0x0a00_0000 + n)),
+            dst: IpAddr::V4(Ipv4Addr::new(10, 9, 9, 9)),
+            ip_proto: 6,
+            sport: 40000,
+            dport: 80,
+            tcp: Some(TcpInfo {
+                seq: n,
+                ack: 0,
+                flags: TH_SYN,
+                window: 1024,
+            }),
+            ..Packet::empty()
+        }
+    }
+
+    #[test]
+    fn full_table_evicts_and_never_grows_past_its_capacity() {
+        let mut t = FlowTable::new(&FlowConfig::default(), 100);
+        for n in 0..10_000 {
+            assert!(t.lookup(&syn(n), u64::from(n) * 1000).is_some());
+            t.ended = None;
+        }
+        assert_eq!(t.len(), 100);
+        assert!(t.slots.capacity() <= 100, "{}", t.slots.capacity());
+        assert_eq!(t.counters.active_peak, 100);
+        assert_eq!(t.counters.evicted, 10_000 - 100);
+        assert_eq!(t.counters.total, 10_000);
+        assert!(t.counters.memuse_peak >= 100 * std::mem::size_of::<Flow>() as u64);
+        assert!(t.counters.memuse_peak <= t.memuse());
+    }
+
+    #[test]
+    fn a_syn_flood_evicts_half_open_flows_before_established_ones() {
+        let mut t = FlowTable::new(&FlowConfig::default(), 64);
+        let real = t.lookup(&syn(1_000_000), 0).unwrap();
+        t.get_mut(real).tcp_state = TcpState::Established;
+        for n in 0..5_000 {
+            assert!(t.lookup(&syn(n), 1_000 + u64::from(n)).is_some());
+            if let Some((f, _)) = t.ended.take() {
+                assert_ne!(
+                    f.client_ip,
+                    syn(1_000_000).src,
+                    "the established flow was evicted"
+                );
+            }
+        }
+        assert!(t.map.contains_key(&FlowKey::from_packet(&syn(1_000_000))));
+    }
+
+    #[test]
+    fn eviction_looks_at_a_bounded_number_of_flows() {
+        // Every slot is established and equally old but one: the scan
+        // finds the half-open one only if it is within EVICT_SCAN of the
+        // cursor, yet always evicts something.
+        let mut t = FlowTable::new(&FlowConfig::default(), 1000);
+        for n in 0..1000 {
+            let i = t.lookup(&syn(n), 5).unwrap();
+            t.get_mut(i).tcp_state = TcpState::Established;
+        }
+        for n in 1000..3000 {
+            assert!(t.lookup(&syn(n), 10).is_some());
+            assert!(matches!(t.ended.take(), Some((_, EndReason::Evicted))));
+        }
+        assert_eq!(t.len(), 1000);
     }
 }

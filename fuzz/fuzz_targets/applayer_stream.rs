@@ -15,7 +15,11 @@ fuzz_target!(|data: &[u8]| {
     let mut rest = &data[1..];
     while let Some((&ctl, r)) = rest.split_first() {
         let n = usize::from(ctl >> 2).min(r.len());
-        let dir = if ctl & 1 == 0 { Direction::ToServer } else { Direction::ToClient };
+        let dir = if ctl & 1 == 0 {
+            Direction::ToServer
+        } else {
+            Direction::ToClient
+        };
         app.on_stream(dir, &r[..n], false, ctl & 2 != 0, port);
         rest = &r[n..];
     }

@@ -3,13 +3,20 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
+use std::sync::OnceLock;
 use tapwatch_rules::{BufferId, Classifications, PacketCtx, PacketFields, RuleSetBuilder, Vars};
+
+/// The bundled classification table, parsed once.
+fn classes() -> Classifications {
+    static C: OnceLock<Classifications> = OnceLock::new();
+    C.get_or_init(Classifications::bundled).clone()
+}
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
-    let mut builder = RuleSetBuilder::new(Vars::default(), Classifications::bundled());
+    let mut builder = RuleSetBuilder::new(Vars::default(), classes());
     builder.add_text("fuzz.rules", text);
     let (set, report) = builder.build();
     assert_eq!(set.len(), report.loaded);

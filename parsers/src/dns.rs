@@ -5,6 +5,7 @@
 //! part way. Names are views ([`Name`]) that follow compression pointers
 //! lazily; a pointer must point strictly backwards, so following one always
 //! terminates, and a name longer than 255 bytes is invalid.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::indexing_slicing))]
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
@@ -325,7 +326,7 @@ impl<'a> Record<'a> {
             let end = check_name(self.msg, off).ok()?;
             (end <= self.rdata_off + self.rdata_len).then_some(Name { msg: self.msg, off })
         };
-        let u16_at = |o: usize| raw.get(o..o + 2).map(|b| u16::from_be_bytes([b[0], b[1]]));
+        let u16_at = |o: usize| be16(raw.get(o..)?);
         let decoded = match self.rrtype {
             rrtype::A => <[u8; 4]>::try_from(raw).ok().map(|b| Rdata::A(Ipv4Addr::from(b))),
             rrtype::AAAA => <[u8; 16]>::try_from(raw)
@@ -349,8 +350,8 @@ impl<'a> Record<'a> {
                 let r_end = check_name(self.msg, m_end).ok()?;
                 let t = self.msg.get(r_end..r_end + 20)?;
                 let mut times = [0u32; 5];
-                for (n, c) in t.chunks_exact(4).enumerate() {
-                    times[n] = u32::from_be_bytes([c[0], c[1], c[2], c[3]]);
+                for (slot, c) in times.iter_mut().zip(t.chunks_exact(4)) {
+                    *slot = be32(c)?;
                 }
                 Some(Rdata::Soa {
                     mname: Name {
@@ -375,8 +376,8 @@ pub fn txt_strings(raw: &[u8]) -> impl Iterator<Item = &[u8]> {
     let mut rest = raw;
     std::iter::from_fn(move || {
         let (&n, r) = rest.split_first()?;
-        let s = r.get(..usize::from(n))?;
-        rest = &r[usize::from(n)..];
+        let (s, after) = r.split_at_checked(usize::from(n))?;
+        rest = after;
         Some(s)
     })
 }
@@ -436,8 +437,8 @@ pub fn parse_message(msg: &[u8]) -> Result<Message<'_>, ParseError> {
     }
     let mut pos = 12usize;
     let mut sections = [12usize; 5];
-    for (s, &n) in wanted.iter().enumerate() {
-        sections[s] = pos;
+    for (s, (&n, start)) in wanted.iter().zip(sections.iter_mut()).enumerate() {
+        *start = pos;
         for _ in 0..n {
             pos = check_name(msg, pos)?;
             let fixed = if s == 0 { 4 } else { 10 };
@@ -445,7 +446,7 @@ pub fn parse_message(msg: &[u8]) -> Result<Message<'_>, ParseError> {
             let (r, hdr) = take::<_, _, nom::error::Error<&[u8]>>(fixed)(rest).map_err(nom_err)?;
             pos += fixed;
             if s > 0 {
-                let rdlen = usize::from(u16::from_be_bytes([hdr[8], hdr[9]]));
+                let rdlen = usize::from(hdr.get(8..).and_then(be16).unwrap_or(0));
                 take::<_, _, nom::error::Error<&[u8]>>(rdlen)(r).map_err(nom_err)?;
                 pos += rdlen;
             }
@@ -464,24 +465,26 @@ impl<'a> Message<'a> {
     /// The question section.
     pub fn questions(&self) -> impl Iterator<Item = Question<'a>> + 'a {
         let msg = self.msg;
-        let mut pos = self.sections[0];
-        (0..self.counts[0]).map_while(move |_| {
+        let [mut pos, ..] = self.sections;
+        let [n, ..] = self.counts;
+        (0..n).map_while(move |_| {
             let name = Name { msg, off: pos };
             pos = check_name(msg, pos).ok()?;
-            let f = msg.get(pos..pos + 4)?;
+            let f = msg.get(pos..)?;
             pos += 4;
             Some(Question {
                 name,
-                qtype: u16::from_be_bytes([f[0], f[1]]),
-                qclass: u16::from_be_bytes([f[2], f[3]]),
+                qtype: be16(f)?,
+                qclass: be16(f.get(2..)?)?,
             })
         })
     }
 
     fn records(&self, section: usize) -> impl Iterator<Item = Record<'a>> + 'a {
         let msg = self.msg;
-        let mut pos = self.sections[section];
-        (0..self.counts[section]).map_while(move |_| {
+        let mut pos = self.sections.get(section).copied().unwrap_or(msg.len());
+        let n = self.counts.get(section).copied().unwrap_or(0);
+        (0..n).map_while(move |_| {
             let name = Name { msg, off: pos };
             pos = check_name(msg, pos).ok()?;
             let (r, (rrtype, class, ttl, rdlen)) = rr_fixed(msg.get(pos..)?).ok()?;
@@ -538,10 +541,23 @@ pub fn parse_tcp_frame(i: &[u8]) -> Result<(&[u8], &[u8]), ParseError> {
     if len < 12 {
         return Err(ParseError::Invalid("dns tcp length"));
     }
-    let body = i.get(2..2 + len).ok_or_else(|| ParseError::Incomplete {
-        needed: (2 + len).saturating_sub(i.len()),
-    })?;
-    Ok((&i[2 + len..], body))
+    let (body, rest) =
+        i.get(2..)
+            .and_then(|b| b.split_at_checked(len))
+            .ok_or_else(|| ParseError::Incomplete {
+                needed: (2 + len).saturating_sub(i.len()),
+            })?;
+    Ok((rest, body))
+}
+
+/// The big-endian u16 at the start of `b`.
+fn be16(b: &[u8]) -> Option<u16> {
+    b.first_chunk::<2>().map(|a| u16::from_be_bytes(*a))
+}
+
+/// The big-endian u32 at the start of `b`.
+fn be32(b: &[u8]) -> Option<u32> {
+    b.first_chunk::<4>().map(|a| u32::from_be_bytes(*a))
 }
 
 #[cfg(test)]

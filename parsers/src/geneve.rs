@@ -19,6 +19,7 @@
 //! are kept as one slice, and [`GeneveHeader::options`] walks the TLVs on demand.
 //! Only version 0 is defined; the RFC says other versions MUST be dropped, so
 //! they are [`ParseError::Invalid`].
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::indexing_slicing))]
 
 use nom::bytes::complete::take;
 use nom::number::complete::{be_u16, be_u24, be_u8};

@@ -6,6 +6,7 @@
 //! byte, an Int32 length counting itself, and a body ([`parse_frontend`],
 //! [`parse_backend`]). Bodies are parsed from their complete slice; unknown
 //! types come back as `Unknown` with their body, never as an error.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::indexing_slicing))]
 
 use nom::bytes::streaming::take;
 use nom::number::streaming::{be_u32, be_u8};
@@ -64,14 +65,14 @@ fn body_err(_: nom::Err<nom::error::Error<&[u8]>>) -> ParseError {
 pub fn parse_startup(i: &[u8]) -> Result<(&[u8], Startup<'_>), ParseError> {
     // Check the length and code as soon as they are visible: detection
     // rules PostgreSQL out on the first bytes.
-    if let Some(b) = i.get(..4) {
-        let len = u32::from_be_bytes([b[0], b[1], b[2], b[3]]);
+    if let Some(b) = i.first_chunk::<4>() {
+        let len = u32::from_be_bytes(*b);
         if !(8..=10000).contains(&len) {
             return Err(ParseError::Invalid("pgsql startup length"));
         }
     }
-    if let Some(b) = i.get(4..8) {
-        let code = u32::from_be_bytes([b[0], b[1], b[2], b[3]]);
+    if let Some(b) = i.get(4..).and_then(<[u8]>::first_chunk::<4>) {
+        let code = u32::from_be_bytes(*b);
         let known =
             code >> 16 == 3 || matches!(code, SSL_REQUEST_CODE | GSSENC_REQUEST_CODE | CANCEL_REQUEST_CODE);
         if !known {
@@ -106,8 +107,8 @@ pub fn params(p: &[u8]) -> impl Iterator<Item = (&[u8], &[u8])> {
 
 /// A typed message: type byte and body.
 fn parse_typed(i: &[u8]) -> Result<(&[u8], u8, &[u8]), ParseError> {
-    if let Some(b) = i.get(1..5) {
-        let len = u32::from_be_bytes([b[0], b[1], b[2], b[3]]);
+    if let Some(b) = i.get(1..).and_then(<[u8]>::first_chunk::<4>) {
+        let len = u32::from_be_bytes(*b);
         if !(4..=MAX_MESSAGE_LEN).contains(&len) {
             return Err(ParseError::Invalid("pgsql message length"));
         }
@@ -123,7 +124,8 @@ fn cstr(b: &[u8]) -> Result<(&[u8], &[u8]), ParseError> {
         .iter()
         .position(|&c| c == 0)
         .ok_or(ParseError::Invalid("pgsql string"))?;
-    Ok((&b[n + 1..], &b[..n]))
+    let (s, rest) = b.split_at(n);
+    Ok((rest.get(1..).unwrap_or_default(), s))
 }
 
 /// Messages a client sends after startup.

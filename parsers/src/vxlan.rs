@@ -14,6 +14,7 @@
 //! Mirroring sends it over UDP port 4789, with the mirror session's VNI.
 //! Reserved bits are ignored on receipt, as the RFC requires; only the I flag
 //! (VNI valid) must be set.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::indexing_slicing))]
 
 use nom::bytes::complete::take;
 use nom::number::complete::{be_u24, be_u8};

@@ -16,6 +16,7 @@
 //!
 //! [`decode`] counts what it sees, and every error it returns, in
 //! [`DecodeStats`], so callers only need to count what they drop themselves.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::indexing_slicing))]
 
 mod checksum;
 mod link;

@@ -82,7 +82,7 @@ pub(super) fn decode_ip<'a>(
         return Ok(None);
     }
 
-    let l4 = decode_l4(data, &facts, pkt, stats)?;
+    let l4 = decode_l4(data, &facts, payload.incomplete, pkt, stats)?;
     pkt.truncated = payload.incomplete || l4.header_cut.is_some();
     pkt.payload_missing = clamp_u32(match l4.header_cut {
         Some(hdr_len) => expected.saturating_sub(hdr_len),
@@ -214,9 +214,12 @@ struct L4<'a> {
     udp_payload: Option<&'a [u8]>,
 }
 
+/// `ip_incomplete`: the frame ends before the IP length says. A TCP or UDP
+/// header longer than a complete IP payload is malformed, not truncated.
 fn decode_l4<'a>(
     data: &'a [u8],
     facts: &IpFacts,
+    ip_incomplete: bool,
     pkt: &mut Packet<'a>,
     stats: &mut DecodeStats,
 ) -> Result<L4<'a>, DecodeError> {
@@ -230,6 +233,9 @@ fn decode_l4<'a>(
                 pkt.tcp = Some(tcp_info(&tcp));
                 pkt.payload = tcp.payload();
                 l4.segment = Some(tcp.slice());
+            }
+            Err(TcpError::Len(_)) if !ip_incomplete => {
+                return Err(DecodeError::Malformed("tcp header longer than the ip payload"))
             }
             Err(TcpError::Len(_)) => {
                 ports_from_cut_header(data, pkt);
@@ -250,6 +256,9 @@ fn decode_l4<'a>(
                 pkt.payload = udp.payload();
                 l4.segment = Some(udp.slice());
                 l4.udp_payload = Some(udp.payload());
+            }
+            Err(_) if !ip_incomplete => {
+                return Err(DecodeError::Malformed("udp header longer than the ip payload"))
             }
             Err(_) => {
                 ports_from_cut_header(data, pkt);

@@ -592,6 +592,41 @@ fn cut_inside_tcp_header() {
 }
 
 #[test]
+fn tcp_data_offset_past_a_complete_ip_payload_is_malformed() {
+    // The IP length covers the whole frame, but the TCP header claims 60
+    // bytes of the 21 present: not a cut frame, a lying header.
+    let mut frame = eth_tcp(b"x");
+    frame[14 + 20 + 12] = 0xf0;
+    let (r, stats) = run(LinkType::Ethernet, &frame);
+    assert_eq!(
+        r.unwrap_err(),
+        DecodeError::Malformed("tcp header longer than the ip payload")
+    );
+    assert_eq!((stats.malformed, stats.truncated, stats.tcp), (1, 0, 0));
+    // The same header in a frame cut short (IP length larger than the
+    // frame) is a truncated packet, as a mirror's packet-length makes.
+    let mut long = eth_tcp(&[7; 100]);
+    long[14 + 20 + 12] = 0xf0;
+    let (r, stats) = run(LinkType::Ethernet, &long[..14 + 20 + 30]);
+    assert!(r.unwrap().truncated);
+    assert_eq!((stats.malformed, stats.truncated), (0, 1));
+}
+
+#[test]
+fn udp_header_past_a_complete_ip_payload_is_malformed() {
+    let frame = udp_datagram(CLIENT, SERVER, 5000, 53, b"");
+    // IPv4 total length 20 + 4: the UDP header is cut by the IP length.
+    let mut short = frame[..14 + 24].to_vec();
+    short[14 + 2..14 + 4].copy_from_slice(&24u16.to_be_bytes());
+    let (r, stats) = run(LinkType::Ethernet, &short);
+    assert_eq!(
+        r.unwrap_err(),
+        DecodeError::Malformed("udp header longer than the ip payload")
+    );
+    assert_eq!(stats.malformed, 1);
+}
+
+#[test]
 fn frame_shorter_than_headers_is_an_error() {
     let frame = eth_tcp(b"x");
     let (r, stats) = run(LinkType::Ethernet, &frame[..10]);

@@ -17,6 +17,7 @@
 //! The replay reader runs this, because it sees every frame: only the first
 //! fragment carries ports, so fragments of one datagram cannot be sent to
 //! the worker of their flow before they are put together.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::indexing_slicing))]
 
 #[cfg(test)]
 mod tests;

@@ -10,6 +10,7 @@
 //!
 //! Capture files are input like any other: a bad one is an [`IngressError`]
 //! naming the file, the record and the byte offset, never a panic or a hang.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::indexing_slicing))]
 
 mod reader;
 #[cfg(test)]
