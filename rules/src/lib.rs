@@ -61,6 +61,7 @@ mod header;
 mod hostindex;
 mod inspect;
 mod keywords;
+mod literals;
 mod parse;
 mod port;
 mod prefilter;

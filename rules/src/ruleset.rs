@@ -682,7 +682,7 @@ impl RuleSet {
 /// Add the rules whose automaton patterns occur in `buf` (ending after
 /// `new_from` when it is not 0).
 fn prefilter_scan(group: &crate::prefilter::Group, buf: &[u8], new_from: usize, scratch: &mut Scratch) {
-    let Some(ac) = &group.ac else { return };
+    let Some(matcher) = &group.matcher else { return };
     if buf.is_empty() {
         return;
     }
@@ -692,18 +692,18 @@ fn prefilter_scan(group: &crate::prefilter::Group, buf: &[u8], new_from: usize, 
         0
     };
     let hay = buf.get(start..).unwrap_or_default();
-    for m in ac.find_overlapping_iter(hay) {
-        if new_from > 0 && start + m.end() <= new_from {
-            continue;
+    matcher.for_each_match(hay, |pattern, m_start, m_end| {
+        if new_from > 0 && start + m_end <= new_from {
+            return;
         }
-        for vi in group.variants_of(m.pattern().as_usize()) {
+        for vi in group.variants_of(pattern) {
             let Some(v) = group.variants.get(vi) else { continue };
             let stamp = group.variant_base + vi;
             if scratch.seen_variant(stamp) {
                 continue;
             }
             if let Some(exact) = &v.exact {
-                if hay.get(m.start()..m.end()) != Some(&exact[..]) {
+                if hay.get(m_start..m_end) != Some(&exact[..]) {
                     continue;
                 }
             }
@@ -712,5 +712,5 @@ fn prefilter_scan(group: &crate::prefilter::Group, buf: &[u8], new_from: usize, 
                 scratch.add(r);
             }
         }
-    }
+    });
 }
