@@ -82,7 +82,8 @@ pub(super) fn decode_ip<'a>(
         return Ok(None);
     }
 
-    let l4 = decode_l4(data, &facts, payload.incomplete, pkt, stats)?;
+    // A first fragment's transport header may go on in the next fragment.
+    let l4 = decode_l4(data, &facts, payload.incomplete || pkt.is_fragment, pkt, stats)?;
     pkt.truncated = payload.incomplete || l4.header_cut.is_some();
     pkt.payload_missing = clamp_u32(match l4.header_cut {
         Some(hdr_len) => expected.saturating_sub(hdr_len),
@@ -214,8 +215,9 @@ struct L4<'a> {
     udp_payload: Option<&'a [u8]>,
 }
 
-/// `ip_incomplete`: the frame ends before the IP length says. A TCP or UDP
-/// header longer than a complete IP payload is malformed, not truncated.
+/// `ip_incomplete`: the frame ends before the IP length says, or this is a
+/// first fragment. A TCP or UDP header longer than a complete, unfragmented
+/// IP payload is malformed, not truncated.
 fn decode_l4<'a>(
     data: &'a [u8],
     facts: &IpFacts,

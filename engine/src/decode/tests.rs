@@ -613,6 +613,21 @@ fn tcp_data_offset_past_a_complete_ip_payload_is_malformed() {
 }
 
 #[test]
+fn tcp_header_cut_by_a_first_fragment_is_not_malformed() {
+    // A first fragment of 8 bytes of IP payload: the TCP header goes on
+    // in the next fragment.
+    let frame = eth_tcp(&[7; 100]);
+    let mut first = frame[..14 + 20 + 8].to_vec();
+    first[14 + 2..14 + 4].copy_from_slice(&28u16.to_be_bytes());
+    first[14 + 6] = 0x20; // MF, offset 0
+    let (r, stats) = run(LinkType::Ethernet, &first);
+    let p = r.unwrap();
+    assert!(p.is_fragment);
+    assert_eq!((p.sport, p.dport), (40000, 80));
+    assert_eq!(stats.malformed, 0);
+}
+
+#[test]
 fn udp_header_past_a_complete_ip_payload_is_malformed() {
     let frame = udp_datagram(CLIENT, SERVER, 5000, 53, b"");
     // IPv4 total length 20 + 4: the UDP header is cut by the IP length.
