@@ -378,6 +378,9 @@ impl Rule {
     }
 }
 
+/// Longest prefilter pattern; longer contents are searched by their end.
+const MAX_FAST_PATTERN: usize = 255;
+
 /// A content the prefilter could use: its buffer, whether it is marked
 /// `fast_pattern`, and the bytes (and case rule) to search.
 type FastCandidate<'a> = (BufferId, bool, (&'a [u8], bool));
@@ -419,6 +422,10 @@ fn pick_fast_pattern(payload: &Chain, bufs: &[BufChain]) -> Option<FastPattern> 
             })
     })?;
     let (id, _, (bytes, nocase)) = *chosen;
+    // A long content is searched by its last bytes: they end where the
+    // content ends, so the stream condition (a match ending in new data)
+    // holds for them exactly when it holds for the whole content.
+    let bytes = bytes.get(bytes.len().saturating_sub(MAX_FAST_PATTERN)..).unwrap_or(bytes);
     Some(FastPattern {
         bytes: if nocase {
             bytes.to_ascii_lowercase()

@@ -815,6 +815,27 @@ fn stream_candidates_need_a_new_fast_pattern() {
 }
 
 #[test]
+fn long_contents_are_prefiltered_by_their_end() {
+    // A 300-byte content: the prefilter searches its last 255 bytes, which
+    // end where it ends, so the stream condition is the content's own.
+    let content = format!("{}B", "A".repeat(299));
+    let (set, _) = build(&rule(&format!("content:\"{content}\"; sid:1;")));
+    let data = format!("x{content}x");
+    let s = |nf: usize| Pkt {
+        stream: true,
+        new_from: nf,
+        ..Pkt::default().data(data.as_bytes())
+    };
+    for (nf, want) in [(0, true), (2, true), (300, true), (301, false)] {
+        let p = s(nf);
+        let mut naive = Vec::new();
+        set.match_packet_naive(&p.ctx(), &mut naive);
+        assert_eq!(hits(&set, &p), naive, "new_from {nf}");
+        assert_eq!(!naive.is_empty(), want, "new_from {nf}");
+    }
+}
+
+#[test]
 fn ruleset_is_send_and_sync() {
     fn check<T: Send + Sync>() {}
     check::<RuleSet>();
