@@ -425,7 +425,9 @@ fn pick_fast_pattern(payload: &Chain, bufs: &[BufChain]) -> Option<FastPattern> 
     // A long content is searched by its last bytes: they end where the
     // content ends, so the stream condition (a match ending in new data)
     // holds for them exactly when it holds for the whole content.
-    let bytes = bytes.get(bytes.len().saturating_sub(MAX_FAST_PATTERN)..).unwrap_or(bytes);
+    let bytes = bytes
+        .get(bytes.len().saturating_sub(MAX_FAST_PATTERN)..)
+        .unwrap_or(bytes);
     Some(FastPattern {
         bytes: if nocase {
             bytes.to_ascii_lowercase()
