@@ -1,5 +1,6 @@
 //! Detection glue: one worker's per-packet path from a decoded packet
 //! through its flow and stream state to the rule engine and EVE alerts.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::indexing_slicing))]
 
 use crate::applayer::Direction as AppDir;
 use crate::config::{EncryptionHandling, EngineConfig};
@@ -163,7 +164,6 @@ impl Worker {
         };
 
         let to_server = self.flows.get(idx).is_to_server(&p);
-        let dir = if to_server { 0 } else { 1 };
         let scfg = &self.cfg.stream;
         let flow = self.flows.get_mut(idx);
         // Bytes as Suricata counts them: the captured frame, or for a
@@ -193,6 +193,9 @@ impl Worker {
         let mut stream_events = tapwatch_rules::EventSet::EMPTY;
         self.hits.clear();
         if let Some(tcp) = p.tcp {
+            // Stream 0 is the client-to-server direction; `mine` is this packet's, `peer` the other.
+            let [s0, s1] = &mut flow.stream;
+            let (mine, peer) = if to_server { (s0, s1) } else { (s1, s0) };
             let f = tcp.flags;
             if f & TH_RST != 0 {
                 self.stats.tcp.rst += 1;
@@ -202,19 +205,19 @@ impl Worker {
                     self.stats.tcp.synack += 1;
                 } else {
                     self.stats.tcp.syn += 1;
-                    if !flow.stream[dir].tracking {
+                    if !mine.tracking {
                         self.stats.tcp.sessions += 1;
                     }
                 }
-                flow.stream[dir].on_syn(tcp.seq);
-            } else if !flow.stream[dir].tracking && scfg.midstream && !p.payload.is_empty() {
-                flow.stream[dir].pickup(tcp.seq);
+                mine.on_syn(tcp.seq);
+            } else if !mine.tracking && scfg.midstream && !p.payload.is_empty() {
+                mine.pickup(tcp.seq);
                 self.stats.tcp.midstream_pickups += 1;
             }
             if f & TH_ACK != 0 {
-                flow.stream[1 - dir].on_peer_ack(tcp.ack, ts);
+                peer.on_peer_ack(tcp.ack, ts);
             }
-            if flow.stream[dir].tracking && f & TH_SYN == 0 {
+            if mine.tracking && f & TH_SYN == 0 {
                 stream = true;
                 let seg = Segment {
                     seq: tcp.seq,
@@ -238,7 +241,7 @@ impl Worker {
                 );
                 let mut inspected = false;
                 let encryption = self.cfg.tls_encryption;
-                flow.stream[dir].on_segment(&seg, &mut sctx, &mut |c| match c {
+                mine.on_segment(&seg, &mut sctx, &mut |c| match c {
                     Chunk::Data { window, new_from } => {
                         // Past a TLS handshake the bytes are ciphertext:
                         // Suricata's `encryption-handling` decides whether
@@ -263,7 +266,7 @@ impl Worker {
                     }
                     Chunk::Gap(_) => app.on_stream(app_dir, &[], true, false, server_port), // app layer hook
                 });
-                stream_events = flow.stream[dir].take_events();
+                stream_events = mine.take_events();
                 if !inspected || !stream_events.is_empty() {
                     // Nothing new in order: header-only rules still see the
                     // packet; so do rules on the stream events it raised.

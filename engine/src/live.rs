@@ -13,6 +13,7 @@
 //! Shutdown ([`Live::drain`]): readers stop and flush what they hold,
 //! workers empty their queues and log every flow, the EVE writer writes
 //! everything and a last `stats` record.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::indexing_slicing))]
 
 use crate::config::EngineConfig;
 use crate::decode::{decode, DecodeStats, Encap, LinkType};
@@ -880,7 +881,9 @@ fn push_udp(out: &mut Vec<u8>, sport: u16, dport: u16, len: usize) {
 fn ipv4_checksum(h: &[u8; 20]) -> u16 {
     let mut sum: u32 = 0;
     for c in h.chunks_exact(2) {
-        sum += u32::from(u16::from_be_bytes([c[0], c[1]]));
+        if let [a, b] = *c {
+            sum += u32::from(u16::from_be_bytes([a, b]));
+        }
     }
     while sum > 0xffff {
         sum = (sum & 0xffff) + (sum >> 16);

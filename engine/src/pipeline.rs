@@ -4,6 +4,7 @@
 //! queue makes the reader wait. Each flow lives on exactly one worker and
 //! its packets are processed in capture order, so the alerts are the same
 //! whatever the number of workers.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::indexing_slicing))]
 
 use crate::config::EngineConfig;
 use crate::decode::{decode, DecodeStats, LinkType, Packet, TunnelLayer, MAX_TUNNELS};
@@ -357,9 +358,9 @@ fn read_all(
             }
         }
     }
-    for (w, b) in pending.into_iter().enumerate() {
+    for (tx, b) in txs.iter().zip(pending) {
         if !b.frames.is_empty() {
-            let _ = txs[w].send(b);
+            let _ = tx.send(b);
         }
     }
     if let Some(p) = progress {

@@ -1,4 +1,5 @@
 //! Per-worker counters, merged when workers finish.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::indexing_slicing))]
 
 use crate::decode::DecodeStats;
 use crate::flow::FlowCounters;

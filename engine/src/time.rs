@@ -1,4 +1,5 @@
 //! Timestamps as EVE writes them: `2026-01-15T10:00:00.123456+0000` (UTC).
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::indexing_slicing))]
 
 use std::fmt::Write;
 

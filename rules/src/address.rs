@@ -1,6 +1,7 @@
 //! IP address groups: IPv4 and IPv6 single addresses, CIDR blocks
 //! (`10.0.0.0/8`, `2001:db8::/32`), netmasks (`10.0.0.0/255.0.0.0`) and
 //! ranges (`10.0.0.1-10.0.0.9`), combined into lists by [`crate::group`].
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::indexing_slicing))]
 
 use crate::error::reason;
 use crate::group::GroupSet;

@@ -5,6 +5,7 @@
 //! buffer each: the payload by default, a sticky buffer after a keyword
 //! such as `http.uri;` or `file_data;`, or the buffer named by a legacy
 //! content modifier (`content:"x"; http_uri;`) or pcre flag (`/x/U`).
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::indexing_slicing))]
 
 macro_rules! buffers {
     ($( $v:ident => $name:literal [$($alias:literal),*] ),* $(,)?) => {

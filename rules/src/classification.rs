@@ -3,6 +3,7 @@
 //!
 //! Format, one entry a line: `config classification: shortname,description,priority`.
 //! Blank lines and `#` comments are skipped. Names are matched case-insensitively.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::indexing_slicing))]
 
 use crate::error::{reason, LoadError};
 use std::collections::HashMap;

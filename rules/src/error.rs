@@ -3,6 +3,7 @@
 //! A rule that fails to load never stops the load: it becomes a [`LoadError`]
 //! (file, line, column of the offending token, a message and a short reason
 //! category) in the [`LoadReport`].
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::indexing_slicing))]
 
 use std::collections::BTreeMap;
 use std::fmt;

@@ -5,6 +5,7 @@
 //! none) minus the union of its negated elements, so `[10.0.0.0/8,!10.1.0.0/16]`
 //! and `[!1.2.3.4]` mean what a Suricata user expects. Variables resolve
 //! recursively; cycles and unknown names are errors. Nesting is bounded.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::indexing_slicing))]
 
 use crate::error::{reason, SpanError};
 use std::collections::{BTreeMap, HashMap};

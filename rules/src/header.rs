@@ -3,6 +3,7 @@
 //! Protocols are IP protocols (`ip`, `tcp`, `udp`, `icmp`, ...) or
 //! app-layer protocol names (`http`, `tls`, `dns`, ...); an app-layer rule
 //! only matches once the engine has identified that protocol on the flow.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::indexing_slicing))]
 
 use crate::address::IpSet;
 use crate::error::{reason, SpanError};

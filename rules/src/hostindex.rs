@@ -5,6 +5,7 @@
 //! The ranges of all indexed rules cut the address space into elementary
 //! intervals; each interval keeps the rules covering it, and a lookup is
 //! one binary search.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::indexing_slicing))]
 
 use std::collections::{BTreeSet, HashMap};
 

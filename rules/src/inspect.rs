@@ -18,6 +18,7 @@
 //! Pruning is exact: a failure that no earlier item's position can change
 //! (an absolute content not found, an absolute negated content found)
 //! ends the search at once.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::indexing_slicing))]
 
 use crate::keywords::base64::Base64Decode;
 use crate::keywords::byte::{ByteExtract, ByteJump, ByteMath, ByteTest, Val, VarSlots};

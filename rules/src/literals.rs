@@ -11,6 +11,7 @@
 //! bytes: only positions whose bit is set look up the patterns with that
 //! prefix and compare them. Patterns of one to three bytes are looked up
 //! by byte and by byte pair.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::indexing_slicing))]
 
 use std::collections::HashMap;
 

@@ -4,6 +4,7 @@
 //! values end at the first `;` not escaped by a backslash; the options end
 //! at the rule's last `)`. Every error carries the byte offset of the
 //! offending token in the rule text.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::indexing_slicing))]
 
 use crate::classification::Classifications;
 use crate::error::{reason, SpanError};

@@ -1,5 +1,6 @@
 //! Port groups: `80`, `1024:65535`, `1024:`, `:1023`, combined into lists
 //! and negations by [`crate::group`].
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::indexing_slicing))]
 
 use crate::error::reason;
 use crate::group::GroupSet;

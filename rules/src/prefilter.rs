@@ -9,6 +9,7 @@
 //!
 //! Groups: TCP, UDP, ICMP (v4 and v6) and other IP protocols. An `ip` rule
 //! sits in every group; an app-layer rule in TCP and UDP.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::indexing_slicing))]
 
 use crate::buffer::BufferId;
 use crate::header::IpProto;

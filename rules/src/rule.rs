@@ -1,6 +1,7 @@
 //! A compiled rule: header, packet checks, one inspection chain per buffer
 //! and the pattern the prefilter looks for; plus [`RuleMeta`], what
 //! outputs report.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::indexing_slicing))]
 
 use crate::buffer::BufferId;
 use crate::header::{Action, Header};

@@ -1,4 +1,5 @@
 //! Building a [`RuleSet`] from rule files, and matching packets against it.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::indexing_slicing))]
 
 use crate::buffer::BufferId;
 use crate::classification::Classifications;
@@ -348,6 +349,9 @@ impl RuleSet {
     ///
     /// # Panics
     /// When `idx >= self.len()`; indexes from [`RuleSet::match_packet`] are always valid.
+    // The panic is this fn's documented contract (like slice indexing): callers pass
+    // indexes this set produced (`match_packet` hits, `0..len()`); `get` is the checked form.
+    #[allow(clippy::indexing_slicing)]
     pub fn meta(&self, idx: u32) -> &RuleMeta {
         &self.metas[idx as usize]
     }

@@ -3,6 +3,7 @@
 //! Address groups (IPv4 as `u32`, IPv6 as `u128`) and port groups (`u16`)
 //! are all such sets; negation and lists are union, complement and
 //! difference on them. Membership is a binary search.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::indexing_slicing))]
 
 /// An integer type a [`Ranges`] can hold.
 pub(crate) trait Point: Copy + Ord + std::fmt::Debug {

@@ -4,6 +4,7 @@
 //! backslash and line break are dropped). Blank lines and lines starting
 //! with `#` are skipped. Each logical rule keeps enough of its origin to
 //! turn a byte offset into the 1-based line and column of the file.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::indexing_slicing))]
 
 /// A piece of a logical rule that came from one physical line.
 #[derive(Clone, Debug)]

@@ -2,6 +2,7 @@
 //! and flowints, one per flow), [`XbitState`] (xbits on hosts and host
 //! pairs) and [`ThresholdState`] (threshold / detection_filter counters);
 //! the last two one per worker.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::indexing_slicing))]
 
 use crate::keywords::state::{ThreshKind, Track, XTrack};
 use crate::threshold_file::{RateFilter, SupTrack, Suppress};

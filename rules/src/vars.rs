@@ -3,6 +3,7 @@
 //!
 //! Values are kept as text and resolved when a rule uses them, so a bad
 //! value is reported at the rule that needs it, with the variable named.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::indexing_slicing))]
 
 use std::collections::BTreeMap;
 

@@ -16,8 +16,9 @@ impl Worker {
     /// the memory back.
     pub(super) fn inspect_held(&mut self, f: &mut Flow) {
         for dir in 0..2 {
-            if f.stream[dir].held_segments() == 0 {
-                f.stream[dir].release();
+            let Some(sd) = f.stream.get_mut(dir) else { continue };
+            if sd.held_segments() == 0 {
+                sd.release();
                 continue;
             }
             let to_server = dir == 0;
