@@ -49,7 +49,11 @@ fn probe_http(dir: Direction, b: &[u8]) -> Probe {
         Direction::ToServer => {
             let word = b.iter().position(|&c| c == b' ' || c == b'\t');
             match word {
-                Some(n) if METHODS.iter().any(|m| m.eq_ignore_ascii_case(&b[..n])) => {
+                Some(n)
+                    if METHODS
+                        .iter()
+                        .any(|m| b.get(..n).is_some_and(|w| m.eq_ignore_ascii_case(w))) =>
+                {
                     Probe::Match(AppProto::Http)
                 }
                 Some(_) => Probe::NoMatch,
@@ -68,7 +72,8 @@ fn probe_http(dir: Direction, b: &[u8]) -> Probe {
 }
 
 fn starts_ci(word: &[u8], prefix: &[u8]) -> bool {
-    word.len() >= prefix.len() && word[..prefix.len()].eq_ignore_ascii_case(prefix)
+    word.get(..prefix.len())
+        .is_some_and(|w| w.eq_ignore_ascii_case(prefix))
 }
 
 fn probe_tls(b: &[u8]) -> Probe {
@@ -82,7 +87,10 @@ fn probe_tls(b: &[u8]) -> Probe {
         [ct, 3, minor, ..] if *ct == tls::content::HANDSHAKE && *minor <= 4 => match tls::parse_record(b) {
             Err(ParseError::Invalid(_)) => Probe::NoMatch,
             _ if b.len() < 6 => Probe::NeedMore,
-            _ if matches!(b[5], tls::handshake::CLIENT_HELLO | tls::handshake::SERVER_HELLO) => {
+            _ if b.get(5).is_some_and(|&c| {
+                matches!(c, tls::handshake::CLIENT_HELLO | tls::handshake::SERVER_HELLO)
+            }) =>
+            {
                 Probe::Match(AppProto::Tls)
             }
             _ => Probe::NoMatch,
@@ -108,9 +116,9 @@ fn probe_pgsql(dir: Direction, b: &[u8]) -> Probe {
 fn probe_dns_tcp(dir: Direction, b: &[u8]) -> Probe {
     // Rule out other protocols on the header before the message is whole:
     // one to a few questions, a sane opcode.
-    if let Some(h) = b.get(2..8) {
-        let qd = u16::from_be_bytes([h[4], h[5]]);
-        if qd == 0 || qd > 8 || (h[2] >> 3) & 0xf > 5 {
+    if let Some(&[_, _, flags, _, qd0, qd1]) = b.get(2..8) {
+        let qd = u16::from_be_bytes([qd0, qd1]);
+        if qd == 0 || qd > 8 || (flags >> 3) & 0xf > 5 {
             return Probe::NoMatch;
         }
     }

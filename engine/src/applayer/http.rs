@@ -211,10 +211,15 @@ impl HttpTx {
         let h = self.request_header(b"host")?;
         // [v6]:port or name:port
         let (name, port) = match h.iter().rposition(|&b| b == b':') {
-            Some(c) if !h.ends_with(b"]") && h[c + 1..].iter().all(u8::is_ascii_digit) => (
-                &h[..c],
-                http1::parse_decimal(&h[c + 1..]).and_then(|p| u16::try_from(p).ok()),
-            ),
+            Some(c)
+                if !h.ends_with(b"]") && h.get(c + 1..).is_some_and(|p| p.iter().all(u8::is_ascii_digit)) =>
+            {
+                (
+                    h.get(..c).unwrap_or_default(),
+                    http1::parse_decimal(h.get(c + 1..).unwrap_or_default())
+                        .and_then(|p| u16::try_from(p).ok()),
+                )
+            }
             _ => (h, None),
         };
         Some((name, port))
@@ -286,7 +291,7 @@ fn store_headers(h: &Headers<'_>, list: &mut Vec<(Vec<u8>, Vec<u8>)>, raw: &mut 
 
 fn append_limited(body: &mut Vec<u8>, data: &[u8], limit: usize) {
     let room = limit.saturating_sub(body.len());
-    body.extend_from_slice(&data[..data.len().min(room)]);
+    body.extend_from_slice(data.get(..data.len().min(room)).unwrap_or_default());
 }
 
 impl HttpState {
@@ -340,8 +345,8 @@ impl HttpState {
     }
 
     fn parse_request(&mut self, buf: &[u8]) -> Progress {
-        let d = Direction::ToServer.idx();
-        match self.phase[d] {
+        let d = Direction::ToServer;
+        match *d.of(&self.phase) {
             Phase::Line => match http1::parse_request_line(buf) {
                 Ok((rest, rl)) => {
                     let Some(tx) = self.new_tx() else {
@@ -353,7 +358,7 @@ impl HttpState {
                     if rl.is_http09() {
                         tx.request_done = true;
                     } else {
-                        self.phase[d] = Phase::Headers;
+                        *d.of_mut(&mut self.phase) = Phase::Headers;
                     }
                     Progress::Done {
                         consumed: buf.len() - rest.len(),
@@ -378,7 +383,7 @@ impl HttpState {
                         tx.request_done = next == Phase::Line;
                         connect = tx.method.eq_ignore_ascii_case(b"CONNECT");
                     }
-                    self.phase[d] = if connect && next == Phase::Line {
+                    *d.of_mut(&mut self.phase) = if connect && next == Phase::Line {
                         Phase::ConnectWait
                     } else {
                         next
@@ -399,8 +404,8 @@ impl HttpState {
     }
 
     fn parse_response(&mut self, buf: &[u8]) -> Progress {
-        let d = Direction::ToClient.idx();
-        match self.phase[d] {
+        let d = Direction::ToClient;
+        match *d.of(&self.phase) {
             Phase::Line => match http1::parse_status_line(buf) {
                 Ok((rest, sl)) => {
                     let id = self.resp_id;
@@ -419,7 +424,7 @@ impl HttpState {
                     if let Some(tx) = self.tx_mut(id) {
                         fill_status_line(tx, &sl);
                     }
-                    self.phase[d] = Phase::Headers;
+                    *d.of_mut(&mut self.phase) = Phase::Headers;
                     Progress::Done {
                         consumed: buf.len() - rest.len(),
                     }
@@ -486,13 +491,13 @@ impl HttpState {
                     if matches!(next, Phase::Line | Phase::Tunnel) && !interim {
                         self.resp_id += 1;
                     }
-                    self.phase[d] = next;
-                    let req = Direction::ToServer.idx();
+                    *d.of_mut(&mut self.phase) = next;
+                    let req = Direction::ToServer;
                     if switch.is_some() {
-                        self.phase[req] = Phase::Tunnel;
+                        *req.of_mut(&mut self.phase) = Phase::Tunnel;
                         self.switch = switch;
-                    } else if connect && !interim && self.phase[req] == Phase::ConnectWait {
-                        self.phase[req] = Phase::Line;
+                    } else if connect && !interim && *req.of(&self.phase) == Phase::ConnectWait {
+                        *req.of_mut(&mut self.phase) = Phase::Line;
                         self.resume_request = true;
                     }
                     Progress::Done {
@@ -509,12 +514,12 @@ impl HttpState {
             _ => {
                 // The message length stops at the last chunk's size line:
                 // the trailer and its empty line are not counted (libhtp).
-                let trailer = self.phase[d] == Phase::Trailer;
+                let trailer = *d.of(&self.phase) == Phase::Trailer;
                 let p = self.parse_body(Direction::ToClient, buf);
                 if let (Progress::Done { consumed }, false) = (p, trailer) {
                     let id = self
                         .resp_id
-                        .saturating_sub(u64::from(self.phase[d] == Phase::Line));
+                        .saturating_sub(u64::from(*d.of(&self.phase) == Phase::Line));
                     if let Some(tx) = self.tx_mut(id) {
                         tx.response_message_len += consumed as u64;
                     }
@@ -589,18 +594,18 @@ impl HttpState {
         if dir == Direction::ToClient {
             self.resp_id += 1;
         }
-        self.phase[dir.idx()] = Phase::Line;
+        *dir.of_mut(&mut self.phase) = Phase::Line;
     }
 
     fn parse_body(&mut self, dir: Direction, buf: &[u8]) -> Progress {
-        let d = dir.idx();
-        match self.phase[d] {
+        let d = dir;
+        match *d.of(&self.phase) {
             Phase::Length(rem) | Phase::ChunkData(rem) => {
                 let n = usize::try_from(rem).unwrap_or(usize::MAX).min(buf.len());
-                self.add_body(dir, &buf[..n]);
+                self.add_body(dir, buf.get(..n).unwrap_or_default());
                 let left = rem - n as u64;
-                let chunked = matches!(self.phase[d], Phase::ChunkData(_));
-                self.phase[d] = match (left, chunked) {
+                let chunked = matches!(*d.of(&self.phase), Phase::ChunkData(_));
+                *d.of_mut(&mut self.phase) = match (left, chunked) {
                     (0, true) => Phase::ChunkEnd,
                     (0, false) => {
                         self.end_message(dir);
@@ -620,13 +625,13 @@ impl HttpState {
             }
             Phase::ChunkSize => match http1::parse_chunk_size(buf) {
                 Ok((rest, 0)) => {
-                    self.phase[d] = Phase::Trailer;
+                    *d.of_mut(&mut self.phase) = Phase::Trailer;
                     Progress::Done {
                         consumed: buf.len() - rest.len(),
                     }
                 }
                 Ok((rest, n)) => {
-                    self.phase[d] = Phase::ChunkData(n);
+                    *d.of_mut(&mut self.phase) = Phase::ChunkData(n);
                     Progress::Done {
                         consumed: buf.len() - rest.len(),
                     }
@@ -642,7 +647,7 @@ impl HttpState {
                     }
                     match next {
                         Some(p) => {
-                            self.phase[d] = p;
+                            *d.of_mut(&mut self.phase) = p;
                             Progress::Done { consumed: 0 }
                         }
                         None => Progress::Invalid(super::Anomaly::Malformed(w)),
@@ -652,7 +657,7 @@ impl HttpState {
             },
             Phase::ChunkEnd => match http1::parse_chunk_end(buf) {
                 Ok(rest) => {
-                    self.phase[d] = Phase::ChunkSize;
+                    *d.of_mut(&mut self.phase) = Phase::ChunkSize;
                     Progress::Done {
                         consumed: buf.len() - rest.len(),
                     }
@@ -687,7 +692,7 @@ impl HttpState {
         };
         match starts {
             super::detect::Probe::Match(super::AppProto::Http) => {
-                self.phase[dir.idx()] = Phase::Line;
+                *dir.of_mut(&mut self.phase) = Phase::Line;
                 Progress::Done { consumed: 0 }
             }
             super::detect::Probe::NeedMore => Progress::NeedMore {
@@ -703,8 +708,8 @@ impl HttpState {
         if dir == Direction::ToClient {
             self.end_decoding(false);
         }
-        let d = dir.idx();
-        let phase = self.phase[d];
+        let d = dir;
+        let phase = *d.of(&self.phase);
         if matches!(phase, Phase::Tunnel | Phase::ConnectWait) {
             return;
         }
@@ -725,25 +730,25 @@ impl HttpState {
         } else if phase == Phase::Headers {
             self.partial_headers(dir, pend);
         }
-        if self.phase[d] != Phase::Line || phase != Phase::Line || !pend.is_empty() {
+        if *d.of(&self.phase) != Phase::Line || phase != Phase::Line || !pend.is_empty() {
             if let Some(tx) = self.body_tx(dir) {
                 tx.truncated = true;
             }
-            if self.phase[d] != Phase::Line && self.phase[d] != Phase::Resync {
+            if *d.of(&self.phase) != Phase::Line && *d.of(&self.phase) != Phase::Resync {
                 self.end_message(dir);
             }
         }
-        self.phase[d] = Phase::Resync;
+        *d.of_mut(&mut self.phase) = Phase::Resync;
         self.retire(now, done);
     }
 
     /// Takes the complete header lines of a cut header block.
     fn partial_headers(&mut self, dir: Direction, visible: &[u8]) {
-        if self.phase[dir.idx()] != Phase::Headers {
+        if *dir.of(&self.phase) != Phase::Headers {
             return;
         }
         let complete = match visible.iter().rposition(|&b| b == b'\n') {
-            Some(lf) => &visible[..=lf],
+            Some(lf) => visible.get(..=lf).unwrap_or_default(),
             None => &[][..],
         };
         let mut block = complete.to_vec();
@@ -768,7 +773,7 @@ impl HttpState {
     /// logged as it stands.
     pub fn finish(&mut self, now: (u64, u64), done: &mut Vec<DoneTx>) {
         // Flow end closes a close-delimited body; others were cut short.
-        let complete = self.phase[Direction::ToClient.idx()] == Phase::Close;
+        let complete = *Direction::ToClient.of(&self.phase) == Phase::Close;
         self.end_decoding(complete);
         for t in self.txs.drain(..) {
             if t.request_line.is_empty() && t.response_line.is_empty() {

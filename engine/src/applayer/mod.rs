@@ -13,6 +13,7 @@
 //! needed, or invalid (the direction then stops being parsed and an anomaly
 //! is counted). Unconsumed bytes wait in a per-direction buffer bounded by
 //! [`MAX_PENDING`].
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::indexing_slicing))]
 
 pub mod buffers;
 pub mod detect;
@@ -43,6 +44,24 @@ impl Direction {
         match self {
             Direction::ToServer => 0,
             Direction::ToClient => 1,
+        }
+    }
+
+    /// This direction's entry in a per-direction pair (to server first).
+    fn of<T>(self, pair: &[T; 2]) -> &T {
+        let [to_server, to_client] = pair;
+        match self {
+            Direction::ToServer => to_server,
+            Direction::ToClient => to_client,
+        }
+    }
+
+    /// This direction's entry in a per-direction pair, mutably.
+    fn of_mut<T>(self, pair: &mut [T; 2]) -> &mut T {
+        let [to_server, to_client] = pair;
+        match self {
+            Direction::ToServer => to_server,
+            Direction::ToClient => to_client,
         }
     }
 }
@@ -272,7 +291,7 @@ impl AppLayer {
         gap_after: bool,
         server_port: u16,
     ) {
-        let d = dir.idx();
+        let d = dir;
         self.port_hint = server_port;
         if let Some(sw) = self.switch.take() {
             self.http_switch(dir, sw);
@@ -284,7 +303,7 @@ impl AppLayer {
         if self.proto == AppProto::Unknown && !data.is_empty() && !gap_before {
             absorbed = self.detect_tcp(dir, data, server_port);
         }
-        if !self.stopped[d] && self.has_stream_state() {
+        if !*d.of(&self.stopped) && self.has_stream_state() {
             self.feed(dir, if absorbed { &[] } else { data });
         }
         if gap_after {
@@ -301,7 +320,7 @@ impl AppLayer {
                     self.state = State::DnsUdp(Box::default());
                 }
                 _ => {
-                    self.probe_failed[dir.idx()] = true;
+                    *dir.of_mut(&mut self.probe_failed) = true;
                     if self.probe_failed == [true, true] {
                         self.proto = AppProto::Failed;
                     }
@@ -358,15 +377,19 @@ impl AppLayer {
     /// Probes `dir` for its protocol. Returns whether `data` was absorbed
     /// into the pending buffer (the first bytes may span segments).
     fn detect_tcp(&mut self, dir: Direction, data: &[u8], server_port: u16) -> bool {
-        let d = dir.idx();
-        if self.probe_failed[d] {
+        let d = dir;
+        if *d.of(&self.probe_failed) {
             return false;
         }
-        let absorbed = !self.pending[d].is_empty();
+        let absorbed = !d.of(&self.pending).is_empty();
         if absorbed {
-            self.pending[d].extend_from_slice(data);
+            d.of_mut(&mut self.pending).extend_from_slice(data);
         }
-        let buf: &[u8] = if absorbed { &self.pending[d] } else { data };
+        let buf: &[u8] = if absorbed {
+            d.of(&self.pending).as_slice()
+        } else {
+            data
+        };
         match detect::probe_tcp(dir, buf, server_port) {
             detect::Probe::Match(proto) => {
                 self.proto = proto;
@@ -384,7 +407,7 @@ impl AppLayer {
             }
             detect::Probe::NeedMore if buf.len() < detect::MAX_PROBE => {
                 if !absorbed {
-                    self.pending[d].extend_from_slice(data);
+                    d.of_mut(&mut self.pending).extend_from_slice(data);
                 }
                 return true;
             }
@@ -393,9 +416,9 @@ impl AppLayer {
         absorbed
     }
 
-    fn probe_fail(&mut self, d: usize) {
-        self.probe_failed[d] = true;
-        self.pending[d].clear();
+    fn probe_fail(&mut self, d: Direction) {
+        *d.of_mut(&mut self.probe_failed) = true;
+        d.of_mut(&mut self.pending).clear();
         if self.probe_failed == [true, true] {
             self.proto = AppProto::Failed;
         }
@@ -403,15 +426,15 @@ impl AppLayer {
 
     /// Runs the protocol parser over pending + `data`, keeping the rest.
     fn feed(&mut self, dir: Direction, data: &[u8]) {
-        let d = dir.idx();
+        let d = dir;
         let now = self.now;
-        let mut pend = std::mem::take(&mut self.pending[d]);
+        let mut pend = std::mem::take(d.of_mut(&mut self.pending));
         let use_pending = !pend.is_empty();
         if use_pending {
             if pend.len() + data.len() > MAX_PENDING {
                 self.stop(d, Anomaly::TooLarge);
                 pend.clear();
-                self.pending[d] = pend;
+                *d.of_mut(&mut self.pending) = pend;
                 return;
             }
             pend.extend_from_slice(data);
@@ -468,7 +491,7 @@ impl AppLayer {
         if rest.len() > MAX_PENDING {
             self.stop(d, Anomaly::TooLarge);
         }
-        let keep: Vec<u8> = if self.stopped[d] || rest.is_empty() {
+        let keep: Vec<u8> = if *d.of(&self.stopped) || rest.is_empty() {
             Vec::new()
         } else if use_pending {
             let n = rest_from;
@@ -477,14 +500,14 @@ impl AppLayer {
         } else {
             rest.to_vec()
         };
-        self.pending[d] = keep;
+        *d.of_mut(&mut self.pending) = keep;
         if self.done.len() > MAX_DONE {
             let extra = self.done.len() - MAX_DONE;
             self.done.drain(..extra);
             self.anomalies += 1;
         }
         // A refused CONNECT: the requests held meanwhile are parsed now.
-        if resume_request && dir == Direction::ToClient && !self.pending[0].is_empty() {
+        if resume_request && dir == Direction::ToClient && !Direction::ToServer.of(&self.pending).is_empty() {
             self.feed(Direction::ToServer, &[]);
         }
     }
@@ -510,7 +533,7 @@ impl AppLayer {
         self.state = State::None;
         self.probe_failed = [false; 2];
         self.stopped = [false; 2];
-        let held = std::mem::take(&mut self.pending[dir.other().idx()]);
+        let held = std::mem::take(dir.other().of_mut(&mut self.pending));
         self.redetect(dir.other(), &held);
     }
 
@@ -523,21 +546,21 @@ impl AppLayer {
         if self.proto == AppProto::Unknown {
             absorbed = self.detect_tcp(dir, data, self.port_hint);
         }
-        if !self.stopped[dir.idx()] && self.has_stream_state() {
+        if !*dir.of(&self.stopped) && self.has_stream_state() {
             self.feed(dir, if absorbed { &[] } else { data });
         }
     }
 
-    fn stop(&mut self, d: usize, _a: Anomaly) {
-        self.stopped[d] = true;
+    fn stop(&mut self, d: Direction, _a: Anomaly) {
+        *d.of_mut(&mut self.stopped) = true;
         self.anomalies += 1;
     }
 
     /// Bytes went missing in `dir`: hand the partial message to the state
     /// (it logs what it could see) and resynchronise on the next message.
     fn on_gap(&mut self, dir: Direction) {
-        let d = dir.idx();
-        let pend = std::mem::take(&mut self.pending[d]);
+        let d = dir;
+        let pend = std::mem::take(d.of_mut(&mut self.pending));
         let now = self.now;
         match &mut self.state {
             State::Http(s) => s.on_gap(dir, &pend, now, &mut self.done),
@@ -548,8 +571,8 @@ impl AppLayer {
         }
         let mut pend = pend;
         pend.clear();
-        self.pending[d] = pend;
-        self.stopped[d] = self.opaque;
+        *d.of_mut(&mut self.pending) = pend;
+        *d.of_mut(&mut self.stopped) = self.opaque;
     }
 }
 

@@ -302,7 +302,7 @@ impl PgsqlState {
                     Some(PgRequest::Query(text.to_vec()))
                 }
                 _ if !self.started => match pend.get(4..8) {
-                    Some(v) if v[..2] == [0, 3] => {
+                    Some([0, 3, ..]) => {
                         self.started = true;
                         let body = pend.get(8..).unwrap_or_default();
                         let params = pgsql::params(body)

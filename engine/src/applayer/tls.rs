@@ -98,24 +98,24 @@ impl TlsState {
 
     /// Parses bytes of one direction, one record per call.
     pub fn parse(&mut self, dir: Direction, buf: &[u8], now: (u64, u64), done: &mut Vec<DoneTx>) -> Progress {
-        let d = dir.idx();
+        let d = dir;
         let (rest, rec) = match tls::parse_record(buf) {
             Ok(x) => x,
             Err(e) => return Progress::from_error(e, 0),
         };
         let consumed = buf.len() - rest.len();
         match rec.content_type {
-            content::HANDSHAKE if !self.encrypted[d] => {
-                if self.hs[d].len() + rec.fragment.len() > tls::MAX_HANDSHAKE_LEN {
+            content::HANDSHAKE if !*d.of(&self.encrypted) => {
+                if d.of(&self.hs).len() + rec.fragment.len() > tls::MAX_HANDSHAKE_LEN {
                     return Progress::Invalid(Anomaly::TooLarge);
                 }
-                self.hs[d].extend_from_slice(rec.fragment);
+                d.of_mut(&mut self.hs).extend_from_slice(rec.fragment);
                 if let Err(a) = self.handshake_messages(dir) {
                     return Progress::Invalid(a);
                 }
             }
             content::CHANGE_CIPHER_SPEC => {
-                self.encrypted[d] = true;
+                *d.of_mut(&mut self.encrypted) = true;
                 if self.encrypted == [true, true] {
                     self.session_encrypted = true;
                     self.log(now, done);
@@ -131,8 +131,8 @@ impl TlsState {
     }
 
     fn handshake_messages(&mut self, dir: Direction) -> Result<(), Anomaly> {
-        let d = dir.idx();
-        let buf = std::mem::take(&mut self.hs[d]);
+        let d = dir;
+        let buf = std::mem::take(d.of_mut(&mut self.hs));
         let mut i: &[u8] = &buf;
         loop {
             match tls::parse_handshake(i) {
@@ -147,7 +147,7 @@ impl TlsState {
         let used = buf.len() - i.len();
         let mut buf = buf;
         buf.drain(..used);
-        self.hs[d] = buf;
+        *d.of_mut(&mut self.hs) = buf;
         Ok(())
     }
 
@@ -206,11 +206,11 @@ impl TlsState {
 
     /// Bytes went missing: a handshake message being assembled is lost.
     pub fn on_gap(&mut self, dir: Direction) {
-        let d = dir.idx();
-        if !self.hs[d].is_empty() || !self.encrypted[d] {
+        let d = dir;
+        if !d.of(&self.hs).is_empty() || !*d.of(&self.encrypted) {
             self.tx.truncated = true;
         }
-        self.hs[d].clear();
+        d.of_mut(&mut self.hs).clear();
     }
 
     /// Flow end: log the handshake if it was not yet.
