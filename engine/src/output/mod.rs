@@ -10,6 +10,7 @@
 //! replay loses nothing. Network sinks never hold the dispatcher up: their
 //! queue feeds a spooler that falls back to a disk spool, and a full queue
 //! or spool counts the record dropped for that sink alone.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::indexing_slicing))]
 
 mod applayer;
 mod deliver;

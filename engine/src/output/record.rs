@@ -77,13 +77,16 @@ pub fn type_mask(types: Option<&[String]>) -> u32 {
 fn top_level_key(line: &[u8], key: &[u8]) -> Option<usize> {
     let mut depth = 0usize;
     let mut i = 0usize;
-    while i < line.len() {
-        match line[i] {
+    while let Some(&c) = line.get(i) {
+        match c {
             b'"' => {
                 let start = i;
                 i += 1;
-                while i < line.len() && line[i] != b'"' {
-                    if line[i] == b'\\' {
+                while let Some(&q) = line.get(i) {
+                    if q == b'"' {
+                        break;
+                    }
+                    if q == b'\\' {
                         i += 1;
                     }
                     i += 1;
@@ -112,25 +115,29 @@ pub fn with_seq(line: &[u8], seq: u64) -> Vec<u8> {
         let value = k + 9;
         if body.get(value) == Some(&b'{') {
             let empty = body.get(value + 1) == Some(&b'}');
-            out.extend_from_slice(&body[..=value]);
+            out.extend_from_slice(body.get(..=value).unwrap_or_default());
             out.extend_from_slice(format!("\"seq\":{seq}").as_bytes());
             if !empty {
                 out.push(b',');
             }
-            out.extend_from_slice(&body[value + 1..]);
+            out.extend_from_slice(body.get(value + 1..).unwrap_or_default());
             out.push(b'\n');
             return out;
         }
     }
-    match body.iter().rposition(|&b| b == b'}') {
-        Some(end) => {
-            let empty = body[..end].iter().rev().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
-            out.extend_from_slice(&body[..end]);
+    match body
+        .iter()
+        .rposition(|&b| b == b'}')
+        .and_then(|end| body.split_at_checked(end))
+    {
+        Some((head, tail)) => {
+            let empty = head.iter().rev().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
+            out.extend_from_slice(head);
             if !empty {
                 out.push(b',');
             }
             out.extend_from_slice(format!("\"mirror\":{{\"seq\":{seq}}}").as_bytes());
-            out.extend_from_slice(&body[end..]);
+            out.extend_from_slice(tail);
         }
         None => out.extend_from_slice(body),
     }
@@ -147,32 +154,31 @@ fn digits(s: &[u8]) -> Option<u64> {
     if n == 0 || n > 20 {
         return None;
     }
-    std::str::from_utf8(&s[..n]).ok()?.parse().ok()
+    std::str::from_utf8(s.get(..n)?).ok()?.parse().ok()
 }
 
 /// `mirror.seq` of a line written by [`with_seq`].
 pub fn scan_seq(line: &[u8]) -> Option<u64> {
     let k = top_level_key(line, b"mirror")?;
-    let obj = &line[k..];
+    let obj = line.get(k..)?;
     let p = find(obj, b"\"seq\":")?;
-    digits(&obj[p + 6..])
+    digits(obj.get(p + 6..)?)
 }
 
 /// Event type and alert severity of a line, without parsing it.
 pub fn scan_meta(line: &[u8]) -> (&str, u8) {
     let mut kind = "";
-    if let Some(p) = find(line, b"\"event_type\":\"") {
-        let rest = &line[p + 14..];
-        if let Some(end) = memchr::memchr(b'"', rest) {
-            kind = std::str::from_utf8(&rest[..end]).unwrap_or("");
+    if let Some(rest) = find(line, b"\"event_type\":\"").and_then(|p| line.get(p + 14..)) {
+        if let Some(head) = memchr::memchr(b'"', rest).and_then(|end| rest.get(..end)) {
+            kind = std::str::from_utf8(head).unwrap_or("");
         }
     }
     let mut severity = 0u8;
     if kind == "alert" {
         if let Some(a) = top_level_key(line, b"alert") {
-            let mut rest = &line[a..];
+            let mut rest = line.get(a..).unwrap_or_default();
             while let Some(p) = find(rest, b"\"severity\":") {
-                rest = &rest[p + 11..];
+                rest = rest.get(p + 11..).unwrap_or_default();
                 if let Some(n) = digits(rest) {
                     severity = n.min(255) as u8;
                     break;

@@ -258,11 +258,11 @@ fn repair(path: &Path, cursor: Option<&(String, u64)>) -> io::Result<(u64, u64, 
     if keep < data.len() {
         OpenOptions::new().write(true).open(path)?.set_len(keep as u64)?;
     }
-    let lines = memchr::memchr_iter(b'\n', &data[..keep]).count() as u64;
+    let lines = memchr::memchr_iter(b'\n', data.get(..keep).unwrap_or_default()).count() as u64;
     let skip = match cursor {
         Some((name, off)) if path.file_name().is_some_and(|n| n == name.as_str()) => {
             let off = (*off as usize).min(keep);
-            memchr::memchr_iter(b'\n', &data[..off]).count() as u64
+            memchr::memchr_iter(b'\n', data.get(..off).unwrap_or_default()).count() as u64
         }
         _ => 0,
     };
