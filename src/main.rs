@@ -1,5 +1,7 @@
 //! tapwatch: a streaming network IDS for mirrored traffic.
 
+#![forbid(unsafe_code)]
+
 mod config;
 mod http;
 mod run;

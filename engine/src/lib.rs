@@ -7,6 +7,8 @@
 //! the per-direction [`stream`] state and runs [`detect`], and sends EVE
 //! records to [`output`].
 #![forbid(unsafe_code)]
+// Input is hostile: no unwrap or unchecked indexing outside tests (issue 8).
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::indexing_slicing))]
 
 pub mod applayer;
 pub mod config;

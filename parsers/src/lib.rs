@@ -17,6 +17,8 @@
 //! - [`pgsql`]: PostgreSQL frontend and backend messages.
 //! - [`dns`]: DNS messages over UDP and TCP.
 #![forbid(unsafe_code)]
+// Input is hostile: no unwrap or unchecked indexing outside tests (issue 8).
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::indexing_slicing))]
 #![deny(missing_docs)]
 
 pub mod dns;

@@ -50,6 +50,8 @@
 //! rule with file, line and column; matching allocates nothing once a
 //! [`Scratch`] has warmed up, takes no locks, and is bounded per rule.
 #![forbid(unsafe_code)]
+// Input is hostile: no unwrap or unchecked indexing outside tests (issue 8).
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::indexing_slicing))]
 #![deny(missing_docs)]
 
 mod address;
