@@ -12,18 +12,19 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::indexing_slicing))]
 
 use crate::buffer::BufferId;
+use crate::fdr::Fdr;
 use crate::header::IpProto;
 use crate::hostindex::HostIndex;
-use crate::literals::Literals;
 use crate::rule::Rule;
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use std::collections::HashMap;
 
 pub(crate) const GROUPS: usize = 4;
 
-/// Pattern bytes (≈ automaton states) up to which a DFA is built: several
-/// times faster to search than the NFA, at states x byte classes x 4 bytes.
-const DFA_MAX_STATES: usize = 50_000;
+/// Pattern bytes (≈ automaton states) up to which a DFA is built: at
+/// states x byte classes x 4 bytes, a DFA past this no longer stays in
+/// cache and [`Fdr`] outruns it.
+const DFA_MAX_STATES: usize = 4_000;
 
 /// Group of a packet's IP protocol.
 pub(crate) fn group_of(ip_proto: u8) -> usize {
@@ -46,31 +47,33 @@ fn groups_of(rule: &Rule) -> &'static [usize] {
     }
 }
 
-/// Groups too large for a DFA use [`Literals`] instead of an Aho-Corasick
-/// NFA, which it outruns about threefold on ET Open's pattern sets; a DFA
-/// that fits is as fast or faster. Every group does in the crate's unit
-/// tests, so the prefilter-equals-naive property covers it.
-const LITERALS_FOR_ALL: bool = cfg!(test);
+/// Groups too large for a small DFA use [`Fdr`], which outruns both the
+/// automaton's NFA and a DFA that misses cache on ET Open's pattern sets.
+/// Every group does in the crate's unit tests, so the
+/// prefilter-equals-naive property covers it.
+const FDR_FOR_ALL: bool = cfg!(test);
 
 /// A group's pattern searcher.
 #[derive(Debug)]
 pub(crate) enum Matcher {
     Ac(AhoCorasick),
-    Literals(Literals),
+    Fdr(Fdr),
 }
 
 impl Matcher {
-    /// Calls `f(pattern, start, end)` for every occurrence of every
-    /// pattern in `hay`, ASCII case-insensitively.
+    /// Calls `f(pattern, start, end)` for occurrences of the patterns in
+    /// `hay`, ASCII case-insensitively: every occurrence, except that a
+    /// one-byte pattern may be reported only at its first occurrence per
+    /// byte value ending after `min_end` (all the prefilter needs).
     #[inline]
-    pub fn for_each_match(&self, hay: &[u8], mut f: impl FnMut(usize, usize, usize)) {
+    pub fn for_each_match(&self, hay: &[u8], min_end: usize, mut f: impl FnMut(usize, usize, usize)) {
         match self {
             Matcher::Ac(ac) => {
                 for m in ac.find_overlapping_iter(hay) {
                     f(m.pattern().as_usize(), m.start(), m.end());
                 }
             }
-            Matcher::Literals(l) => l.for_each_match(hay, f),
+            Matcher::Fdr(m) => m.for_each_match(hay, min_end, f),
         }
     }
 }
@@ -197,8 +200,8 @@ impl Collect {
         }
         let pats: Vec<&[u8]> = self.keys.iter().map(|(k, _)| k.as_slice()).collect();
         let states: usize = pats.iter().map(|p| p.len()).sum();
-        let matcher = if LITERALS_FOR_ALL || states > DFA_MAX_STATES {
-            Literals::new(&pats).map(Matcher::Literals)
+        let matcher = if FDR_FOR_ALL || states > DFA_MAX_STATES {
+            Fdr::new(&pats).map(Matcher::Fdr)
         } else {
             AhoCorasick::builder()
                 .match_kind(MatchKind::Standard)

@@ -696,7 +696,7 @@ fn prefilter_scan(group: &crate::prefilter::Group, buf: &[u8], new_from: usize, 
         0
     };
     let hay = buf.get(start..).unwrap_or_default();
-    matcher.for_each_match(hay, |pattern, m_start, m_end| {
+    matcher.for_each_match(hay, new_from.saturating_sub(start), |pattern, m_start, m_end| {
         if new_from > 0 && start + m_end <= new_from {
             return;
         }
