@@ -56,6 +56,8 @@ pub struct Worker {
     pub stats: WorkerStats,
     /// Set when the EVE writer is gone; records are then counted, not sent.
     pub output_lost: u64,
+    /// Transaction buffers for the rules (see `detect/app.rs`).
+    tx_bufs: app::TxBufs,
 }
 
 impl Worker {
@@ -80,6 +82,7 @@ impl Worker {
         };
         Worker {
             scratch: rules.new_scratch(),
+            tx_bufs: app::TxBufs::new(&rules),
             thresholds: ThresholdState::new(),
             xbits: XbitState::default(),
             hits: Vec::with_capacity(64),

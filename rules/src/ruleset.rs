@@ -246,8 +246,18 @@ impl RuleSetBuilder {
         }
         let flowbit_words = self.ids.bits.len().div_ceil(64);
         let flowint_count = self.ids.ints.len();
+        let mut inspected = vec![false; BufferId::COUNT];
+        for r in &self.rules {
+            let ids = r.bufs.iter().map(|b| b.id).chain(r.fast.as_ref().map(|f| f.buf));
+            for id in ids {
+                if let Some(x) = inspected.get_mut(id.index()) {
+                    *x = true;
+                }
+            }
+        }
         (
             RuleSet {
+                inspected,
                 rules: self.rules,
                 metas: self.metas,
                 prefilter,
@@ -275,6 +285,8 @@ pub struct RuleSet {
     flowint_names: Vec<String>,
     flowint_count: usize,
     xbit_names: Vec<String>,
+    /// Buffers some rule inspects, by [`BufferId::index`].
+    inspected: Vec<bool>,
 }
 
 impl std::fmt::Debug for RuleSet {
@@ -335,6 +347,12 @@ impl Scratch {
 }
 
 impl RuleSet {
+    /// Whether some rule inspects buffer `id`: the engine builds only
+    /// those (an HTTP transaction has 30 buffers; a rule set may read 3).
+    pub fn inspects(&self, id: BufferId) -> bool {
+        self.inspected.get(id.index()).copied().unwrap_or(false)
+    }
+
     /// Number of rules.
     pub fn len(&self) -> usize {
         self.rules.len()

@@ -158,11 +158,17 @@ fn opt(o: &Option<String>) -> &[u8] {
     o.as_deref().unwrap_or_default().as_bytes()
 }
 
-/// Calls `f` with each non-empty buffer of `tx`. Multi-valued buffers
+/// Calls `f` with each non-empty buffer of `tx` for which `want` is true
+/// (buffers nobody wants are not built). Multi-valued buffers
 /// (`dns.queries.rrname`, `tls.certs`) call `f` once per value.
-pub fn for_each_buffer(tx: TxRef<'_>, scratch: &mut Vec<u8>, mut f: impl FnMut(BufferId, &[u8])) {
+pub fn for_each_buffer(
+    tx: TxRef<'_>,
+    scratch: &mut Vec<u8>,
+    want: impl Fn(BufferId) -> bool,
+    mut f: impl FnMut(BufferId, &[u8]),
+) {
     let mut emit = |id: BufferId, b: &[u8]| {
-        if !b.is_empty() {
+        if !b.is_empty() && want(id) {
             f(id, b)
         }
     };
@@ -183,51 +189,67 @@ pub fn for_each_buffer(tx: TxRef<'_>, scratch: &mut Vec<u8>, mut f: impl FnMut(B
                 (HttpAcceptLang, b"accept-language"),
                 (HttpConnection, b"connection"),
             ] {
-                emit(id, t.request_header(name).unwrap_or_default());
+                if want(id) {
+                    emit(id, t.request_header(name).unwrap_or_default());
+                }
             }
-            if let Some(h) = t.request_header(b"host") {
-                emit(HttpHostRaw, h);
+            if want(HttpHostRaw) {
+                if let Some(h) = t.request_header(b"host") {
+                    emit(HttpHostRaw, h);
+                }
             }
-            if let Some((host, _)) = t.hostname() {
-                scratch.clear();
-                scratch.extend(host.iter().map(u8::to_ascii_lowercase));
-                emit(HttpHost, scratch);
+            if want(HttpHost) {
+                if let Some((host, _)) = t.hostname() {
+                    scratch.clear();
+                    scratch.extend(host.iter().map(u8::to_ascii_lowercase));
+                    emit(HttpHost, scratch);
+                }
             }
             // Content-Type/Length of the response if there is one, else the request's.
-            let ct = t
-                .response_header(b"content-type")
-                .or(t.request_header(b"content-type"));
-            emit(HttpContentType, ct.unwrap_or_default());
-            let cl = t
-                .response_header(b"content-length")
-                .or(t.request_header(b"content-length"));
-            emit(HttpContentLen, cl.unwrap_or_default());
+            if want(HttpContentType) {
+                let ct = t
+                    .response_header(b"content-type")
+                    .or(t.request_header(b"content-type"));
+                emit(HttpContentType, ct.unwrap_or_default());
+            }
+            if want(HttpContentLen) {
+                let cl = t
+                    .response_header(b"content-length")
+                    .or(t.request_header(b"content-length"));
+                emit(HttpContentLen, cl.unwrap_or_default());
+            }
             emit(HttpHeaderRaw, &t.request_headers_raw);
-            header_block(&t.request_headers, b"cookie", scratch);
-            emit(HttpHeader, scratch);
-            scratch.clear();
-            for (n, _) in &t.request_headers {
+            if want(HttpHeader) {
+                header_block(&t.request_headers, b"cookie", scratch);
+                emit(HttpHeader, scratch);
+            }
+            if want(HttpHeaderNames) {
+                scratch.clear();
+                for (n, _) in &t.request_headers {
+                    scratch.extend_from_slice(b"\r\n");
+                    scratch.extend_from_slice(n);
+                }
+                if !scratch.is_empty() {
+                    scratch.extend_from_slice(b"\r\n\r\n");
+                }
+                emit(HttpHeaderNames, scratch);
+            }
+            if want(HttpStart) && !t.request_line.is_empty() {
+                scratch.clear();
+                scratch.extend_from_slice(&t.request_line);
                 scratch.extend_from_slice(b"\r\n");
-                scratch.extend_from_slice(n);
-            }
-            if !scratch.is_empty() {
-                scratch.extend_from_slice(b"\r\n\r\n");
-            }
-            emit(HttpHeaderNames, scratch);
-            scratch.clear();
-            scratch.extend_from_slice(&t.request_line);
-            scratch.extend_from_slice(b"\r\n");
-            scratch.extend_from_slice(&t.request_headers_raw);
-            scratch.extend_from_slice(b"\r\n");
-            if !t.request_line.is_empty() {
+                scratch.extend_from_slice(&t.request_headers_raw);
+                scratch.extend_from_slice(b"\r\n");
                 emit(HttpStart, scratch);
             }
             emit(HttpRequestBody, &t.request_body);
             emit(HttpStatCode, &t.stat_code);
             emit(HttpStatMsg, &t.stat_msg);
             emit(HttpResponseLine, &t.response_line);
-            header_block(&t.response_headers, b"set-cookie", scratch);
-            emit(HttpResponseHeader, scratch);
+            if want(HttpResponseHeader) {
+                header_block(&t.response_headers, b"set-cookie", scratch);
+                emit(HttpResponseHeader, scratch);
+            }
             emit(HttpResponseBody, &t.response_body);
             emit(FileData, &t.response_body);
         }
@@ -301,7 +323,12 @@ mod tests {
         };
         let mut got = Vec::new();
         let mut scratch = Vec::new();
-        for_each_buffer(TxRef::Http(&tx), &mut scratch, |id, b| got.push((id, b.to_vec())));
+        for_each_buffer(
+            TxRef::Http(&tx),
+            &mut scratch,
+            |_| true,
+            |id, b| got.push((id, b.to_vec())),
+        );
         let get = |id| got.iter().find(|(i, _)| *i == id).map(|(_, b)| b.clone());
         assert_eq!(get(BufferId::HttpUri).unwrap(), b"/b c");
         assert_eq!(get(BufferId::HttpHost).unwrap(), b"www.example.com");
@@ -316,5 +343,19 @@ mod tests {
             b"\r\nHost\r\nCookie\r\n\r\n"
         );
         assert_eq!(get(BufferId::HttpStatCode), None);
+
+        // Only the wanted buffers are handed out.
+        let mut only = Vec::new();
+        let want = |id| matches!(id, BufferId::HttpHost | BufferId::HttpUri);
+        for_each_buffer(TxRef::Http(&tx), &mut scratch, want, |id, b| {
+            only.push((id, b.to_vec()))
+        });
+        assert_eq!(
+            only,
+            vec![
+                (BufferId::HttpUri, b"/b c".to_vec()),
+                (BufferId::HttpHost, b"www.example.com".to_vec())
+            ]
+        );
     }
 }

@@ -23,20 +23,70 @@ fn rule_buffer(id: BufferId) -> Option<RuleBuffer> {
     }
 }
 
-/// A transaction's buffers, split by side: (request, response).
-type SideBuffers = (Vec<(RuleBuffer, Vec<u8>)>, Vec<(RuleBuffer, Vec<u8>)>);
+/// Worker-owned space for one transaction's buffers, reused from one
+/// transaction to the next so steady state allocates nothing.
+#[derive(Debug, Default)]
+pub(crate) struct TxBufs {
+    /// The engine's buffers the rules inspect, as the rule crate's ids
+    /// (by [`BufferId`] position); `None` for the others.
+    wanted: Vec<Option<RuleBuffer>>,
+    /// Bytes of the buffers, back to back.
+    bytes: Vec<u8>,
+    /// (buffer, start, end, to server) in `bytes`.
+    spans: Vec<(RuleBuffer, usize, usize, bool)>,
+    scratch: Vec<u8>,
+    /// The slice list handed to the rules, kept for its allocation.
+    refs: Vec<(RuleBuffer, &'static [u8])>,
+}
 
-fn tx_buffers(tx: &Tx) -> SideBuffers {
-    let mut req = Vec::new();
-    let mut resp = Vec::new();
-    let mut scratch = Vec::new();
-    for_each_buffer(tx.as_ref(), &mut scratch, |id, b| {
-        if let Some(r) = rule_buffer(id) {
-            let side = if is_to_server(id) { &mut req } else { &mut resp };
-            side.push((r, b.to_vec()));
+/// `v`'s allocation with another lifetime: `v` is emptied, so the in-place
+/// collect reuses its memory and no reference outlives its data.
+fn recycle<'b>(mut v: Vec<(RuleBuffer, &[u8])>) -> Vec<(RuleBuffer, &'b [u8])> {
+    v.clear();
+    v.into_iter().map(|(id, _)| (id, &[][..])).collect()
+}
+
+impl TxBufs {
+    /// Buffers `rules` inspect.
+    pub(crate) fn new(rules: &tapwatch_rules::RuleSet) -> TxBufs {
+        TxBufs {
+            wanted: BufferId::ALL
+                .iter()
+                .map(|&id| rule_buffer(id).filter(|&r| rules.inspects(r)))
+                .collect(),
+            ..TxBufs::default()
         }
-    });
-    (req, resp)
+    }
+
+    fn any_wanted(&self) -> bool {
+        self.wanted.iter().any(Option::is_some)
+    }
+
+    /// Builds `tx`'s wanted buffers.
+    fn fill(&mut self, tx: &Tx) {
+        self.bytes.clear();
+        self.spans.clear();
+        let TxBufs {
+            wanted,
+            bytes,
+            spans,
+            scratch,
+            ..
+        } = self;
+        let want = |id: BufferId| wanted.get(id as usize).copied().flatten();
+        for_each_buffer(
+            tx.as_ref(),
+            scratch,
+            |id| want(id).is_some(),
+            |id, b| {
+                if let Some(r) = want(id) {
+                    let start = bytes.len();
+                    bytes.extend_from_slice(b);
+                    spans.push((r, start, bytes.len(), is_to_server(id)));
+                }
+            },
+        );
+    }
 }
 
 impl Worker {
@@ -45,56 +95,82 @@ impl Worker {
     /// side as to-client. Only rules that need an app-layer buffer can
     /// alert here (packet rules already had their turn on this packet).
     pub(super) fn app_detect(&mut self, idx: u32, info: &FrameInfo, frame: &[u8], p: &Packet<'_>) {
+        if !self.tx_bufs.any_wanted() {
+            return;
+        }
         let n = self.flows.get(idx).app.done.len();
+        let mut bufs = std::mem::take(&mut self.tx_bufs);
         for i in 0..n {
             let Some(done) = self.flows.get(idx).app.done.get(i) else {
                 break;
             };
-            let (req, resp) = tx_buffers(&done.tx);
-            for (to_server, bufs) in [(true, &req), (false, &resp)] {
-                if bufs.is_empty() {
-                    continue;
-                }
-                let refs: Vec<(RuleBuffer, &[u8])> = bufs.iter().map(|(id, b)| (*id, b.as_slice())).collect();
-                // Flowbits/flowints leave the flow while the rules use them.
-                let mut vars = std::mem::take(&mut self.flows.get_mut(idx).vars);
-                let flow = self.flows.get(idx);
-                let mut ctx = packet_ctx(p, true, to_server, flow.is_established(), &[], 0, true);
-                ctx.app_proto = flow.app.proto.as_str();
-                ctx.app_buffers = &refs;
-                // The side's own tuple, whichever packet completed the
-                // transaction: `$EXTERNAL_NET any -> $HTTP_SERVERS` reads
-                // client -> server for the request side.
-                let client = (flow.client_ip, flow.client_port);
-                let server = (flow.server_ip, flow.server_port);
-                let ((sip, sport), (dip, dport)) = if to_server {
-                    (client, server)
-                } else {
-                    (server, client)
-                };
-                (ctx.src_ip, ctx.src_port, ctx.dst_ip, ctx.dst_port) = (sip, sport, dip, dport);
-                // Only rules that inspect an app-layer buffer: packet
-                // rules already had their turn on this packet.
-                self.rules.match_tx_state(
-                    &ctx,
-                    &mut self.scratch,
-                    &mut self.hits,
-                    Some(&mut vars),
-                    Some(&mut self.xbits),
+            bufs.fill(&done.tx);
+            for to_server in [true, false] {
+                let mut refs = recycle(std::mem::take(&mut bufs.refs));
+                refs.extend(
+                    bufs.spans
+                        .iter()
+                        .filter(|s| s.3 == to_server)
+                        .filter_map(|&(id, a, b, _)| Some((id, bufs.bytes.get(a..b)?))),
                 );
-                self.flows.get_mut(idx).vars = vars;
-                self.thresholds
-                    .filter(&self.rules, &ctx, info.ts_ns / 1_000_000_000, &mut self.hits);
-                if self.hits.is_empty() {
-                    continue;
+                if !refs.is_empty() {
+                    self.tx_detect(idx, i, to_server, &refs, info, frame, p);
                 }
-                let f = self.flows.get_mut(idx);
-                f.alerted = true;
-                f.app.alert_tx = Some(i);
-                self.raise_alerts(info, frame, p, Some(idx), to_server);
-                self.flows.get_mut(idx).app.alert_tx = None;
+                bufs.refs = recycle(refs);
             }
         }
+        self.tx_bufs = bufs;
+    }
+
+    /// The rules over one side of transaction `i` of flow `idx`.
+    #[allow(clippy::too_many_arguments)]
+    fn tx_detect(
+        &mut self,
+        idx: u32,
+        i: usize,
+        to_server: bool,
+        refs: &[(RuleBuffer, &[u8])],
+        info: &FrameInfo,
+        frame: &[u8],
+        p: &Packet<'_>,
+    ) {
+        // Flowbits/flowints leave the flow while the rules use them.
+        let mut vars = std::mem::take(&mut self.flows.get_mut(idx).vars);
+        let flow = self.flows.get(idx);
+        let mut ctx = packet_ctx(p, true, to_server, flow.is_established(), &[], 0, true);
+        ctx.app_proto = flow.app.proto.as_str();
+        ctx.app_buffers = refs;
+        // The side's own tuple, whichever packet completed the
+        // transaction: `$EXTERNAL_NET any -> $HTTP_SERVERS` reads
+        // client -> server for the request side.
+        let client = (flow.client_ip, flow.client_port);
+        let server = (flow.server_ip, flow.server_port);
+        let ((sip, sport), (dip, dport)) = if to_server {
+            (client, server)
+        } else {
+            (server, client)
+        };
+        (ctx.src_ip, ctx.src_port, ctx.dst_ip, ctx.dst_port) = (sip, sport, dip, dport);
+        // Only rules that inspect an app-layer buffer: packet
+        // rules already had their turn on this packet.
+        self.rules.match_tx_state(
+            &ctx,
+            &mut self.scratch,
+            &mut self.hits,
+            Some(&mut vars),
+            Some(&mut self.xbits),
+        );
+        self.flows.get_mut(idx).vars = vars;
+        self.thresholds
+            .filter(&self.rules, &ctx, info.ts_ns / 1_000_000_000, &mut self.hits);
+        if self.hits.is_empty() {
+            return;
+        }
+        let f = self.flows.get_mut(idx);
+        f.alerted = true;
+        f.app.alert_tx = Some(i);
+        self.raise_alerts(info, frame, p, Some(idx), to_server);
+        self.flows.get_mut(idx).app.alert_tx = None;
     }
 
     /// Logs the transactions flow `idx` finished on this packet.
