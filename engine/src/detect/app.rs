@@ -74,16 +74,31 @@ impl TxBufs {
             ..
         } = self;
         let want = |id: BufferId| wanted.get(id as usize).copied().flatten();
+        // The source of the last copy: a buffer handed out twice (the
+        // response body as `http.response_body` and `file.data`) is stored
+        // once, so the rules see one slice and scan it once.
+        let mut last: Option<(*const u8, usize, usize)> = None;
         for_each_buffer(
             tx.as_ref(),
             scratch,
             |id| want(id).is_some(),
             |id, b| {
-                if let Some(r) = want(id) {
-                    let start = bytes.len();
-                    bytes.extend_from_slice(b);
-                    spans.push((r, start, bytes.len(), is_to_server(id)));
-                }
+                let Some(r) = want(id) else { return };
+                // (Scratch-built buffers reuse one allocation: equal
+                // pointers alone do not mean equal bytes.)
+                let same = |&(ptr, len, start): &(*const u8, usize, usize)| {
+                    ptr == b.as_ptr() && len == b.len() && bytes.get(start..start + len) == Some(b)
+                };
+                let start = match last {
+                    Some(l) if same(&l) => l.2,
+                    _ => {
+                        let start = bytes.len();
+                        bytes.extend_from_slice(b);
+                        last = Some((b.as_ptr(), b.len(), start));
+                        start
+                    }
+                };
+                spans.push((r, start, start + b.len(), is_to_server(id)));
             },
         );
     }
@@ -223,5 +238,75 @@ mod tests {
             .map(|id| id.name())
             .collect();
         assert_eq!(missing, vec!["tls.version"]);
+    }
+
+    fn rules(text: &str) -> tapwatch_rules::RuleSet {
+        let mut b = tapwatch_rules::RuleSetBuilder::new(
+            tapwatch_rules::Vars::default(),
+            tapwatch_rules::Classifications::bundled(),
+        );
+        b.add_text("test.rules", text);
+        b.build().0
+    }
+
+    fn http_tx() -> Tx {
+        Tx::Http(Box::new(crate::applayer::http::HttpTx {
+            uri: b"/index.html".to_vec(),
+            method: b"GET".to_vec(),
+            request_headers: vec![(b"Host".to_vec(), b"example.com".to_vec())],
+            response_body: b"<html>body</html>".to_vec(),
+            ..Default::default()
+        }))
+    }
+
+    #[test]
+    fn only_inspected_buffers_are_built_and_a_shared_one_is_stored_once() {
+        let rs = rules(
+            "alert http any any -> any any (msg:\"a\"; file.data; content:\"body\"; sid:1;)\n\
+             alert http any any -> any any (msg:\"b\"; http.response_body; content:\"html\"; sid:2;)\n\
+             alert http any any -> any any (msg:\"c\"; http.uri; content:\"index\"; sid:3;)\n",
+        );
+        let mut bufs = TxBufs::new(&rs);
+        bufs.fill(&http_tx());
+        let ids: Vec<RuleBuffer> = bufs.spans.iter().map(|s| s.0).collect();
+        assert_eq!(
+            ids,
+            vec![
+                RuleBuffer::HttpUri,
+                RuleBuffer::HttpResponseBody,
+                RuleBuffer::FileData
+            ]
+        );
+        // The body is copied once and both buffers point at it.
+        assert_eq!(bufs.bytes, b"/index.html<html>body</html>");
+        assert_eq!(bufs.spans[1].1..bufs.spans[1].2, bufs.spans[2].1..bufs.spans[2].2);
+        assert!(bufs.spans[0].3 && !bufs.spans[1].3);
+
+        // Refilled for the next transaction without leftovers.
+        bufs.fill(&http_tx());
+        assert_eq!(bufs.spans.len(), 3);
+
+        // Without app-layer rules nothing is wanted.
+        let none = TxBufs::new(&rules(
+            "alert tcp any any -> any any (msg:\"p\"; content:\"x\"; sid:4;)\n",
+        ));
+        assert!(!none.any_wanted());
+    }
+
+    #[test]
+    fn equal_scratch_pointers_with_other_bytes_are_not_merged() {
+        // http.header and http.header_names are both built in the scratch
+        // buffer: with a two-byte Host both are ten bytes at one address.
+        let rs = rules(
+            "alert http any any -> any any (msg:\"a\"; http.header; content:\"a\"; sid:1;)\n\
+             alert http any any -> any any (msg:\"b\"; http.header_names; content:\"b\"; sid:2;)\n",
+        );
+        let mut bufs = TxBufs::new(&rs);
+        bufs.fill(&Tx::Http(Box::new(crate::applayer::http::HttpTx {
+            request_headers: vec![(b"Host".to_vec(), b"ab".to_vec())],
+            ..Default::default()
+        })));
+        let texts: Vec<&[u8]> = bufs.spans.iter().map(|s| &bufs.bytes[s.1..s.2]).collect();
+        assert_eq!(texts, vec![&b"Host: ab\r\n"[..], b"\r\nHost\r\n\r\n"]);
     }
 }
