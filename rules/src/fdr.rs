@@ -90,8 +90,19 @@ struct Entry {
 struct Bucket {
     /// Mask of the last `klen` bytes in a [`tail8`] value.
     kmask: u64,
+    /// A bit per hashed key present: most positions the table lets through
+    /// end here, before the map lookup.
+    keys: Vec<u64>,
     map: IntMap<u64, (u32, u32)>,
     entries: Vec<Entry>,
+}
+
+/// Bits of a bucket's key filter (4,096 bits, 512 bytes).
+const KEY_BITS: u32 = 12;
+
+#[inline]
+fn key_bit(k: u64) -> usize {
+    (k.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - KEY_BITS)) as usize
 }
 
 /// Mask of the last `n` (at most 8) bytes of a [`tail8`] value.
@@ -235,9 +246,13 @@ impl Fdr {
             }
             let mut bucket = Bucket {
                 kmask: tail_mask(klen),
+                keys: vec![0; 1 << (KEY_BITS - 6)],
                 ..Bucket::default()
             };
             for (k, v) in map {
+                if let Some(w) = bucket.keys.get_mut(key_bit(k) >> 6) {
+                    *w |= 1 << (key_bit(k) & 63);
+                }
                 let s = u32::try_from(bucket.entries.len()).ok()?;
                 bucket.entries.extend(v);
                 bucket
@@ -338,7 +353,15 @@ impl Fdr {
             let Some(bucket) = self.buckets.get(b) else {
                 continue;
             };
-            let Some(&(s, e)) = bucket.map.get(&(w & bucket.kmask)) else {
+            let k = w & bucket.kmask;
+            if bucket
+                .keys
+                .get(key_bit(k) >> 6)
+                .is_none_or(|bits| bits & (1 << (key_bit(k) & 63)) == 0)
+            {
+                continue;
+            }
+            let Some(&(s, e)) = bucket.map.get(&k) else {
                 continue;
             };
             for entry in bucket.entries.get(s as usize..e as usize).unwrap_or_default() {
