@@ -257,37 +257,54 @@ pub(crate) struct Prefilter {
     total_variants: usize,
 }
 
-fn slot(g: usize, buf: BufferId) -> usize {
-    g * BufferId::COUNT + buf.prefilter_slot().index()
+/// Packet directions: rules with `flow:to_server` or `to_client` are only
+/// in their direction's groups, as Suricata splits its signature groups,
+/// so a response body is not searched for patterns of request rules.
+const DIRS: usize = 2;
+
+fn slot(g: usize, to_server: bool, buf: BufferId) -> usize {
+    (g * DIRS + usize::from(!to_server)) * BufferId::COUNT + buf.prefilter_slot().index()
+}
+
+/// The directions a rule can match in.
+fn dirs_of(rule: &Rule) -> &'static [bool] {
+    match rule.flow.and_then(|f| f.to_server) {
+        Some(true) => &[true],
+        Some(false) => &[false],
+        None => &[true, false],
+    }
 }
 
 impl Prefilter {
     pub fn build(rules: &[Rule]) -> Prefilter {
-        let mut collect: Vec<Collect> = (0..GROUPS * BufferId::COUNT)
+        let mut collect: Vec<Collect> = (0..GROUPS * DIRS * BufferId::COUNT)
             .map(|_| Collect::default())
             .collect();
         for (i, rule) in rules.iter().enumerate() {
             let Ok(id) = u32::try_from(i) else { break };
             for &g in groups_of(rule) {
-                match &rule.fast {
-                    Some(fp) => {
-                        if let Some(c) = collect.get_mut(slot(g, fp.buf)) {
-                            c.add(&fp.bytes, fp.nocase, id);
+                for &dir in dirs_of(rule) {
+                    let slot = |buf| slot(g, dir, buf);
+                    match &rule.fast {
+                        Some(fp) => {
+                            if let Some(c) = collect.get_mut(slot(fp.buf)) {
+                                c.add(&fp.bytes, fp.nocase, id);
+                            }
                         }
+                        None => match rule.bufs.iter().find(|b| b.id != BufferId::Payload) {
+                            // It can only match where that buffer is inspected.
+                            Some(b) => {
+                                if let Some(c) = collect.get_mut(slot(b.id)) {
+                                    c.always.push(id);
+                                }
+                            }
+                            None => {
+                                if let Some(c) = collect.get_mut(slot(BufferId::Payload)) {
+                                    c.add_unpatterned(rule, id);
+                                }
+                            }
+                        },
                     }
-                    None => match rule.bufs.iter().find(|b| b.id != BufferId::Payload) {
-                        // It can only match where that buffer is inspected.
-                        Some(b) => {
-                            if let Some(c) = collect.get_mut(slot(g, b.id)) {
-                                c.always.push(id);
-                            }
-                        }
-                        None => {
-                            if let Some(c) = collect.get_mut(slot(g, BufferId::Payload)) {
-                                c.add_unpatterned(rule, id);
-                            }
-                        }
-                    },
                 }
             }
         }
@@ -303,9 +320,10 @@ impl Prefilter {
         }
     }
 
-    /// The group for protocol group `g` and buffer `buf`.
-    pub fn group(&self, g: usize, buf: BufferId) -> Option<&Group> {
-        self.groups.get(slot(g, buf))
+    /// The group for protocol group `g`, the packet's direction and buffer
+    /// `buf`.
+    pub fn group(&self, g: usize, to_server: bool, buf: BufferId) -> Option<&Group> {
+        self.groups.get(slot(g, to_server, buf))
     }
 
     /// Variants of all groups (sizes the per-worker stamps).

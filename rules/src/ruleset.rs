@@ -457,7 +457,7 @@ impl RuleSet {
         scratch.begin(self.rules.len(), self.prefilter.total_variants());
         let buf = ctx.buffer;
         let new_from = ctx.new_from.min(buf.len());
-        if let Some(group) = self.prefilter.group(g, BufferId::Payload) {
+        if let Some(group) = self.prefilter.group(g, ctx.to_server, BufferId::Payload) {
             prefilter_scan(group, buf, new_from, scratch);
             for &r in &group.always {
                 // Only rules whose automaton could not be built have a fast
@@ -489,7 +489,7 @@ impl RuleSet {
             {
                 continue;
             }
-            if let Some(group) = self.prefilter.group(g, id) {
+            if let Some(group) = self.prefilter.group(g, ctx.to_server, id) {
                 prefilter_scan(group, data, 0, scratch);
                 for &r in &group.always {
                     scratch.add(r);

@@ -889,6 +889,7 @@ fn arb_rule() -> impl Strategy<Value = String> {
     let extra = prop::sample::select(vec![
         "",
         "flow:to_server;",
+        "flow:to_client;",
         "dsize:>3;",
         "flow:established;",
         "flags:A+;",
