@@ -19,7 +19,7 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
 }
 
 /// Append an EVE timestamp for `ts_ns` nanoseconds since the epoch.
-pub fn write_eve_ts(out: &mut String, ts_ns: u64) {
+pub fn write_eve_ts(out: &mut impl Write, ts_ns: u64) {
     let secs = (ts_ns / 1_000_000_000) as i64;
     let micros = (ts_ns % 1_000_000_000) / 1000;
     let days = secs.div_euclid(86_400);

@@ -1,0 +1,501 @@
+//! A small JSON writer that serializes EVE records straight into the
+//! output line, in the order fields are written.
+//!
+//! Records used to be built as a `serde_json::Value` tree (an ordered map
+//! with a `String` per key) and serialized afterwards: dozens of small
+//! allocations per record on the worker threads. This writer appends to one
+//! `Vec<u8>` sized up front. Its output is byte-for-byte what serde_json
+//! writes for the same tree: compact, strings escaped the same way
+//! (`\"`, `\\`, `\b`, `\f`, `\n`, `\r`, `\t`, other control characters as
+//! `\u00XX` in lower-case hex, everything else as is), byte strings
+//! converted as `String::from_utf8_lossy` converts them, integers in
+//! plain decimal.
+
+use std::net::IpAddr;
+
+/// Appends one JSON value (usually an object) to a byte buffer. Commas are
+/// placed by the writer: after a [`key`](Self::key) the next value follows
+/// directly; any other value, key or container start is preceded by a
+/// comma unless it is the first in its container.
+pub struct JsonWriter {
+    out: Vec<u8>,
+    /// The next key or value needs a comma before it.
+    comma: bool,
+}
+
+/// `\u00XX` hex digits, as serde_json writes them.
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
+/// The escape of an ASCII byte inside a JSON string, if it needs one:
+/// `Some(b'u')` for the `\u00XX` form.
+fn escape_of(b: u8) -> Option<u8> {
+    match b {
+        b'"' => Some(b'"'),
+        b'\\' => Some(b'\\'),
+        0x08 => Some(b'b'),
+        0x0c => Some(b'f'),
+        b'\n' => Some(b'n'),
+        b'\r' => Some(b'r'),
+        b'\t' => Some(b't'),
+        0..=0x1f => Some(b'u'),
+        _ => None,
+    }
+}
+
+/// Append the escaped contents of `s` (no quotes).
+fn escape_into(out: &mut Vec<u8>, s: &str) {
+    let bytes = s.as_bytes();
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let Some(e) = escape_of(b) else { continue };
+        out.extend_from_slice(bytes.get(start..i).unwrap_or_default());
+        out.push(b'\\');
+        out.push(e);
+        if e == b'u' {
+            out.extend_from_slice(b"00");
+            for nibble in [b >> 4, b & 0xf] {
+                out.push(HEX.get(usize::from(nibble)).copied().unwrap_or(b'0'));
+            }
+        }
+        start = i + 1;
+    }
+    out.extend_from_slice(bytes.get(start..).unwrap_or_default());
+}
+
+/// Append the escaped contents of `b` read as `String::from_utf8_lossy`
+/// reads it: each invalid sequence becomes U+FFFD.
+fn escape_lossy_into(out: &mut Vec<u8>, b: &[u8]) {
+    for chunk in b.utf8_chunks() {
+        escape_into(out, chunk.valid());
+        if !chunk.invalid().is_empty() {
+            out.extend_from_slice("\u{FFFD}".as_bytes());
+        }
+    }
+}
+
+/// `std::fmt::Write` onto the buffer, for `Display` values that need no
+/// escaping (addresses, timestamps).
+struct FmtBytes<'a>(&'a mut Vec<u8>);
+
+impl std::fmt::Write for FmtBytes<'_> {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        self.0.extend_from_slice(s.as_bytes());
+        Ok(())
+    }
+}
+
+impl JsonWriter {
+    /// A writer over a new buffer of `capacity` bytes.
+    pub fn with_capacity(capacity: usize) -> JsonWriter {
+        JsonWriter {
+            out: Vec::with_capacity(capacity),
+            comma: false,
+        }
+    }
+
+    /// The finished bytes.
+    #[cfg(test)]
+    pub fn into_bytes(self) -> Vec<u8> {
+        self.out
+    }
+
+    /// The finished bytes followed by the EVE line end.
+    pub fn into_line(mut self) -> Vec<u8> {
+        self.out.push(b'\n');
+        self.out
+    }
+
+    /// Bytes written so far.
+    #[cfg(test)]
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.out
+    }
+
+    fn sep(&mut self) {
+        if self.comma {
+            self.out.push(b',');
+        }
+        self.comma = true;
+    }
+
+    /// `"k":` — the next call writes its value.
+    pub fn key(&mut self, k: &str) -> &mut Self {
+        self.sep();
+        self.out.push(b'"');
+        escape_into(&mut self.out, k);
+        self.out.extend_from_slice(b"\":");
+        self.comma = false;
+        self
+    }
+
+    /// Start an object (as a value).
+    pub fn begin_object(&mut self) -> &mut Self {
+        self.sep();
+        self.out.push(b'{');
+        self.comma = false;
+        self
+    }
+
+    pub fn end_object(&mut self) -> &mut Self {
+        self.out.push(b'}');
+        self.comma = true;
+        self
+    }
+
+    /// Start an array (as a value).
+    pub fn begin_array(&mut self) -> &mut Self {
+        self.sep();
+        self.out.push(b'[');
+        self.comma = false;
+        self
+    }
+
+    pub fn end_array(&mut self) -> &mut Self {
+        self.out.push(b']');
+        self.comma = true;
+        self
+    }
+
+    /// A string value.
+    pub fn str(&mut self, s: &str) -> &mut Self {
+        self.sep();
+        self.out.push(b'"');
+        escape_into(&mut self.out, s);
+        self.out.push(b'"');
+        self
+    }
+
+    /// A byte string written as `String::from_utf8_lossy` reads it.
+    pub fn bytes(&mut self, b: &[u8]) -> &mut Self {
+        self.sep();
+        self.out.push(b'"');
+        escape_lossy_into(&mut self.out, b);
+        self.out.push(b'"');
+        self
+    }
+
+    /// A string value made of `parts` joined by `sep`, each read as
+    /// `String::from_utf8_lossy` reads it. With an ASCII separator this is
+    /// the lossy reading of the joined bytes.
+    pub fn bytes_joined<'b>(&mut self, parts: impl IntoIterator<Item = &'b [u8]>, sep: &str) -> &mut Self {
+        self.sep();
+        self.out.push(b'"');
+        for (i, p) in parts.into_iter().enumerate() {
+            if i > 0 {
+                escape_into(&mut self.out, sep);
+            }
+            escape_lossy_into(&mut self.out, p);
+        }
+        self.out.push(b'"');
+        self
+    }
+
+    /// A string value written by `Display`, for values whose text never
+    /// needs escaping (numbers, addresses).
+    pub fn display_str(&mut self, v: impl std::fmt::Display) -> &mut Self {
+        use std::fmt::Write;
+        self.sep();
+        self.out.push(b'"');
+        // Writing into a Vec cannot fail.
+        let _ = write!(FmtBytes(&mut self.out), "{v}");
+        self.out.push(b'"');
+        self
+    }
+
+    /// An address as EVE writes it: dotted quad, or all eight IPv6 groups
+    /// in four hex digits.
+    pub fn ip(&mut self, ip: &IpAddr) -> &mut Self {
+        match ip {
+            IpAddr::V4(a) => self.display_str(a),
+            IpAddr::V6(a) => {
+                let s = a.segments();
+                self.display_str(format_args!(
+                    "{:04x}:{:04x}:{:04x}:{:04x}:{:04x}:{:04x}:{:04x}:{:04x}",
+                    s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7]
+                ))
+            }
+        }
+    }
+
+    /// An EVE timestamp of `ts_ns` nanoseconds since the epoch.
+    pub fn ts(&mut self, ts_ns: u64) -> &mut Self {
+        self.sep();
+        self.out.push(b'"');
+        crate::time::write_eve_ts(&mut FmtBytes(&mut self.out), ts_ns);
+        self.out.push(b'"');
+        self
+    }
+
+    /// `n` as a string of lower-case hex digits, at least `width` wide.
+    pub fn hex_str(&mut self, n: u64, width: usize) -> &mut Self {
+        self.display_str(format_args!("{n:0width$x}"))
+    }
+
+    /// A decimal number as a string value (`"42"`).
+    pub fn u64_str(&mut self, n: u64) -> &mut Self {
+        self.sep();
+        self.out.push(b'"');
+        self.push_u64(n);
+        self.out.push(b'"');
+        self
+    }
+
+    fn push_u64(&mut self, mut n: u64) {
+        let mut buf = [0u8; 20];
+        let mut i = buf.len();
+        loop {
+            i -= 1;
+            if let Some(d) = buf.get_mut(i) {
+                *d = b'0' + (n % 10) as u8;
+            }
+            n /= 10;
+            if n == 0 {
+                break;
+            }
+        }
+        self.out.extend_from_slice(buf.get(i..).unwrap_or_default());
+    }
+
+    /// An unsigned integer.
+    pub fn u64(&mut self, n: u64) -> &mut Self {
+        self.sep();
+        self.push_u64(n);
+        self
+    }
+
+    pub fn bool(&mut self, b: bool) -> &mut Self {
+        self.sep();
+        self.out
+            .extend_from_slice(if b { b"true" as &[u8] } else { b"false" });
+        self
+    }
+
+    /// `"k":{...}` with the fields `fields` writes, or nothing at all when
+    /// it writes none.
+    pub fn object_if_any(&mut self, k: &str, fields: impl FnOnce(&mut Self)) -> &mut Self {
+        let (len, comma) = (self.out.len(), self.comma);
+        self.key(k).begin_object();
+        let empty = self.out.len();
+        fields(self);
+        if self.out.len() == empty {
+            self.out.truncate(len);
+            self.comma = comma;
+        } else {
+            self.end_object();
+        }
+        self
+    }
+
+    /// A string value made of `parts` in a row.
+    pub fn str_concat(&mut self, parts: &[&str]) -> &mut Self {
+        self.sep();
+        self.out.push(b'"');
+        for p in parts {
+            escape_into(&mut self.out, p);
+        }
+        self.out.push(b'"');
+        self
+    }
+
+    /// `b` in standard base64 with padding, as a string value.
+    pub fn base64(&mut self, b: &[u8]) -> &mut Self {
+        use base64::Engine as _;
+        self.sep();
+        self.out.push(b'"');
+        let start = self.out.len();
+        let len = base64::encoded_len(b.len(), true).unwrap_or(0);
+        self.out.resize(start.saturating_add(len), 0);
+        let written = self
+            .out
+            .get_mut(start..)
+            .and_then(|dst| {
+                base64::engine::general_purpose::STANDARD
+                    .encode_slice(b, dst)
+                    .ok()
+            })
+            .unwrap_or(0);
+        self.out.truncate(start.saturating_add(written));
+        self.out.push(b'"');
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use serde_json::{json, Value};
+
+    fn one(f: impl FnOnce(&mut JsonWriter)) -> Vec<u8> {
+        let mut w = JsonWriter::with_capacity(0);
+        f(&mut w);
+        w.into_bytes()
+    }
+
+    #[test]
+    fn escapes_like_serde_json() {
+        let all: String = (0u8..0x80).map(char::from).collect();
+        let s = format!("{all}é€😀\u{7f}\u{2028}");
+        assert_eq!(
+            one(|w| {
+                w.str(&s);
+            }),
+            serde_json::to_vec(&s).unwrap()
+        );
+        assert_eq!(
+            one(|w| {
+                w.str("a\"b\\c\n\u{1}\u{1f}\u{8}\u{c}");
+            }),
+            br#""a\"b\\c\n\u0001\u001f\b\f""#
+        );
+    }
+
+    #[test]
+    fn invalid_utf8_reads_as_from_utf8_lossy() {
+        for b in [
+            &b"ok\xff"[..],
+            b"\xe2\x82",
+            b"\xe2\x82x\xc3",
+            b"\xf0\x9f\x98\x80\xed\xa0\x80",
+            b"\x00\x80\"",
+        ] {
+            let want = serde_json::to_vec(&String::from_utf8_lossy(b)).unwrap();
+            assert_eq!(
+                one(|w| {
+                    w.bytes(b);
+                }),
+                want,
+                "{b:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn joined_is_the_lossy_reading_of_the_joined_bytes() {
+        let parts: [&[u8]; 3] = [b"a\xe2\x82", b"\xffb", b"c\""];
+        let joined = parts.join(&b", "[..]);
+        let want = serde_json::to_vec(&String::from_utf8_lossy(&joined)).unwrap();
+        assert_eq!(
+            one(|w| {
+                w.bytes_joined(parts, ", ");
+            }),
+            want
+        );
+    }
+
+    #[test]
+    fn nests_objects_and_arrays_with_commas() {
+        let got = one(|w| {
+            w.begin_object();
+            w.key("a").u64(0);
+            w.key("b").begin_array();
+            w.u64(1).str("x").begin_object().end_object();
+            w.begin_array().end_array();
+            w.bool(false);
+            w.end_array();
+            w.key("c").begin_object();
+            w.key("d").bool(true);
+            w.key("k\"").u64(u64::MAX);
+            w.end_object();
+            w.key("e").u64_str(42).key("f").hex_str(0x1b, 2);
+            w.key("g")
+                .hex_str(0x8180, 0)
+                .key("h")
+                .str_concat(&["a", "\n", "b"]);
+            w.end_object();
+        });
+        let want = json!({"a":0,"b":[1,"x",{},[],false],"c":{"d":true,"k\"":u64::MAX},"e":"42","f":"1b","g":"8180","h":"a\nb"});
+        assert_eq!(got, serde_json::to_vec(&want).unwrap());
+    }
+
+    #[test]
+    fn numbers_addresses_and_timestamps() {
+        for n in [0, 1, 9, 10, 99, 100, 65_535, 1 << 32, u64::MAX - 1, u64::MAX] {
+            assert_eq!(
+                one(|w| {
+                    w.u64(n);
+                }),
+                serde_json::to_vec(&n).unwrap()
+            );
+        }
+        let v6: IpAddr = "2001:db8::1".parse().unwrap();
+        assert_eq!(
+            one(|w| {
+                w.ip(&v6);
+            }),
+            br#""2001:0db8:0000:0000:0000:0000:0000:0001""#
+        );
+        let v4: IpAddr = "10.0.0.255".parse().unwrap();
+        assert_eq!(
+            one(|w| {
+                w.ip(&v4);
+            }),
+            br#""10.0.0.255""#
+        );
+        let ts = 1_768_471_200_000_000_000 + 123_456_789;
+        assert_eq!(
+            one(|w| {
+                w.ts(ts);
+            }),
+            serde_json::to_vec(&crate::time::eve_ts(ts)).unwrap()
+        );
+    }
+
+    #[test]
+    fn base64_like_the_base64_crate() {
+        use base64::Engine as _;
+        for n in 0..10usize {
+            let b: Vec<u8> = (0..n as u8).map(|i| i.wrapping_mul(97)).collect();
+            let want = base64::engine::general_purpose::STANDARD.encode(&b);
+            assert_eq!(
+                one(|w| {
+                    w.base64(&b);
+                }),
+                serde_json::to_vec(&want).unwrap()
+            );
+        }
+    }
+
+    #[test]
+    fn empty_optional_objects_leave_nothing() {
+        let got = one(|w| {
+            w.begin_object().key("a").u64(1);
+            w.object_if_any("none", |_| {});
+            w.object_if_any("some", |w| {
+                w.key("b").bool(true);
+            });
+            w.object_if_any("none2", |_| {});
+            w.end_object();
+        });
+        assert_eq!(got, br#"{"a":1,"some":{"b":true}}"#);
+        let got = one(|w| {
+            w.begin_object();
+            w.object_if_any("none", |_| {});
+            w.key("a").u64(1).end_object();
+        });
+        assert_eq!(got, br#"{"a":1}"#);
+    }
+
+    #[test]
+    fn line_ends_in_newline() {
+        let mut w = JsonWriter::with_capacity(4);
+        w.begin_object().end_object();
+        assert_eq!(w.as_bytes(), b"{}");
+        assert_eq!(w.into_line(), b"{}\n");
+    }
+
+    proptest! {
+        #[test]
+        fn any_bytes_match_serde_json(b in proptest::collection::vec(any::<u8>(), 0..64)) {
+            let want = serde_json::to_vec(&String::from_utf8_lossy(&b)).unwrap();
+            prop_assert_eq!(one(|w| { w.bytes(&b); }), want);
+        }
+
+        #[test]
+        fn any_string_matches_serde_json(s in any::<String>()) {
+            prop_assert_eq!(one(|w| { w.str(&s); }), serde_json::to_vec(&s).unwrap());
+            let v = Value::from(s.clone());
+            prop_assert_eq!(one(|w| { w.begin_array().str(&s).u64(7).end_array(); }), serde_json::to_vec(&json!([v, 7])).unwrap());
+        }
+    }
+}
