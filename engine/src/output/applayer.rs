@@ -550,13 +550,18 @@ pub fn tx_enabled(tx: &Tx, cfg: &EveConfig) -> bool {
 /// timestamps and the `mirror` object.
 const TX_RECORD_BASE: usize = 400;
 
+/// Bytes a transaction record is likely to need, to size its buffer once.
+pub(super) fn tx_record_hint(d: &DoneTx, f: &Flow, cfg: &EveConfig) -> usize {
+    let session = f.tunnel.and_then(|t| cfg.sessions.get(&t.vni));
+    TX_RECORD_BASE + app_object_hint(d.tx.as_ref(), cfg.http_headers) + session.map_or(0, String::len)
+}
+
 /// The EVE record of a finished transaction (`event_type` `http`, `tls`,
 /// `dns` or `pgsql`), oriented client → server as Suricata logs them.
 pub fn tx_record(d: &DoneTx, f: &Flow, cfg: &EveConfig) -> Vec<u8> {
     let tx = d.tx.as_ref();
     let session = f.tunnel.and_then(|t| cfg.sessions.get(&t.vni));
-    let hint = TX_RECORD_BASE + app_object_hint(tx, cfg.http_headers) + session.map_or(0, String::len);
-    let mut w = JsonWriter::with_capacity(hint);
+    let mut w = JsonWriter::with_capacity(tx_record_hint(d, f, cfg));
     w.begin_object();
     w.key("timestamp").ts(d.ts_ns);
     w.key("flow_id").u64(f.flow_id);
@@ -580,7 +585,7 @@ pub fn tx_record(d: &DoneTx, f: &Flow, cfg: &EveConfig) -> Vec<u8> {
             w.key("session").str(name);
         }
         // The address as Rust displays it (IPv6 compressed).
-        w.key("source_ip").display_str(t.outer_src);
+        w.key("source_ip").ip_display(&t.outer_src);
         w.key("encap").str(t.encap.as_str());
         w.key("truncated").bool(truncated(&d.tx));
         w.end_object();

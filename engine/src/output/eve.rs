@@ -159,7 +159,17 @@ fn b64_len(n: usize) -> usize {
     n.div_ceil(3).saturating_mul(4)
 }
 
-fn alert_hint(a: &AlertInput<'_>, app: Option<TxRef<'_>>) -> usize {
+/// The transaction whose app-layer object the alert carries.
+pub(super) fn alert_app_tx<'a>(a: &AlertInput<'a>) -> Option<TxRef<'a>> {
+    // Packet rules on UDP carry no transaction in Suricata's alerts; rules
+    // on a transaction's buffers carry that transaction.
+    let on_tx = a.flow.is_some_and(|f| f.app.alert_tx.is_some());
+    a.flow
+        .and_then(|f| f.app.current_tx())
+        .filter(|t| on_tx || !matches!(t, TxRef::Dns(_)))
+}
+
+pub(super) fn alert_hint(a: &AlertInput<'_>, app: Option<TxRef<'_>>) -> usize {
     let r = a.rule;
     let mut n = ALERT_RECORD_BASE + r.msg.len() + r.category.as_ref().map_or(0, String::len);
     if a.cfg.metadata {
@@ -187,13 +197,7 @@ fn alert_hint(a: &AlertInput<'_>, app: Option<TxRef<'_>>) -> usize {
 
 pub fn alert_record(a: &AlertInput<'_>) -> Vec<u8> {
     let p = a.packet;
-    // Packet rules on UDP carry no transaction in Suricata's alerts; rules
-    // on a transaction's buffers carry that transaction.
-    let on_tx = a.flow.is_some_and(|f| f.app.alert_tx.is_some());
-    let app_tx = a
-        .flow
-        .and_then(|f| f.app.current_tx())
-        .filter(|t| on_tx || !matches!(t, TxRef::Dns(_)));
+    let app_tx = alert_app_tx(a);
     let mut w = JsonWriter::with_capacity(alert_hint(a, app_tx));
     w.begin_object();
     w.key("timestamp").ts(a.ts_ns);
@@ -314,7 +318,7 @@ fn raised_before_addresses(e: Event) -> bool {
 }
 
 /// Bytes of an anomaly record.
-const ANOMALY_RECORD_SIZE: usize = 768;
+pub(super) const ANOMALY_RECORD_SIZE: usize = 768;
 
 /// An `anomaly` record (Suricata's `event_type: anomaly`).
 pub fn anomaly_record(a: &AnomalyInput<'_>) -> Vec<u8> {
@@ -374,8 +378,8 @@ pub fn anomaly_record(a: &AnomalyInput<'_>) -> Vec<u8> {
     w.into_line()
 }
 
-/// Bytes of a flow record.
-const FLOW_RECORD_SIZE: usize = 768;
+/// Bytes of a flow record (IPv6 addresses included).
+pub(super) const FLOW_RECORD_SIZE: usize = 896;
 
 pub fn flow_record(f: &Flow, reason: EndReason, cfg: &EveConfig) -> Vec<u8> {
     let mut w = JsonWriter::with_capacity(FLOW_RECORD_SIZE);

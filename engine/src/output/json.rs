@@ -26,19 +26,20 @@ pub struct JsonWriter {
 /// `\u00XX` hex digits, as serde_json writes them.
 const HEX: &[u8; 16] = b"0123456789abcdef";
 
-/// The escape of an ASCII byte inside a JSON string, if it needs one:
-/// `Some(b'u')` for the `\u00XX` form.
-fn escape_of(b: u8) -> Option<u8> {
+/// The escape of a byte inside a JSON string: 0 for none, `b'u'` for the
+/// `\u00XX` form, else the letter after the backslash.
+#[inline]
+fn escape_of(b: u8) -> u8 {
     match b {
-        b'"' => Some(b'"'),
-        b'\\' => Some(b'\\'),
-        0x08 => Some(b'b'),
-        0x0c => Some(b'f'),
-        b'\n' => Some(b'n'),
-        b'\r' => Some(b'r'),
-        b'\t' => Some(b't'),
-        0..=0x1f => Some(b'u'),
-        _ => None,
+        0x20.. if b != b'"' && b != b'\\' => 0,
+        b'"' => b'"',
+        b'\\' => b'\\',
+        0x08 => b'b',
+        0x0c => b'f',
+        b'\n' => b'n',
+        b'\r' => b'r',
+        b'\t' => b't',
+        _ => b'u',
     }
 }
 
@@ -47,7 +48,10 @@ fn escape_into(out: &mut Vec<u8>, s: &str) {
     let bytes = s.as_bytes();
     let mut start = 0;
     for (i, &b) in bytes.iter().enumerate() {
-        let Some(e) = escape_of(b) else { continue };
+        let e = escape_of(b);
+        if e == 0 {
+            continue;
+        }
         out.extend_from_slice(bytes.get(start..i).unwrap_or_default());
         out.push(b'\\');
         out.push(e);
@@ -205,15 +209,49 @@ impl JsonWriter {
     /// An address as EVE writes it: dotted quad, or all eight IPv6 groups
     /// in four hex digits.
     pub fn ip(&mut self, ip: &IpAddr) -> &mut Self {
+        self.sep();
+        self.out.push(b'"');
         match ip {
-            IpAddr::V4(a) => self.display_str(a),
+            IpAddr::V4(a) => self.push_ipv4(a),
             IpAddr::V6(a) => {
-                let s = a.segments();
-                self.display_str(format_args!(
-                    "{:04x}:{:04x}:{:04x}:{:04x}:{:04x}:{:04x}:{:04x}:{:04x}",
-                    s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7]
-                ))
+                for (i, g) in a.segments().into_iter().enumerate() {
+                    if i > 0 {
+                        self.out.push(b':');
+                    }
+                    self.push_hex(g.into(), 4);
+                }
             }
+        }
+        self.out.push(b'"');
+        self
+    }
+
+    /// An address as Rust displays it: dotted quad, or IPv6 compressed.
+    pub fn ip_display(&mut self, ip: &IpAddr) -> &mut Self {
+        match ip {
+            IpAddr::V4(_) => self.ip(ip),
+            IpAddr::V6(a) => self.display_str(a),
+        }
+    }
+
+    fn push_ipv4(&mut self, a: &std::net::Ipv4Addr) {
+        for (i, o) in a.octets().into_iter().enumerate() {
+            if i > 0 {
+                self.out.push(b'.');
+            }
+            self.push_u64(o.into());
+        }
+    }
+
+    /// `n` in lower-case hex, left-padded with zeros to `width` digits.
+    fn push_hex(&mut self, n: u64, width: usize) {
+        let digits = ((64 - n.leading_zeros() as usize).div_ceil(4)).max(1);
+        for _ in digits..width {
+            self.out.push(b'0');
+        }
+        for i in (0..digits).rev() {
+            let nibble = (n >> (4 * i)) & 0xf;
+            self.out.push(HEX.get(nibble as usize).copied().unwrap_or(b'0'));
         }
     }
 
@@ -221,14 +259,18 @@ impl JsonWriter {
     pub fn ts(&mut self, ts_ns: u64) -> &mut Self {
         self.sep();
         self.out.push(b'"');
-        crate::time::write_eve_ts(&mut FmtBytes(&mut self.out), ts_ns);
+        self.out.extend_from_slice(&crate::time::eve_ts_bytes(ts_ns));
         self.out.push(b'"');
         self
     }
 
     /// `n` as a string of lower-case hex digits, at least `width` wide.
     pub fn hex_str(&mut self, n: u64, width: usize) -> &mut Self {
-        self.display_str(format_args!("{n:0width$x}"))
+        self.sep();
+        self.out.push(b'"');
+        self.push_hex(n, width);
+        self.out.push(b'"');
+        self
     }
 
     /// A decimal number as a string value (`"42"`).
@@ -489,6 +531,20 @@ mod tests {
         fn any_bytes_match_serde_json(b in proptest::collection::vec(any::<u8>(), 0..64)) {
             let want = serde_json::to_vec(&String::from_utf8_lossy(&b)).unwrap();
             prop_assert_eq!(one(|w| { w.bytes(&b); }), want);
+        }
+
+        #[test]
+        fn addresses_and_hex_match_fmt(v4: [u8; 4], v6: [u16; 8], n: u64, width in 0..20usize) {
+            let a = IpAddr::from(v4);
+            prop_assert_eq!(one(|w| { w.ip(&a); }), serde_json::to_vec(&a.to_string()).unwrap());
+            prop_assert_eq!(one(|w| { w.ip_display(&a); }), serde_json::to_vec(&a.to_string()).unwrap());
+            let b = IpAddr::from(v6);
+            let full: Vec<String> = v6.iter().map(|g| format!("{g:04x}")).collect();
+            prop_assert_eq!(one(|w| { w.ip(&b); }), serde_json::to_vec(&full.join(":")).unwrap());
+            prop_assert_eq!(one(|w| { w.ip_display(&b); }), serde_json::to_vec(&b.to_string()).unwrap());
+            prop_assert_eq!(one(|w| { w.hex_str(n, width); }), serde_json::to_vec(&format!("{n:0width$x}")).unwrap());
+            prop_assert_eq!(one(|w| { w.hex_str(n >> (n % 64), 2); }), serde_json::to_vec(&format!("{:02x}", n >> (n % 64))).unwrap());
+            prop_assert_eq!(one(|w| { w.u64(n); }), serde_json::to_vec(&n).unwrap());
         }
 
         #[test]

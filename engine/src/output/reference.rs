@@ -1191,6 +1191,16 @@ mod tests {
         txs
     }
 
+    /// The buffer was sized once: the record fits its size estimate.
+    fn fits(rec: &[u8], hint: usize) {
+        assert!(
+            rec.len() <= hint,
+            "{} bytes, estimated {hint}: {}",
+            rec.len(),
+            String::from_utf8_lossy(rec)
+        );
+    }
+
     fn same(new: &[u8], old: &[u8]) {
         assert_eq!(
             String::from_utf8_lossy(new),
@@ -1214,6 +1224,7 @@ mod tests {
                 for f in flows.iter().skip(i % 5).step_by(5) {
                     let new = super::super::tx_record(&d, f, &cfg);
                     same(&new, &tx_record(&d, f, &cfg));
+                    fits(&new, super::super::applayer::tx_record_hint(&d, f, &cfg));
                     n += 1;
                 }
             }
@@ -1231,10 +1242,9 @@ mod tests {
                     EndReason::Evicted,
                     EndReason::Reused,
                 ][i % 4];
-                same(
-                    &super::super::flow_record(f, reason, &cfg),
-                    &flow_record(f, reason, &cfg),
-                );
+                let new = super::super::flow_record(f, reason, &cfg);
+                same(&new, &flow_record(f, reason, &cfg));
+                fits(&new, super::super::eve::FLOW_RECORD_SIZE);
             }
         }
     }
@@ -1357,7 +1367,10 @@ mod tests {
                             rule: &r,
                             cfg: &cfg,
                         };
-                        same(&super::super::alert_record(&a), &alert_record(&a));
+                        let new = super::super::alert_record(&a);
+                        same(&new, &alert_record(&a));
+                        let hint = super::super::eve::alert_hint(&a, super::super::eve::alert_app_tx(&a));
+                        fits(&new, hint);
                         n += 1;
                     }
                 }
@@ -1382,7 +1395,9 @@ mod tests {
                             event,
                             cfg: &cfg,
                         };
-                        same(&super::super::anomaly_record(&a), &anomaly_record(&a));
+                        let new = super::super::anomaly_record(&a);
+                        same(&new, &anomaly_record(&a));
+                        fits(&new, super::super::eve::ANOMALY_RECORD_SIZE);
                     }
                 }
             }
