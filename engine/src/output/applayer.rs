@@ -238,14 +238,7 @@ fn dns_object(w: &mut JsonWriter, t: &DnsTx) {
     w.key("type").str("answer");
     w.key("id").u64(t.id.into());
     w.key("flags").hex_str(t.flags.into(), 0);
-    for (bit, name) in [
-        (0x8000u16, "qr"),
-        (0x0400, "aa"),
-        (0x0200, "tc"),
-        (0x0100, "rd"),
-        (0x0080, "ra"),
-        (0x0040, "z"),
-    ] {
+    for (bit, name) in DNS_FLAGS {
         if t.flags & bit != 0 {
             w.key(name).bool(true);
         }
@@ -311,7 +304,7 @@ fn dns_hint(t: &DnsTx) -> usize {
 }
 
 /// ParameterStatus names as Suricata logs them: `TimeZone` → `time_zone`.
-fn snake(name: &[u8]) -> String {
+pub(super) fn snake(name: &[u8]) -> String {
     let mut o = String::with_capacity(name.len() + 4);
     for (i, &c) in name.iter().enumerate() {
         if c.is_ascii_uppercase() {
@@ -377,6 +370,43 @@ fn pgsql_request(w: &mut JsonWriter, t: &PgsqlTx) {
     }
 }
 
+/// `pgsql.response.message` for an Authentication message's code.
+pub(super) fn pg_auth_message(code: u32) -> &'static str {
+    match code {
+        0 => "authentication_ok",
+        2 => "authentication_kerberos_v5",
+        3 => "authentication_cleartext_password",
+        5 => "authentication_md5_password",
+        7 => "authentication_gss",
+        9 => "authentication_sspi",
+        10 => "authentication_sasl",
+        11 => "authentication_sasl_continue",
+        12 => "authentication_sasl_final",
+        _ => "authentication_unknown",
+    }
+}
+
+/// ErrorResponse field codes and their `pgsql.response` keys, in order.
+pub(super) const PG_ERROR_FIELDS: [(u8, &str); 7] = [
+    (b'S', "severity_localizable"),
+    (b'V', "severity_non_localizable"),
+    (b'C', "code"),
+    (b'M', "message"),
+    (b'F', "file"),
+    (b'L', "line"),
+    (b'R', "routine"),
+];
+
+/// DNS header flag bits written as `true` when set, in order.
+pub(super) const DNS_FLAGS: [(u16, &str); 6] = [
+    (0x8000, "qr"),
+    (0x0400, "aa"),
+    (0x0200, "tc"),
+    (0x0100, "rd"),
+    (0x0080, "ra"),
+    (0x0040, "z"),
+];
+
 /// The fields of `pgsql.response`.
 fn pgsql_response(w: &mut JsonWriter, t: &PgsqlTx) {
     if let Some(a) = t.ssl_accepted {
@@ -389,18 +419,7 @@ fn pgsql_response(w: &mut JsonWriter, t: &PgsqlTx) {
             .map(|(_, v)| v.as_slice())
     };
     if let Some((code, _)) = &t.auth {
-        let msg = match code {
-            0 => "authentication_ok",
-            2 => "authentication_kerberos_v5",
-            3 => "authentication_cleartext_password",
-            5 => "authentication_md5_password",
-            7 => "authentication_gss",
-            9 => "authentication_sspi",
-            10 => "authentication_sasl",
-            11 => "authentication_sasl_continue",
-            12 => "authentication_sasl_final",
-            _ => "authentication_unknown",
-        };
+        let msg = pg_auth_message(*code);
         // An error's `message` takes this key's place (one key per name,
         // where it was first written).
         match error(b'M') {
@@ -408,15 +427,7 @@ fn pgsql_response(w: &mut JsonWriter, t: &PgsqlTx) {
             None => w.key("message").str(msg),
         };
     }
-    for (code, key) in [
-        (b'S', "severity_localizable"),
-        (b'V', "severity_non_localizable"),
-        (b'C', "code"),
-        (b'M', "message"),
-        (b'F', "file"),
-        (b'L', "line"),
-        (b'R', "routine"),
-    ] {
+    for (code, key) in PG_ERROR_FIELDS {
         if code == b'M' && t.auth.is_some() {
             continue;
         }
@@ -525,7 +536,8 @@ pub fn tx_index(tx: TxRef<'_>) -> Option<u64> {
     }
 }
 
-fn truncated(tx: &Tx) -> bool {
+/// Whether the transaction was read from packets cut short.
+pub(super) fn truncated(tx: &Tx) -> bool {
     match tx {
         Tx::Http(t) => t.truncated,
         Tx::Tls(t) => t.truncated,
@@ -566,10 +578,12 @@ pub fn tx_record(d: &DoneTx, f: &Flow, cfg: &EveConfig) -> Vec<u8> {
     w.key("timestamp").ts(d.ts_ns);
     w.key("flow_id").u64(f.flow_id);
     w.key("event_type").str(app_key(tx));
-    w.key("src_ip").ip(&f.client_ip);
-    w.key("src_port").u64(f.client_port.into());
-    w.key("dest_ip").ip(&f.server_ip);
-    w.key("dest_port").u64(f.server_port.into());
+    super::eve::write_tuple(
+        &mut w,
+        (&f.client_ip, f.client_port),
+        (&f.server_ip, f.server_port),
+        true,
+    );
     w.key("proto");
     super::eve::write_proto(&mut w, f.proto);
     let pkt_src = match f.tunnel.map(|t| t.encap) {

@@ -9,6 +9,7 @@ use crate::decode::{Encap, Packet, TunnelLayer};
 use crate::flow::{EndReason, Flow, TH_ACK, TH_CWR, TH_ECE, TH_FIN, TH_PUSH, TH_RST, TH_SYN, TH_URG};
 use crate::time::eve_ts;
 use serde_json::{json, Map, Value};
+use std::net::IpAddr;
 use tapwatch_rules::{Event, EventKind, RuleMeta};
 
 fn finish(v: Map<String, Value>) -> Vec<u8> {
@@ -27,6 +28,18 @@ pub fn write_proto(w: &mut JsonWriter, p: u8) {
         132 => w.str("SCTP"),
         n => w.u64_str(n.into()),
     };
+}
+
+/// `src_ip`, `src_port`, `dest_ip`, `dest_port` (ports only when `ports`).
+pub(super) fn write_tuple(w: &mut JsonWriter, src: Endpoint<'_>, dst: Endpoint<'_>, ports: bool) {
+    w.key("src_ip").ip(src.0);
+    if ports {
+        w.key("src_port").u64(src.1.into());
+    }
+    w.key("dest_ip").ip(dst.0);
+    if ports {
+        w.key("dest_port").u64(dst.1.into());
+    }
 }
 
 /// Everything an alert record needs.
@@ -103,13 +116,18 @@ fn mirror_value(
     w.end_object();
 }
 
-fn flow_summary(w: &mut JsonWriter, f: &Flow) {
-    w.key("flow").begin_object();
+/// Packet and byte counts and the start time, as `flow` objects begin.
+fn flow_counters(w: &mut JsonWriter, f: &Flow) {
     w.key("pkts_toserver").u64(f.pkts_ts);
     w.key("pkts_toclient").u64(f.pkts_tc);
     w.key("bytes_toserver").u64(f.bytes_ts);
     w.key("bytes_toclient").u64(f.bytes_tc);
     w.key("start").ts(f.start_ns);
+}
+
+fn flow_summary(w: &mut JsonWriter, f: &Flow) {
+    w.key("flow").begin_object();
+    flow_counters(w, f);
     w.key("src_ip").ip(&f.client_ip);
     w.key("dest_ip").ip(&f.server_ip);
     w.key("src_port").u64(f.client_port.into());
@@ -157,6 +175,25 @@ const ALERT_RECORD_BASE: usize = 1024;
 /// Base64 text length of `n` bytes.
 fn b64_len(n: usize) -> usize {
     n.div_ceil(3).saturating_mul(4)
+}
+
+/// An address and port.
+pub(super) type Endpoint<'a> = (&'a IpAddr, u16);
+
+/// An alert's source and destination. A transaction's request side can
+/// complete on a server packet (and the response side on a client
+/// packet): the tuple follows the side the rule matched, as Suricata's
+/// does.
+pub(super) fn alert_tuple<'a>(a: &AlertInput<'a>) -> (Endpoint<'a>, Endpoint<'a>) {
+    let p = a.packet;
+    let from_client = a
+        .flow
+        .is_none_or(|f| p.src == f.client_ip && p.sport == f.client_port);
+    if a.flow.is_some() && from_client != a.to_server {
+        ((&p.dst, p.dport), (&p.src, p.sport))
+    } else {
+        ((&p.src, p.sport), (&p.dst, p.dport))
+    }
 }
 
 /// The transaction whose app-layer object the alert carries.
@@ -210,26 +247,9 @@ pub fn alert_record(a: &AlertInput<'_>) -> Vec<u8> {
         w.key("pcap_cnt").u64(a.pcap_cnt);
     }
     w.key("event_type").str("alert");
-    // A transaction's request side can complete on a server packet (and
-    // the response side on a client packet): the tuple follows the side
-    // the rule matched, as Suricata's does.
-    let from_client = a
-        .flow
-        .is_none_or(|f| p.src == f.client_ip && p.sport == f.client_port);
-    let ((src, sport), (dst, dport)) = if a.flow.is_some() && from_client != a.to_server {
-        ((&p.dst, p.dport), (&p.src, p.sport))
-    } else {
-        ((&p.src, p.sport), (&p.dst, p.dport))
-    };
+    let (src, dst) = alert_tuple(a);
     let ports = p.tcp.is_some() || p.ip_proto == 17;
-    w.key("src_ip").ip(src);
-    if ports {
-        w.key("src_port").u64(sport.into());
-    }
-    w.key("dest_ip").ip(dst);
-    if ports {
-        w.key("dest_port").u64(dport.into());
-    }
+    write_tuple(&mut w, src, dst, ports);
     w.key("proto");
     write_proto(&mut w, p.ip_proto);
     if let Some(icmp) = p.icmp {
@@ -306,7 +326,7 @@ pub fn anomaly_event_name(e: Event) -> String {
 
 /// Decoder events Suricata raises before it has read the IP addresses:
 /// its records carry no addresses, ports or protocol.
-fn raised_before_addresses(e: Event) -> bool {
+pub(super) fn raised_before_addresses(e: Event) -> bool {
     matches!(
         e,
         Event::Ipv4TruncPkt
@@ -336,14 +356,7 @@ pub fn anomaly_record(a: &AnomalyInput<'_>) -> Vec<u8> {
         // Suricata, without ports; an IPv4 one keeps its protocol, ports 0.
         let v6_frag = p.is_fragment && p.src.is_ipv6() && p.tcp.is_none() && p.sport == 0;
         let ports = (p.ip_proto == 6 || p.ip_proto == 17) && !v6_frag;
-        w.key("src_ip").ip(&p.src);
-        if ports {
-            w.key("src_port").u64(p.sport.into());
-        }
-        w.key("dest_ip").ip(&p.dst);
-        if ports {
-            w.key("dest_port").u64(p.dport.into());
-        }
+        write_tuple(&mut w, (&p.src, p.sport), (&p.dst, p.dport), ports);
         w.key("proto");
         if v6_frag {
             w.str("IPv6-Frag");
@@ -378,6 +391,18 @@ pub fn anomaly_record(a: &AnomalyInput<'_>) -> Vec<u8> {
     w.into_line()
 }
 
+/// TCP flags written as `true` when seen, in order.
+pub(super) const TCP_FLAGS: [(u8, &str); 8] = [
+    (TH_SYN, "syn"),
+    (TH_FIN, "fin"),
+    (TH_RST, "rst"),
+    (TH_PUSH, "psh"),
+    (TH_ACK, "ack"),
+    (TH_URG, "urg"),
+    (TH_ECE, "ecn"),
+    (TH_CWR, "cwr"),
+];
+
 /// Bytes of a flow record (IPv6 addresses included).
 pub(super) const FLOW_RECORD_SIZE: usize = 896;
 
@@ -388,14 +413,12 @@ pub fn flow_record(f: &Flow, reason: EndReason, cfg: &EveConfig) -> Vec<u8> {
     w.key("flow_id").u64(f.flow_id);
     w.key("event_type").str("flow");
     let ports = f.proto == 6 || f.proto == 17;
-    w.key("src_ip").ip(&f.client_ip);
-    if ports {
-        w.key("src_port").u64(f.client_port.into());
-    }
-    w.key("dest_ip").ip(&f.server_ip);
-    if ports {
-        w.key("dest_port").u64(f.server_port.into());
-    }
+    write_tuple(
+        &mut w,
+        (&f.client_ip, f.client_port),
+        (&f.server_ip, f.server_port),
+        ports,
+    );
     w.key("proto");
     write_proto(&mut w, f.proto);
     write_app_proto(&mut w, &f.app);
@@ -404,11 +427,7 @@ pub fn flow_record(f: &Flow, reason: EndReason, cfg: &EveConfig) -> Vec<u8> {
     }
     let age = f.last_ns.saturating_sub(f.start_ns) / 1_000_000_000;
     w.key("flow").begin_object();
-    w.key("pkts_toserver").u64(f.pkts_ts);
-    w.key("pkts_toclient").u64(f.pkts_tc);
-    w.key("bytes_toserver").u64(f.bytes_ts);
-    w.key("bytes_toclient").u64(f.bytes_tc);
-    w.key("start").ts(f.start_ns);
+    flow_counters(&mut w, f);
     w.key("end").ts(f.last_ns);
     w.key("age").u64(age);
     w.key("state").str(f.state().as_str());
@@ -421,16 +440,7 @@ pub fn flow_record(f: &Flow, reason: EndReason, cfg: &EveConfig) -> Vec<u8> {
         w.key("tcp_flags").hex_str(all.into(), 2);
         w.key("tcp_flags_ts").hex_str(f.flags_ts.into(), 2);
         w.key("tcp_flags_tc").hex_str(f.flags_tc.into(), 2);
-        for (bit, name) in [
-            (TH_SYN, "syn"),
-            (TH_FIN, "fin"),
-            (TH_RST, "rst"),
-            (TH_PUSH, "psh"),
-            (TH_ACK, "ack"),
-            (TH_URG, "urg"),
-            (TH_ECE, "ecn"),
-            (TH_CWR, "cwr"),
-        ] {
+        for (bit, name) in TCP_FLAGS {
             if all & bit != 0 {
                 w.key(name).bool(true);
             }

@@ -88,6 +88,35 @@ impl std::fmt::Write for FmtBytes<'_> {
     }
 }
 
+/// Append `n` in decimal.
+fn push_u64(out: &mut Vec<u8>, mut n: u64) {
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    while i > 0 {
+        i -= 1;
+        if let Some(d) = buf.get_mut(i) {
+            *d = b'0' + (n % 10) as u8;
+        }
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(buf.get(i..).unwrap_or_default());
+}
+
+/// Append `n` in lower-case hex, left-padded with zeros to `width` digits.
+fn push_hex(out: &mut Vec<u8>, n: u64, width: usize) {
+    let digits = (64 - n.leading_zeros() as usize).div_ceil(4).max(1);
+    for _ in digits..width {
+        out.push(b'0');
+    }
+    for i in (0..digits).rev() {
+        let nibble = (n >> (4 * i)) & 0xf;
+        out.push(HEX.get(nibble as usize).copied().unwrap_or(b'0'));
+    }
+}
+
 impl JsonWriter {
     /// A writer over a new buffer of `capacity` bytes.
     pub fn with_capacity(capacity: usize) -> JsonWriter {
@@ -124,106 +153,114 @@ impl JsonWriter {
 
     /// `"k":` — the next call writes its value.
     pub fn key(&mut self, k: &str) -> &mut Self {
-        self.sep();
-        self.out.push(b'"');
-        escape_into(&mut self.out, k);
-        self.out.extend_from_slice(b"\":");
+        self.quoted(|o| escape_into(o, k));
+        self.out.push(b':');
         self.comma = false;
+        self
+    }
+
+    /// Open a container (as a value) with `bracket`.
+    fn open(&mut self, bracket: u8) -> &mut Self {
+        self.sep();
+        self.out.push(bracket);
+        self.comma = false;
+        self
+    }
+
+    /// Close a container with `bracket`.
+    fn close(&mut self, bracket: u8) -> &mut Self {
+        self.out.push(bracket);
+        self.comma = true;
         self
     }
 
     /// Start an object (as a value).
     pub fn begin_object(&mut self) -> &mut Self {
-        self.sep();
-        self.out.push(b'{');
-        self.comma = false;
-        self
+        self.open(b'{')
     }
 
     pub fn end_object(&mut self) -> &mut Self {
-        self.out.push(b'}');
-        self.comma = true;
-        self
+        self.close(b'}')
     }
 
     /// Start an array (as a value).
     pub fn begin_array(&mut self) -> &mut Self {
-        self.sep();
-        self.out.push(b'[');
-        self.comma = false;
-        self
+        self.open(b'[')
     }
 
     pub fn end_array(&mut self) -> &mut Self {
-        self.out.push(b']');
-        self.comma = true;
+        self.close(b']')
+    }
+
+    /// A string value whose contents (already escaped) `contents` writes.
+    fn quoted(&mut self, contents: impl FnOnce(&mut Vec<u8>)) -> &mut Self {
+        self.sep();
+        self.out.push(b'"');
+        contents(&mut self.out);
+        self.out.push(b'"');
         self
     }
 
     /// A string value.
     pub fn str(&mut self, s: &str) -> &mut Self {
-        self.sep();
-        self.out.push(b'"');
-        escape_into(&mut self.out, s);
-        self.out.push(b'"');
-        self
+        self.quoted(|o| escape_into(o, s))
     }
 
     /// A byte string written as `String::from_utf8_lossy` reads it.
     pub fn bytes(&mut self, b: &[u8]) -> &mut Self {
-        self.sep();
-        self.out.push(b'"');
-        escape_lossy_into(&mut self.out, b);
-        self.out.push(b'"');
-        self
+        self.quoted(|o| escape_lossy_into(o, b))
     }
 
     /// A string value made of `parts` joined by `sep`, each read as
     /// `String::from_utf8_lossy` reads it. With an ASCII separator this is
     /// the lossy reading of the joined bytes.
     pub fn bytes_joined<'b>(&mut self, parts: impl IntoIterator<Item = &'b [u8]>, sep: &str) -> &mut Self {
-        self.sep();
-        self.out.push(b'"');
-        for (i, p) in parts.into_iter().enumerate() {
-            if i > 0 {
-                escape_into(&mut self.out, sep);
+        self.quoted(|o| {
+            for (i, p) in parts.into_iter().enumerate() {
+                if i > 0 {
+                    escape_into(o, sep);
+                }
+                escape_lossy_into(o, p);
             }
-            escape_lossy_into(&mut self.out, p);
-        }
-        self.out.push(b'"');
-        self
+        })
+    }
+
+    /// A string value made of `parts` in a row.
+    pub fn str_concat(&mut self, parts: &[&str]) -> &mut Self {
+        self.quoted(|o| parts.iter().for_each(|p| escape_into(o, p)))
     }
 
     /// A string value written by `Display`, for values whose text never
     /// needs escaping (numbers, addresses).
     pub fn display_str(&mut self, v: impl std::fmt::Display) -> &mut Self {
         use std::fmt::Write;
-        self.sep();
-        self.out.push(b'"');
         // Writing into a Vec cannot fail.
-        let _ = write!(FmtBytes(&mut self.out), "{v}");
-        self.out.push(b'"');
-        self
+        self.quoted(|o| {
+            let _ = write!(FmtBytes(o), "{v}");
+        })
     }
 
     /// An address as EVE writes it: dotted quad, or all eight IPv6 groups
     /// in four hex digits.
     pub fn ip(&mut self, ip: &IpAddr) -> &mut Self {
-        self.sep();
-        self.out.push(b'"');
-        match ip {
-            IpAddr::V4(a) => self.push_ipv4(a),
+        self.quoted(|o| match ip {
+            IpAddr::V4(a) => {
+                for (i, octet) in a.octets().into_iter().enumerate() {
+                    if i > 0 {
+                        o.push(b'.');
+                    }
+                    push_u64(o, octet.into());
+                }
+            }
             IpAddr::V6(a) => {
                 for (i, g) in a.segments().into_iter().enumerate() {
                     if i > 0 {
-                        self.out.push(b':');
+                        o.push(b':');
                     }
-                    self.push_hex(g.into(), 4);
+                    push_hex(o, g.into(), 4);
                 }
             }
-        }
-        self.out.push(b'"');
-        self
+        })
     }
 
     /// An address as Rust displays it: dotted quad, or IPv6 compressed.
@@ -234,74 +271,25 @@ impl JsonWriter {
         }
     }
 
-    fn push_ipv4(&mut self, a: &std::net::Ipv4Addr) {
-        for (i, o) in a.octets().into_iter().enumerate() {
-            if i > 0 {
-                self.out.push(b'.');
-            }
-            self.push_u64(o.into());
-        }
-    }
-
-    /// `n` in lower-case hex, left-padded with zeros to `width` digits.
-    fn push_hex(&mut self, n: u64, width: usize) {
-        let digits = ((64 - n.leading_zeros() as usize).div_ceil(4)).max(1);
-        for _ in digits..width {
-            self.out.push(b'0');
-        }
-        for i in (0..digits).rev() {
-            let nibble = (n >> (4 * i)) & 0xf;
-            self.out.push(HEX.get(nibble as usize).copied().unwrap_or(b'0'));
-        }
-    }
-
     /// An EVE timestamp of `ts_ns` nanoseconds since the epoch.
     pub fn ts(&mut self, ts_ns: u64) -> &mut Self {
-        self.sep();
-        self.out.push(b'"');
-        self.out.extend_from_slice(&crate::time::eve_ts_bytes(ts_ns));
-        self.out.push(b'"');
-        self
+        self.quoted(|o| o.extend_from_slice(&crate::time::eve_ts_bytes(ts_ns)))
     }
 
     /// `n` as a string of lower-case hex digits, at least `width` wide.
     pub fn hex_str(&mut self, n: u64, width: usize) -> &mut Self {
-        self.sep();
-        self.out.push(b'"');
-        self.push_hex(n, width);
-        self.out.push(b'"');
-        self
+        self.quoted(|o| push_hex(o, n, width))
     }
 
     /// A decimal number as a string value (`"42"`).
     pub fn u64_str(&mut self, n: u64) -> &mut Self {
-        self.sep();
-        self.out.push(b'"');
-        self.push_u64(n);
-        self.out.push(b'"');
-        self
-    }
-
-    fn push_u64(&mut self, mut n: u64) {
-        let mut buf = [0u8; 20];
-        let mut i = buf.len();
-        loop {
-            i -= 1;
-            if let Some(d) = buf.get_mut(i) {
-                *d = b'0' + (n % 10) as u8;
-            }
-            n /= 10;
-            if n == 0 {
-                break;
-            }
-        }
-        self.out.extend_from_slice(buf.get(i..).unwrap_or_default());
+        self.quoted(|o| push_u64(o, n))
     }
 
     /// An unsigned integer.
     pub fn u64(&mut self, n: u64) -> &mut Self {
         self.sep();
-        self.push_u64(n);
+        push_u64(&mut self.out, n);
         self
     }
 
@@ -328,37 +316,23 @@ impl JsonWriter {
         self
     }
 
-    /// A string value made of `parts` in a row.
-    pub fn str_concat(&mut self, parts: &[&str]) -> &mut Self {
-        self.sep();
-        self.out.push(b'"');
-        for p in parts {
-            escape_into(&mut self.out, p);
-        }
-        self.out.push(b'"');
-        self
-    }
-
     /// `b` in standard base64 with padding, as a string value.
     pub fn base64(&mut self, b: &[u8]) -> &mut Self {
         use base64::Engine as _;
-        self.sep();
-        self.out.push(b'"');
-        let start = self.out.len();
-        let len = base64::encoded_len(b.len(), true).unwrap_or(0);
-        self.out.resize(start.saturating_add(len), 0);
-        let written = self
-            .out
-            .get_mut(start..)
-            .and_then(|dst| {
-                base64::engine::general_purpose::STANDARD
-                    .encode_slice(b, dst)
-                    .ok()
-            })
-            .unwrap_or(0);
-        self.out.truncate(start.saturating_add(written));
-        self.out.push(b'"');
-        self
+        self.quoted(|o| {
+            let start = o.len();
+            let len = base64::encoded_len(b.len(), true).unwrap_or(0);
+            o.resize(start.saturating_add(len), 0);
+            let written = o
+                .get_mut(start..)
+                .and_then(|dst| {
+                    base64::engine::general_purpose::STANDARD
+                        .encode_slice(b, dst)
+                        .ok()
+                })
+                .unwrap_or(0);
+            o.truncate(start.saturating_add(written));
+        })
     }
 }
 

@@ -4,7 +4,9 @@
 //! writer-based builders must match byte for byte.
 #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
 
+use super::applayer::{pg_auth_message, snake, truncated, DNS_FLAGS, PG_ERROR_FIELDS};
 use super::eve::{anomaly_event_name, AlertInput, AnomalyInput};
+use super::eve::{raised_before_addresses, TCP_FLAGS};
 use super::{tx_index, DumpHeaders};
 use crate::applayer::buffers::TxRef;
 use crate::applayer::dns::DnsTx;
@@ -14,7 +16,7 @@ use crate::applayer::tls::TlsTx;
 use crate::applayer::{AnomalyTx, DoneTx, Tx};
 use crate::config::EveConfig;
 use crate::decode::{Encap, Packet, TunnelLayer};
-use crate::flow::{EndReason, Flow, TH_ACK, TH_CWR, TH_ECE, TH_FIN, TH_PUSH, TH_RST, TH_SYN, TH_URG};
+use crate::flow::{EndReason, Flow};
 use crate::time::eve_ts;
 use base64::Engine as _;
 use serde_json::{json, Map, Value};
@@ -187,14 +189,7 @@ pub fn dns_object(t: &DnsTx) -> Value {
     m.insert("type".into(), Value::from("answer"));
     m.insert("id".into(), Value::from(t.id));
     m.insert("flags".into(), Value::from(format!("{:x}", t.flags)));
-    for (bit, name) in [
-        (0x8000u16, "qr"),
-        (0x0400, "aa"),
-        (0x0200, "tc"),
-        (0x0100, "rd"),
-        (0x0080, "ra"),
-        (0x0040, "z"),
-    ] {
+    for (bit, name) in DNS_FLAGS {
         if t.flags & bit != 0 {
             m.insert(name.into(), Value::from(true));
         }
@@ -230,22 +225,6 @@ pub fn dns_object(t: &DnsTx) -> Value {
         }
     }
     Value::Object(m)
-}
-
-/// ParameterStatus names as Suricata logs them: `TimeZone` → `time_zone`.
-fn snake(name: &[u8]) -> String {
-    let mut o = String::with_capacity(name.len() + 4);
-    for (i, &c) in name.iter().enumerate() {
-        if c.is_ascii_uppercase() {
-            if i > 0 && !o.ends_with('_') {
-                o.push('_');
-            }
-            o.push(c.to_ascii_lowercase() as char);
-        } else {
-            o.push(c as char);
-        }
-    }
-    o
 }
 
 fn pair(name: String, value: &[u8]) -> Value {
@@ -307,30 +286,11 @@ fn pgsql_response(t: &PgsqlTx) -> Map<String, Value> {
         r.insert("ssl_accepted".into(), Value::from(a));
     }
     if let Some((code, _)) = &t.auth {
-        let msg = match code {
-            0 => "authentication_ok",
-            2 => "authentication_kerberos_v5",
-            3 => "authentication_cleartext_password",
-            5 => "authentication_md5_password",
-            7 => "authentication_gss",
-            9 => "authentication_sspi",
-            10 => "authentication_sasl",
-            11 => "authentication_sasl_continue",
-            12 => "authentication_sasl_final",
-            _ => "authentication_unknown",
-        };
+        let msg = pg_auth_message(*code);
         r.insert("message".into(), Value::from(msg));
     }
     if !t.error.is_empty() {
-        for (code, key) in [
-            (b'S', "severity_localizable"),
-            (b'V', "severity_non_localizable"),
-            (b'C', "code"),
-            (b'M', "message"),
-            (b'F', "file"),
-            (b'L', "line"),
-            (b'R', "routine"),
-        ] {
+        for (code, key) in PG_ERROR_FIELDS {
             if let Some((_, v)) = t.error.iter().find(|(c, _)| *c == code) {
                 r.insert(key.into(), s(v));
             }
@@ -394,15 +354,6 @@ pub fn app_object(tx: TxRef<'_>) -> (&'static str, Value) {
         TxRef::Dns(t) => ("dns", dns_object(t)),
         TxRef::Pgsql(t) => ("pgsql", pgsql_object(t)),
         TxRef::Anomaly(t) => ("anomaly", anomaly_object(t)),
-    }
-}
-
-fn truncated(tx: &Tx) -> bool {
-    match tx {
-        Tx::Http(t) => t.truncated,
-        Tx::Tls(t) => t.truncated,
-        Tx::Pgsql(t) => t.truncated,
-        Tx::Dns(_) | Tx::Anomaly(_) => false,
     }
 }
 
@@ -614,14 +565,7 @@ pub fn alert_record(a: &AlertInput<'_>) -> Vec<u8> {
     // A transaction's request side can complete on a server packet (and
     // the response side on a client packet): the tuple follows the side
     // the rule matched, as Suricata's does.
-    let from_client = a
-        .flow
-        .is_none_or(|f| p.src == f.client_ip && p.sport == f.client_port);
-    let ((src, sport), (dst, dport)) = if a.flow.is_some() && from_client != a.to_server {
-        ((&p.dst, p.dport), (&p.src, p.sport))
-    } else {
-        ((&p.src, p.sport), (&p.dst, p.dport))
-    };
+    let ((src, sport), (dst, dport)) = super::eve::alert_tuple(a);
     v.insert("src_ip".into(), ip_str(src));
     if p.tcp.is_some() || p.ip_proto == 17 {
         v.insert("src_port".into(), Value::from(sport));
@@ -703,19 +647,6 @@ pub fn alert_record(a: &AlertInput<'_>) -> Vec<u8> {
         );
     }
     finish(v)
-}
-
-/// Decoder events Suricata raises before it has read the IP addresses:
-/// its records carry no addresses, ports or protocol.
-fn raised_before_addresses(e: Event) -> bool {
-    matches!(
-        e,
-        Event::Ipv4TruncPkt
-            | Event::Ipv6TruncPkt
-            | Event::EthernetPktTooSmall
-            | Event::VlanHeaderTooSmall
-            | Event::SllPktTooSmall
-    )
 }
 
 /// An `anomaly` record (Suricata's `event_type: anomaly`).
@@ -817,16 +748,7 @@ pub fn flow_record(f: &Flow, reason: EndReason, cfg: &EveConfig) -> Vec<u8> {
         t.insert("tcp_flags".into(), Value::from(tcp_flags_hex(all)));
         t.insert("tcp_flags_ts".into(), Value::from(tcp_flags_hex(f.flags_ts)));
         t.insert("tcp_flags_tc".into(), Value::from(tcp_flags_hex(f.flags_tc)));
-        for (bit, name) in [
-            (TH_SYN, "syn"),
-            (TH_FIN, "fin"),
-            (TH_RST, "rst"),
-            (TH_PUSH, "psh"),
-            (TH_ACK, "ack"),
-            (TH_URG, "urg"),
-            (TH_ECE, "ecn"),
-            (TH_CWR, "cwr"),
-        ] {
+        for (bit, name) in TCP_FLAGS {
             if all & bit != 0 {
                 t.insert(name.into(), Value::from(true));
             }
