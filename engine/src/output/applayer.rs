@@ -1,7 +1,8 @@
 //! EVE records for app-layer transactions (`http`, `tls`, `dns`, `pgsql`)
 //! and the app-layer object alerts carry, in Suricata 7's field names,
-//! shapes and order.
+//! shapes and order, written straight into the record's line.
 
+use super::json::JsonWriter;
 use crate::applayer::buffers::TxRef;
 use crate::applayer::dns::DnsTx;
 use crate::applayer::http::HttpTx;
@@ -11,21 +12,7 @@ use crate::applayer::{AnomalyTx, DoneTx, Tx};
 use crate::config::EveConfig;
 use crate::decode::Encap;
 use crate::flow::Flow;
-use crate::time::eve_ts;
-use serde_json::{Map, Value};
 use tapwatch_parsers::dns::{rcode_name, rrtype};
-
-fn s(b: &[u8]) -> Value {
-    Value::from(String::from_utf8_lossy(b).into_owned())
-}
-
-/// Addresses as Suricata writes them: IPv6 fully expanded.
-fn ip_string(ip: &std::net::IpAddr) -> String {
-    match ip {
-        std::net::IpAddr::V4(a) => a.to_string(),
-        std::net::IpAddr::V6(a) => crate::applayer::dns::ipv6_expanded(a),
-    }
-}
 
 /// Which header lists `http` records carry (Suricata's `dump-all-headers`
 /// under the eve-log `http` type).
@@ -53,208 +40,271 @@ impl DumpHeaders {
             _ => return None,
         })
     }
-}
 
-/// `[{"name":..,"value":..}]` with repeated names merged into the first
-/// as `a, b`, as libhtp stores them.
-fn header_list(h: &[(Vec<u8>, Vec<u8>)]) -> Value {
-    let mut merged: Vec<(&[u8], Vec<u8>)> = Vec::with_capacity(h.len());
-    for (n, v) in h {
-        match merged.iter_mut().find(|(m, _)| m.eq_ignore_ascii_case(n)) {
-            Some((_, mv)) => {
-                mv.extend_from_slice(b", ");
-                mv.extend_from_slice(v);
-            }
-            None => merged.push((n, v.clone())),
-        }
-    }
-    let list = merged
-        .iter()
-        .map(|(n, v)| {
-            let mut o = Map::new();
-            o.insert("name".into(), s(n));
-            o.insert("value".into(), s(v));
-            Value::Object(o)
-        })
-        .collect();
-    Value::Array(list)
-}
-
-/// The `http` object of an `http` record, with the header lists `dump`
-/// asks for (alerts carry [`http_object`], never the lists).
-pub fn http_object_with(t: &HttpTx, dump: DumpHeaders) -> Value {
-    let mut v = http_object(t);
-    if let Value::Object(m) = &mut v {
-        let (req, resp) = match dump {
+    /// Whether the request and the response lists are written.
+    fn sides(self) -> (bool, bool) {
+        match self {
             DumpHeaders::None => (false, false),
             DumpHeaders::Request => (true, false),
             DumpHeaders::Response => (false, true),
             DumpHeaders::Both => (true, true),
-        };
-        if req && !t.request_headers.is_empty() {
-            m.insert("request_headers".into(), header_list(&t.request_headers));
-        }
-        if resp && !t.response_headers.is_empty() {
-            m.insert("response_headers".into(), header_list(&t.response_headers));
         }
     }
-    v
 }
 
-/// The `http` object.
-pub fn http_object(t: &HttpTx) -> Value {
-    let mut m = Map::new();
+/// `[{"name":..,"value":..}]` with repeated names merged into the first
+/// as `a, b`, as libhtp stores them.
+fn header_list(w: &mut JsonWriter, h: &[(Vec<u8>, Vec<u8>)]) {
+    w.begin_array();
+    for (i, (n, _)) in h.iter().enumerate() {
+        let earlier = h.get(..i).unwrap_or_default();
+        if earlier.iter().any(|(m, _)| m.eq_ignore_ascii_case(n)) {
+            continue;
+        }
+        let same = h
+            .get(i..)
+            .unwrap_or_default()
+            .iter()
+            .filter(|(m, _)| m.eq_ignore_ascii_case(n))
+            .map(|(_, v)| v.as_slice());
+        w.begin_object();
+        w.key("name").bytes(n);
+        w.key("value").bytes_joined(same, ", ");
+        w.end_object();
+    }
+    w.end_array();
+}
+
+/// Bytes an `http` object may need beyond its fixed part.
+fn http_hint(t: &HttpTx, dump: DumpHeaders) -> usize {
+    let (req, resp) = dump.sides();
+    let list = |h: &[(Vec<u8>, Vec<u8>)]| h.iter().map(|(n, v)| n.len() + v.len() + 24).sum::<usize>();
+    let mut n = 256 + t.uri_raw.len() + t.method.len();
+    // Host, user agent, referer: the request headers' values bound them.
+    n += t.request_headers.iter().map(|(_, v)| v.len()).sum::<usize>();
+    if req {
+        n += list(&t.request_headers);
+    }
+    if resp {
+        n += list(&t.response_headers);
+    }
+    n
+}
+
+/// The `http` object, with the header lists `dump` asks for (alerts carry
+/// the object without them).
+fn http_object(w: &mut JsonWriter, t: &HttpTx, dump: DumpHeaders) {
+    w.begin_object();
     if let Some((host, port)) = t.hostname() {
-        m.insert("hostname".into(), s(host));
+        w.key("hostname").bytes(host);
         if let Some(p) = port {
-            m.insert("http_port".into(), Value::from(p));
+            w.key("http_port").u64(p.into());
         }
     }
     if !t.request_line.is_empty() {
-        m.insert("url".into(), s(&t.uri_raw));
+        w.key("url").bytes(&t.uri_raw);
     }
     if let Some(ua) = t.request_header(b"user-agent") {
-        m.insert("http_user_agent".into(), s(ua));
+        w.key("http_user_agent").bytes(ua);
     }
     if let Some(ct) = t.response_header(b"content-type") {
         let ct = ct.split(|&b| b == b';').next().unwrap_or_default();
-        m.insert("http_content_type".into(), s(ct));
+        w.key("http_content_type").bytes(ct);
     }
     if let Some(r) = t.request_header(b"referer") {
-        m.insert("http_refer".into(), s(r));
+        w.key("http_refer").bytes(r);
     }
     if !t.method.is_empty() {
-        m.insert("http_method".into(), s(&t.method));
+        w.key("http_method").bytes(&t.method);
     }
     if !t.protocol.is_empty() {
-        m.insert("protocol".into(), s(&t.protocol));
+        w.key("protocol").bytes(&t.protocol);
     } else if !t.response_protocol.is_empty() {
-        m.insert("protocol".into(), s(&t.response_protocol));
+        w.key("protocol").bytes(&t.response_protocol);
     }
     if let Some(st) = t.status {
-        m.insert("status".into(), Value::from(st));
+        w.key("status").u64(st.into());
     } else if !t.stat_code.is_empty() {
-        m.insert("status_string".into(), s(&t.stat_code));
+        w.key("status_string").bytes(&t.stat_code);
     }
     if let Some(loc) = t.response_header(b"location") {
-        m.insert("redirect".into(), s(loc));
+        w.key("redirect").bytes(loc);
     }
-    m.insert("length".into(), Value::from(t.response_message_len));
-    Value::Object(m)
+    w.key("length").u64(t.response_message_len);
+    let (req, resp) = dump.sides();
+    if req && !t.request_headers.is_empty() {
+        w.key("request_headers");
+        header_list(w, &t.request_headers);
+    }
+    if resp && !t.response_headers.is_empty() {
+        w.key("response_headers");
+        header_list(w, &t.response_headers);
+    }
+    w.end_object();
 }
 
 /// The `tls` object, in Suricata 7's extended order: subject, issuerdn,
 /// session_resumed, serial, fingerprint, sni, version, notbefore,
 /// notafter, ja3, ja3s, ja4.
-pub fn tls_object(t: &TlsTx) -> Value {
-    let mut m = Map::new();
+fn tls_object(w: &mut JsonWriter, t: &TlsTx) {
+    w.begin_object();
     let c = t.cert.as_ref();
     if let Some(c) = c {
-        m.insert("subject".into(), Value::from(c.subject.as_str()));
-        m.insert("issuerdn".into(), Value::from(c.issuer.as_str()));
+        w.key("subject").str(&c.subject);
+        w.key("issuerdn").str(&c.issuer);
     }
     if t.session_resumed {
-        m.insert("session_resumed".into(), Value::from(true));
+        w.key("session_resumed").bool(true);
     }
     if let Some(c) = c {
-        m.insert("serial".into(), Value::from(c.serial.as_str()));
-        m.insert("fingerprint".into(), Value::from(c.fingerprint.as_str()));
+        w.key("serial").str(&c.serial);
+        w.key("fingerprint").str(&c.fingerprint);
     }
     if let Some(sni) = &t.sni {
-        m.insert("sni".into(), s(sni));
+        w.key("sni").bytes(sni);
     }
-    m.insert("version".into(), Value::from(t.version_name()));
+    w.key("version").str(t.version_name());
     if let Some(c) = c {
-        m.insert("notbefore".into(), Value::from(c.not_before.as_str()));
-        m.insert("notafter".into(), Value::from(c.not_after.as_str()));
+        w.key("notbefore").str(&c.not_before);
+        w.key("notafter").str(&c.not_after);
     }
     for (key, string, hash) in [("ja3", &t.ja3, &t.ja3_hash), ("ja3s", &t.ja3s, &t.ja3s_hash)] {
         if let (Some(st), Some(h)) = (string, hash) {
-            let mut o = Map::new();
-            o.insert("hash".into(), Value::from(h.as_str()));
-            o.insert("string".into(), Value::from(st.as_str()));
-            m.insert(key.into(), Value::Object(o));
+            w.key(key).begin_object();
+            w.key("hash").str(h);
+            w.key("string").str(st);
+            w.end_object();
         }
     }
     if let Some(j) = &t.ja4 {
-        m.insert("ja4".into(), Value::from(j.as_str()));
+        w.key("ja4").str(j);
     }
     if let Some(p) = t.from_proto {
-        m.insert("from_proto".into(), Value::from(p));
+        w.key("from_proto").str(p);
     }
-    Value::Object(m)
+    w.end_object();
 }
 
-fn rrtype_name(t: u16) -> Value {
-    match rrtype::name(t) {
-        Some(n) => Value::from(n),
-        None => Value::from(t.to_string()),
+fn tls_hint(t: &TlsTx) -> usize {
+    let len = |s: &Option<String>| s.as_ref().map_or(0, String::len);
+    let cert = t.cert.as_ref().map_or(0, |c| {
+        c.subject.len() + c.issuer.len() + c.serial.len() + c.fingerprint.len() + 160
+    });
+    256 + cert + t.sni.as_ref().map_or(0, Vec::len) + len(&t.ja3) + len(&t.ja3s) + len(&t.ja4) + 96
+}
+
+/// The EVE name of a resource record type: its mnemonic, else its number.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum RrName {
+    Name(&'static str),
+    Number(u16),
+}
+
+impl RrName {
+    fn of(t: u16) -> RrName {
+        rrtype::name(t).map_or(RrName::Number(t), RrName::Name)
+    }
+
+    fn write(self, w: &mut JsonWriter) {
+        match self {
+            RrName::Name(n) => w.str(n),
+            RrName::Number(n) => w.u64_str(n.into()),
+        };
+    }
+
+    fn write_key(self, w: &mut JsonWriter) {
+        match self {
+            RrName::Name(n) => w.key(n),
+            RrName::Number(n) => w.key(&n.to_string()),
+        };
     }
 }
 
 /// The `dns` object (version 2 format).
-pub fn dns_object(t: &DnsTx) -> Value {
-    let mut m = Map::new();
-    m.insert("version".into(), Value::from(2));
+fn dns_object(w: &mut JsonWriter, t: &DnsTx) {
+    w.begin_object();
+    w.key("version").u64(2);
     if !t.is_response() {
-        m.insert("type".into(), Value::from("query"));
-        m.insert("id".into(), Value::from(t.id));
-        m.insert("rrname".into(), s(&t.rrname));
-        m.insert("rrtype".into(), rrtype_name(t.rrtype));
-        m.insert("tx_id".into(), Value::from(t.tx_id));
-        m.insert("opcode".into(), Value::from(t.opcode()));
-        return Value::Object(m);
+        w.key("type").str("query");
+        w.key("id").u64(t.id.into());
+        w.key("rrname").bytes(&t.rrname);
+        w.key("rrtype");
+        RrName::of(t.rrtype).write(w);
+        w.key("tx_id").u64(t.tx_id);
+        w.key("opcode").u64(t.opcode().into());
+        w.end_object();
+        return;
     }
-    m.insert("type".into(), Value::from("answer"));
-    m.insert("id".into(), Value::from(t.id));
-    m.insert("flags".into(), Value::from(format!("{:x}", t.flags)));
-    for (bit, name) in [
-        (0x8000u16, "qr"),
-        (0x0400, "aa"),
-        (0x0200, "tc"),
-        (0x0100, "rd"),
-        (0x0080, "ra"),
-        (0x0040, "z"),
-    ] {
+    w.key("type").str("answer");
+    w.key("id").u64(t.id.into());
+    w.key("flags").hex_str(t.flags.into(), 0);
+    for (bit, name) in DNS_FLAGS {
         if t.flags & bit != 0 {
-            m.insert(name.into(), Value::from(true));
+            w.key(name).bool(true);
         }
     }
-    m.insert("opcode".into(), Value::from(t.opcode()));
+    w.key("opcode").u64(t.opcode().into());
     if !t.queries.is_empty() {
-        m.insert("rrname".into(), s(&t.rrname));
-        m.insert("rrtype".into(), rrtype_name(t.rrtype));
+        w.key("rrname").bytes(&t.rrname);
+        w.key("rrtype");
+        RrName::of(t.rrtype).write(w);
     }
-    m.insert("rcode".into(), Value::from(rcode_name(t.rcode())));
+    w.key("rcode").str(rcode_name(t.rcode()));
     if !t.answers.is_empty() {
-        let mut answers = Vec::with_capacity(t.answers.len());
-        let mut grouped: Map<String, Value> = Map::new();
+        w.key("answers").begin_array();
         for a in &t.answers {
-            let mut o = Map::new();
-            o.insert("rrname".into(), Value::from(a.rrname.clone()));
-            o.insert("rrtype".into(), rrtype_name(a.rrtype));
-            o.insert("ttl".into(), Value::from(a.ttl));
+            w.begin_object();
+            w.key("rrname").str(&a.rrname);
+            w.key("rrtype");
+            RrName::of(a.rrtype).write(w);
+            w.key("ttl").u64(a.ttl.into());
             if let Some(r) = &a.rdata {
-                o.insert("rdata".into(), Value::from(r.clone()));
-                let key = rrtype::name(a.rrtype)
-                    .map(str::to_string)
-                    .unwrap_or_else(|| a.rrtype.to_string());
-                if let Value::Array(v) = grouped.entry(key).or_insert_with(|| Value::Array(Vec::new())) {
-                    v.push(Value::from(r.clone()));
-                }
+                w.key("rdata").str(r);
             }
-            answers.push(Value::Object(o));
+            w.end_object();
         }
-        m.insert("answers".into(), Value::Array(answers));
-        if !grouped.is_empty() {
-            m.insert("grouped".into(), Value::Object(grouped));
+        w.end_array();
+        // `grouped`: the rdata of each type, types in order of first
+        // appearance.
+        let with_rdata = || {
+            t.answers
+                .iter()
+                .filter_map(|a| Some((RrName::of(a.rrtype), a.rdata.as_deref()?)))
+        };
+        let mut any = false;
+        for (i, (name, _)) in with_rdata().enumerate() {
+            if with_rdata().take(i).any(|(n, _)| n == name) {
+                continue;
+            }
+            if !any {
+                w.key("grouped").begin_object();
+                any = true;
+            }
+            name.write_key(w);
+            w.begin_array();
+            for (_, r) in with_rdata().skip(i).filter(|(n, _)| *n == name) {
+                w.str(r);
+            }
+            w.end_array();
+        }
+        if any {
+            w.end_object();
         }
     }
-    Value::Object(m)
+    w.end_object();
+}
+
+fn dns_hint(t: &DnsTx) -> usize {
+    let answers: usize = t
+        .answers
+        .iter()
+        .map(|a| a.rrname.len() + 2 * a.rdata.as_ref().map_or(0, String::len) + 72)
+        .sum();
+    224 + t.rrname.len() + answers
 }
 
 /// ParameterStatus names as Suricata logs them: `TimeZone` → `time_zone`.
-fn snake(name: &[u8]) -> String {
+pub(super) fn snake(name: &[u8]) -> String {
     let mut o = String::with_capacity(name.len() + 4);
     for (i, &c) in name.iter().enumerate() {
         if c.is_ascii_uppercase() {
@@ -269,152 +319,209 @@ fn snake(name: &[u8]) -> String {
     o
 }
 
-fn pair(name: String, value: &[u8]) -> Value {
-    let mut m = Map::new();
-    m.insert(name, s(value));
-    Value::Object(m)
+/// `{"name": "value"}`.
+fn pair(w: &mut JsonWriter, name: &str, value: &[u8]) {
+    w.begin_object();
+    w.key(name).bytes(value);
+    w.end_object();
 }
 
-fn pgsql_request(t: &PgsqlTx) -> Map<String, Value> {
-    let mut r = Map::new();
+/// The fields of `pgsql.request`.
+fn pgsql_request(w: &mut JsonWriter, t: &PgsqlTx) {
     match &t.request {
         PgRequest::Startup { version, params } => {
-            r.insert(
-                "protocol_version".into(),
-                Value::from(format!("{}.{}", version >> 16, version & 0xffff)),
-            );
-            let mut sp = Map::new();
+            w.key("protocol_version")
+                .display_str(format_args!("{}.{}", version >> 16, version & 0xffff));
+            w.key("startup_parameters").begin_object();
             if let Some((_, u)) = params.iter().find(|(n, _)| n == b"user") {
-                sp.insert("user".into(), s(u));
+                w.key("user").bytes(u);
             }
-            let opt: Vec<Value> = params
-                .iter()
-                .filter(|(n, _)| n != b"user")
-                .map(|(n, v)| pair(String::from_utf8_lossy(n).to_ascii_lowercase(), v))
-                .collect();
-            if !opt.is_empty() {
-                sp.insert("optional_parameters".into(), Value::Array(opt));
+            let mut opt = params.iter().filter(|(n, _)| n != b"user").peekable();
+            if opt.peek().is_some() {
+                w.key("optional_parameters").begin_array();
+                for (n, v) in opt {
+                    pair(w, &String::from_utf8_lossy(n).to_ascii_lowercase(), v);
+                }
+                w.end_array();
             }
-            r.insert("startup_parameters".into(), Value::Object(sp));
+            w.end_object();
         }
         PgRequest::SslRequest => {
-            r.insert("message".into(), Value::from("SSL Request"));
+            w.key("message").str("SSL Request");
         }
         PgRequest::GssEncRequest => {
-            r.insert("message".into(), Value::from("GSSENC Request"));
+            w.key("message").str("GSSENC Request");
         }
         PgRequest::Cancel { pid, secret } => {
-            r.insert("message".into(), Value::from("cancel_request"));
-            r.insert("process_id".into(), Value::from(*pid));
-            r.insert("secret_key".into(), Value::from(*secret));
+            w.key("message").str("cancel_request");
+            w.key("process_id").u64((*pid).into());
+            w.key("secret_key").u64((*secret).into());
         }
         PgRequest::Password => {
-            r.insert("password_redacted".into(), Value::from(true));
+            w.key("password_redacted").bool(true);
         }
         PgRequest::Query(q) | PgRequest::Parse(q) => {
-            r.insert("simple_query".into(), s(q));
+            w.key("simple_query").bytes(q);
         }
         PgRequest::Terminate => {
-            r.insert("message".into(), Value::from("termination_message"));
+            w.key("message").str("termination_message");
         }
         PgRequest::None | PgRequest::Other(_) => {}
     }
-    r
 }
 
-fn pgsql_response(t: &PgsqlTx) -> Map<String, Value> {
-    let mut r = Map::new();
+/// `pgsql.response.message` for an Authentication message's code.
+pub(super) fn pg_auth_message(code: u32) -> &'static str {
+    match code {
+        0 => "authentication_ok",
+        2 => "authentication_kerberos_v5",
+        3 => "authentication_cleartext_password",
+        5 => "authentication_md5_password",
+        7 => "authentication_gss",
+        9 => "authentication_sspi",
+        10 => "authentication_sasl",
+        11 => "authentication_sasl_continue",
+        12 => "authentication_sasl_final",
+        _ => "authentication_unknown",
+    }
+}
+
+/// ErrorResponse field codes and their `pgsql.response` keys, in order.
+pub(super) const PG_ERROR_FIELDS: [(u8, &str); 7] = [
+    (b'S', "severity_localizable"),
+    (b'V', "severity_non_localizable"),
+    (b'C', "code"),
+    (b'M', "message"),
+    (b'F', "file"),
+    (b'L', "line"),
+    (b'R', "routine"),
+];
+
+/// DNS header flag bits written as `true` when set, in order.
+pub(super) const DNS_FLAGS: [(u16, &str); 6] = [
+    (0x8000, "qr"),
+    (0x0400, "aa"),
+    (0x0200, "tc"),
+    (0x0100, "rd"),
+    (0x0080, "ra"),
+    (0x0040, "z"),
+];
+
+/// The fields of `pgsql.response`.
+fn pgsql_response(w: &mut JsonWriter, t: &PgsqlTx) {
     if let Some(a) = t.ssl_accepted {
-        r.insert("ssl_accepted".into(), Value::from(a));
+        w.key("ssl_accepted").bool(a);
     }
+    let error = |code: u8| {
+        t.error
+            .iter()
+            .find(|(c, _)| *c == code)
+            .map(|(_, v)| v.as_slice())
+    };
     if let Some((code, _)) = &t.auth {
-        let msg = match code {
-            0 => "authentication_ok",
-            2 => "authentication_kerberos_v5",
-            3 => "authentication_cleartext_password",
-            5 => "authentication_md5_password",
-            7 => "authentication_gss",
-            9 => "authentication_sspi",
-            10 => "authentication_sasl",
-            11 => "authentication_sasl_continue",
-            12 => "authentication_sasl_final",
-            _ => "authentication_unknown",
+        let msg = pg_auth_message(*code);
+        // An error's `message` takes this key's place (one key per name,
+        // where it was first written).
+        match error(b'M') {
+            Some(m) => w.key("message").bytes(m),
+            None => w.key("message").str(msg),
         };
-        r.insert("message".into(), Value::from(msg));
     }
-    if !t.error.is_empty() {
-        for (code, key) in [
-            (b'S', "severity_localizable"),
-            (b'V', "severity_non_localizable"),
-            (b'C', "code"),
-            (b'M', "message"),
-            (b'F', "file"),
-            (b'L', "line"),
-            (b'R', "routine"),
-        ] {
-            if let Some((_, v)) = t.error.iter().find(|(c, _)| *c == code) {
-                r.insert(key.into(), s(v));
-            }
+    for (code, key) in PG_ERROR_FIELDS {
+        if code == b'M' && t.auth.is_some() {
+            continue;
+        }
+        if let Some(v) = error(code) {
+            w.key(key).bytes(v);
         }
     }
     if !t.parameter_status.is_empty() {
-        let ps = t
-            .parameter_status
-            .iter()
-            .map(|(n, v)| pair(snake(n), v))
-            .collect();
-        r.insert("parameter_status".into(), Value::Array(ps));
+        w.key("parameter_status").begin_array();
+        for (n, v) in &t.parameter_status {
+            pair(w, &snake(n), v);
+        }
+        w.end_array();
     }
     if let Some((pid, key)) = t.backend_key {
-        r.insert("process_id".into(), Value::from(pid));
-        r.insert("secret_key".into(), Value::from(key));
+        w.key("process_id").u64(pid.into());
+        w.key("secret_key").u64(key.into());
     }
     if let Some(n) = t.field_count {
-        r.insert("field_count".into(), Value::from(n));
+        w.key("field_count").u64(n.into());
     }
     if t.data_rows > 0 {
-        r.insert("data_rows".into(), Value::from(t.data_rows));
-        r.insert("data_size".into(), Value::from(t.data_size));
+        w.key("data_rows").u64(t.data_rows);
+        w.key("data_size").u64(t.data_size);
     }
     if let Some(c) = &t.command_completed {
-        r.insert("command_completed".into(), s(c));
+        w.key("command_completed").bytes(c);
     }
-    r
 }
 
 /// The `pgsql` object.
-pub fn pgsql_object(t: &PgsqlTx) -> Value {
-    let mut m = Map::new();
-    m.insert("tx_id".into(), Value::from(t.tx_id));
-    let req = pgsql_request(t);
-    if !req.is_empty() {
-        m.insert("request".into(), Value::Object(req));
-    }
-    let resp = pgsql_response(t);
-    if !resp.is_empty() {
-        m.insert("response".into(), Value::Object(resp));
-    }
-    Value::Object(m)
+fn pgsql_object(w: &mut JsonWriter, t: &PgsqlTx) {
+    w.begin_object();
+    w.key("tx_id").u64(t.tx_id);
+    w.object_if_any("request", |w| pgsql_request(w, t));
+    w.object_if_any("response", |w| pgsql_response(w, t));
+    w.end_object();
+}
+
+fn pgsql_hint(t: &PgsqlTx) -> usize {
+    let pairs = |p: &[(Vec<u8>, Vec<u8>)]| p.iter().map(|(n, v)| n.len() + v.len() + 16).sum::<usize>();
+    let req = match &t.request {
+        PgRequest::Startup { params, .. } => pairs(params) + 96,
+        PgRequest::Query(q) | PgRequest::Parse(q) => q.len(),
+        _ => 0,
+    };
+    let err: usize = t.error.iter().map(|(_, v)| v.len() + 28).sum();
+    256 + req + err + pairs(&t.parameter_status) + t.command_completed.as_ref().map_or(0, Vec::len)
 }
 
 /// The `anomaly` object of an app-layer event.
-pub fn anomaly_object(t: &AnomalyTx) -> Value {
-    let mut m = Map::new();
-    m.insert("app_proto".into(), Value::from(t.app_proto));
-    m.insert("type".into(), Value::from("applayer"));
-    m.insert("event".into(), Value::from(t.event));
-    m.insert("layer".into(), Value::from("proto_parser"));
-    Value::Object(m)
+fn anomaly_object(w: &mut JsonWriter, t: &AnomalyTx) {
+    w.begin_object();
+    w.key("app_proto").str(t.app_proto);
+    w.key("type").str("applayer");
+    w.key("event").str(t.event);
+    w.key("layer").str("proto_parser");
+    w.end_object();
 }
 
-/// The app-layer object of a transaction: its key and value.
-pub fn app_object(tx: TxRef<'_>) -> (&'static str, Value) {
+/// The key of a transaction's app-layer object (and of its record's
+/// `event_type`).
+fn app_key(tx: TxRef<'_>) -> &'static str {
     match tx {
-        TxRef::Http(t) => ("http", http_object(t)),
-        TxRef::Tls(t) => ("tls", tls_object(t)),
-        TxRef::Dns(t) => ("dns", dns_object(t)),
-        TxRef::Pgsql(t) => ("pgsql", pgsql_object(t)),
-        TxRef::Anomaly(t) => ("anomaly", anomaly_object(t)),
+        TxRef::Http(_) => "http",
+        TxRef::Tls(_) => "tls",
+        TxRef::Dns(_) => "dns",
+        TxRef::Pgsql(_) => "pgsql",
+        TxRef::Anomaly(_) => "anomaly",
+    }
+}
+
+/// Write `"<key>":{...}`, the app-layer object of a transaction (with the
+/// `http` header lists `dump` asks for).
+pub fn write_app_object(w: &mut JsonWriter, tx: TxRef<'_>, dump: DumpHeaders) {
+    w.key(app_key(tx));
+    match tx {
+        TxRef::Http(t) => http_object(w, t, dump),
+        TxRef::Tls(t) => tls_object(w, t),
+        TxRef::Dns(t) => dns_object(w, t),
+        TxRef::Pgsql(t) => pgsql_object(w, t),
+        TxRef::Anomaly(t) => anomaly_object(w, t),
+    }
+}
+
+/// Bytes the app-layer object of `tx` is likely to need, for sizing the
+/// record's buffer once.
+pub fn app_object_hint(tx: TxRef<'_>, dump: DumpHeaders) -> usize {
+    match tx {
+        TxRef::Http(t) => http_hint(t, dump),
+        TxRef::Tls(t) => tls_hint(t),
+        TxRef::Dns(t) => dns_hint(t),
+        TxRef::Pgsql(t) => pgsql_hint(t),
+        TxRef::Anomaly(t) => 96 + t.app_proto.len() + t.event.len(),
     }
 }
 
@@ -429,18 +536,14 @@ pub fn tx_index(tx: TxRef<'_>) -> Option<u64> {
     }
 }
 
-fn truncated(tx: &Tx) -> bool {
+/// Whether the transaction was read from packets cut short.
+pub(super) fn truncated(tx: &Tx) -> bool {
     match tx {
         Tx::Http(t) => t.truncated,
         Tx::Tls(t) => t.truncated,
         Tx::Pgsql(t) => t.truncated,
         Tx::Dns(_) | Tx::Anomaly(_) => false,
     }
-}
-
-/// The `dump-all-headers` setting of the eve-log's `http` type.
-fn http_dump(cfg: &EveConfig) -> DumpHeaders {
-    cfg.http_headers
 }
 
 /// Whether the EVE configuration asks for this transaction's records.
@@ -455,62 +558,80 @@ pub fn tx_enabled(tx: &Tx, cfg: &EveConfig) -> bool {
     }
 }
 
+/// Bytes of a transaction record besides its app-layer object: the tuple,
+/// timestamps and the `mirror` object.
+const TX_RECORD_BASE: usize = 400;
+
+/// Bytes a transaction record is likely to need, to size its buffer once.
+pub(super) fn tx_record_hint(d: &DoneTx, f: &Flow, cfg: &EveConfig) -> usize {
+    let session = f.tunnel.and_then(|t| cfg.sessions.get(&t.vni));
+    TX_RECORD_BASE + app_object_hint(d.tx.as_ref(), cfg.http_headers) + session.map_or(0, String::len)
+}
+
 /// The EVE record of a finished transaction (`event_type` `http`, `tls`,
 /// `dns` or `pgsql`), oriented client → server as Suricata logs them.
 pub fn tx_record(d: &DoneTx, f: &Flow, cfg: &EveConfig) -> Vec<u8> {
     let tx = d.tx.as_ref();
-    let (key, obj) = match tx {
-        TxRef::Http(t) => ("http", http_object_with(t, http_dump(cfg))),
-        _ => app_object(tx),
-    };
-    let mut v = Map::new();
-    v.insert("timestamp".into(), Value::from(eve_ts(d.ts_ns)));
-    v.insert("flow_id".into(), Value::from(f.flow_id));
-    v.insert("event_type".into(), Value::from(key));
-    v.insert("src_ip".into(), Value::from(ip_string(&f.client_ip)));
-    v.insert("src_port".into(), Value::from(f.client_port));
-    v.insert("dest_ip".into(), Value::from(ip_string(&f.server_ip)));
-    v.insert("dest_port".into(), Value::from(f.server_port));
-    v.insert("proto".into(), super::eve::proto_name(f.proto));
+    let session = f.tunnel.and_then(|t| cfg.sessions.get(&t.vni));
+    let mut w = JsonWriter::with_capacity(tx_record_hint(d, f, cfg));
+    w.begin_object();
+    w.key("timestamp").ts(d.ts_ns);
+    w.key("flow_id").u64(f.flow_id);
+    w.key("event_type").str(app_key(tx));
+    super::eve::write_tuple(
+        &mut w,
+        (&f.client_ip, f.client_port),
+        (&f.server_ip, f.server_port),
+        true,
+    );
+    w.key("proto");
+    super::eve::write_proto(&mut w, f.proto);
     let pkt_src = match f.tunnel.map(|t| t.encap) {
         Some(Encap::Vxlan) => "vxlan encapsulation",
         Some(Encap::Geneve) => "geneve encapsulation",
         None => "wire/pcap",
     };
-    v.insert("pkt_src".into(), Value::from(pkt_src));
+    w.key("pkt_src").str(pkt_src);
     if let Some(t) = f.tunnel {
-        let mut m = Map::new();
-        m.insert("vni".into(), Value::from(t.vni));
-        if let Some(name) = cfg.sessions.get(&t.vni) {
-            m.insert("session".into(), Value::from(name.clone()));
+        w.key("mirror").begin_object();
+        w.key("vni").u64(t.vni.into());
+        if let Some(name) = session {
+            w.key("session").str(name);
         }
-        m.insert("source_ip".into(), Value::from(t.outer_src.to_string()));
-        m.insert("encap".into(), Value::from(t.encap.as_str()));
-        m.insert("truncated".into(), Value::from(truncated(&d.tx)));
-        v.insert("mirror".into(), Value::Object(m));
+        // The address as Rust displays it (IPv6 compressed).
+        w.key("source_ip").ip_display(&t.outer_src);
+        w.key("encap").str(t.encap.as_str());
+        w.key("truncated").bool(truncated(&d.tx));
+        w.end_object();
     } else if truncated(&d.tx) {
-        let mut m = Map::new();
-        m.insert("truncated".into(), Value::from(true));
-        v.insert("mirror".into(), Value::Object(m));
+        w.key("mirror").begin_object();
+        w.key("truncated").bool(true);
+        w.end_object();
     }
     match &d.tx {
         Tx::Http(t) => {
-            v.insert("tx_id".into(), Value::from(t.tx_id));
+            w.key("tx_id").u64(t.tx_id);
         }
         Tx::Anomaly(t) => {
-            v.insert("tx_id".into(), Value::from(t.tx_id));
+            w.key("tx_id").u64(t.tx_id);
         }
         _ => {}
     }
-    v.insert(key.into(), obj);
-    let mut out = serde_json::to_vec(&Value::Object(v)).unwrap_or_default();
-    out.push(b'\n');
-    out
+    write_app_object(&mut w, tx, cfg.http_headers);
+    w.end_object();
+    w.into_line()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::Value;
+
+    fn object(f: impl FnOnce(&mut JsonWriter)) -> String {
+        let mut w = JsonWriter::with_capacity(0);
+        f(&mut w);
+        String::from_utf8(w.into_bytes()).unwrap()
+    }
 
     #[test]
     fn parameter_names() {
@@ -533,12 +654,10 @@ mod tests {
             response_message_len: 5,
             ..Default::default()
         };
-        let v = http_object(&t);
         assert_eq!(
-            serde_json::to_string(&v).unwrap(),
+            object(|w| http_object(w, &t, DumpHeaders::None)),
             r#"{"hostname":"h","http_port":8080,"url":"/x","http_content_type":"text/html","http_method":"GET","protocol":"HTTP/1.1","status":200,"length":5}"#
         );
-        assert_eq!(http_object_with(&t, DumpHeaders::None), v);
     }
 
     /// Shapes as Suricata 7.0.10 writes them with `dump-all-headers`:
@@ -557,13 +676,13 @@ mod tests {
             ],
             ..Default::default()
         };
-        let v = http_object_with(&t, DumpHeaders::Both);
+        let v: Value = serde_json::from_str(&object(|w| http_object(w, &t, DumpHeaders::Both))).unwrap();
         assert_eq!(
             v["request_headers"],
             serde_json::json!([{"name":"Host","value":"i"},{"name":"X-Dup","value":"a, b"},{"name":"X-Folded","value":"one two"}])
         );
         assert!(v.get("response_headers").is_none());
-        let v = http_object_with(&t, DumpHeaders::Response);
+        let v: Value = serde_json::from_str(&object(|w| http_object(w, &t, DumpHeaders::Response))).unwrap();
         assert!(v.get("request_headers").is_none());
         assert_eq!(DumpHeaders::from_config("request"), Some(DumpHeaders::Request));
         assert_eq!(DumpHeaders::from_config("all"), None);

@@ -1,49 +1,45 @@
-//! EVE record builders with Suricata's field names and order.
+//! EVE record builders with Suricata's field names and order, written
+//! straight into each record's line (see [`JsonWriter`]).
 
+use super::json::JsonWriter;
+use super::DumpHeaders;
+use crate::applayer::buffers::TxRef;
 use crate::config::EveConfig;
 use crate::decode::{Encap, Packet, TunnelLayer};
 use crate::flow::{EndReason, Flow, TH_ACK, TH_CWR, TH_ECE, TH_FIN, TH_PUSH, TH_RST, TH_SYN, TH_URG};
 use crate::time::eve_ts;
-use base64::Engine as _;
 use serde_json::{json, Map, Value};
 use std::net::IpAddr;
 use tapwatch_rules::{Event, EventKind, RuleMeta};
-
-pub fn proto_name(p: u8) -> Value {
-    match p {
-        6 => Value::from("TCP"),
-        17 => Value::from("UDP"),
-        1 => Value::from("ICMP"),
-        58 => Value::from("IPv6-ICMP"),
-        132 => Value::from("SCTP"),
-        n => Value::from(n.to_string()),
-    }
-}
-
-/// Addresses as Suricata writes them: dotted quad, or all eight IPv6
-/// groups in four hex digits (`2001:0db8:0000:...`), which SIEM parsers
-/// and existing dashboards match on.
-pub fn ip_text(ip: &IpAddr) -> String {
-    match ip {
-        IpAddr::V4(a) => a.to_string(),
-        IpAddr::V6(a) => {
-            let s = a.segments();
-            format!(
-                "{:04x}:{:04x}:{:04x}:{:04x}:{:04x}:{:04x}:{:04x}:{:04x}",
-                s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7]
-            )
-        }
-    }
-}
-
-fn ip_str(ip: &IpAddr) -> Value {
-    Value::from(ip_text(ip))
-}
 
 fn finish(v: Map<String, Value>) -> Vec<u8> {
     let mut out = serde_json::to_vec(&Value::Object(v)).unwrap_or_default();
     out.push(b'\n');
     out
+}
+
+/// `proto` as Suricata writes it: a name, else the number as a string.
+pub fn write_proto(w: &mut JsonWriter, p: u8) {
+    match p {
+        6 => w.str("TCP"),
+        17 => w.str("UDP"),
+        1 => w.str("ICMP"),
+        58 => w.str("IPv6-ICMP"),
+        132 => w.str("SCTP"),
+        n => w.u64_str(n.into()),
+    };
+}
+
+/// `src_ip`, `src_port`, `dest_ip`, `dest_port` (ports only when `ports`).
+pub(super) fn write_tuple(w: &mut JsonWriter, src: Endpoint<'_>, dst: Endpoint<'_>, ports: bool) {
+    w.key("src_ip").ip(src.0);
+    if ports {
+        w.key("src_port").u64(src.1.into());
+    }
+    w.key("dest_ip").ip(dst.0);
+    if ports {
+        w.key("dest_port").u64(dst.1.into());
+    }
 }
 
 /// Everything an alert record needs.
@@ -66,200 +62,240 @@ fn pkt_src(p: &Packet<'_>) -> &'static str {
     }
 }
 
-fn tunnel_obj(p: &Packet<'_>, pcap_cnt: u64) -> Option<Value> {
-    let outer = p.tunnels.iter().flatten().next()?;
-    Some(json!({
-        "src_ip": ip_text(&outer.outer_src),
-        "dest_ip": ip_text(&outer.outer_dst),
-        "src_port": outer.outer_sport,
-        "dest_port": outer.outer_dport,
-        "proto": "UDP",
-        "depth": p.tunnel_count,
-        "pcap_cnt": pcap_cnt,
-        "pkt_src": "wire/pcap",
-    }))
+/// Suricata's `tunnel` object: the outermost tunnel layer.
+fn tunnel_obj(w: &mut JsonWriter, p: &Packet<'_>, pcap_cnt: u64) {
+    let Some(outer) = p.tunnels.iter().flatten().next() else {
+        return;
+    };
+    w.key("tunnel").begin_object();
+    w.key("src_ip").ip(&outer.outer_src);
+    w.key("dest_ip").ip(&outer.outer_dst);
+    w.key("src_port").u64(outer.outer_sport.into());
+    w.key("dest_port").u64(outer.outer_dport.into());
+    w.key("proto").str("UDP");
+    w.key("depth").u64(p.tunnel_count as u64);
+    w.key("pcap_cnt").u64(pcap_cnt);
+    w.key("pkt_src").str("wire/pcap");
+    w.end_object();
 }
 
 /// Our extension: which mirror session delivered the packet.
-fn mirror_obj(p: &Packet<'_>, cfg: &EveConfig) -> Option<Value> {
-    let layers = p.tunnels.iter().flatten();
-    let mut encap = String::new();
+fn mirror_obj(w: &mut JsonWriter, p: &Packet<'_>, cfg: &EveConfig) {
+    // The VXLAN layer is the mirror session's; GENEVE is the GWLB's.
     let mut mirror_layer = None;
-    for t in layers {
-        if !encap.is_empty() {
-            encap.push('+');
-        }
-        encap.push_str(t.encap.as_str());
-        // The VXLAN layer is the mirror session's; GENEVE is the GWLB's.
+    for t in p.tunnels.iter().flatten() {
         if t.encap == Encap::Vxlan || mirror_layer.is_none() {
-            mirror_layer = Some(*t);
+            mirror_layer = Some(t);
         }
     }
-    let t = mirror_layer?;
-    Some(mirror_value(&t, &encap, p.truncated, cfg))
+    let Some(t) = mirror_layer else {
+        return;
+    };
+    let encap = p.tunnels.iter().flatten().map(|l| l.encap.as_str().as_bytes());
+    mirror_value(w, t, |w| w.bytes_joined(encap, "+"), p.truncated, cfg);
 }
 
-/// The `mirror` object for the mirror session's tunnel layer `t`.
-fn mirror_value(t: &TunnelLayer, encap: &str, truncated: bool, cfg: &EveConfig) -> Value {
-    let mut m = Map::new();
-    m.insert("vni".into(), Value::from(t.vni));
+/// `"mirror":{...}` for the mirror session's tunnel layer `t`; `encap`
+/// writes the `encap` value.
+fn mirror_value(
+    w: &mut JsonWriter,
+    t: &TunnelLayer,
+    encap: impl FnOnce(&mut JsonWriter) -> &mut JsonWriter,
+    truncated: bool,
+    cfg: &EveConfig,
+) {
+    w.key("mirror").begin_object();
+    w.key("vni").u64(t.vni.into());
     if let Some(name) = cfg.sessions.get(&t.vni) {
-        m.insert("session".into(), Value::from(name.clone()));
+        w.key("session").str(name);
     }
-    m.insert("source_ip".into(), ip_str(&t.outer_src));
-    m.insert("encap".into(), Value::from(encap));
-    m.insert("truncated".into(), Value::from(truncated));
-    Value::Object(m)
+    w.key("source_ip").ip(&t.outer_src);
+    w.key("encap");
+    encap(w);
+    w.key("truncated").bool(truncated);
+    w.end_object();
 }
 
-fn flow_summary(f: &Flow) -> Value {
-    json!({
-        "pkts_toserver": f.pkts_ts,
-        "pkts_toclient": f.pkts_tc,
-        "bytes_toserver": f.bytes_ts,
-        "bytes_toclient": f.bytes_tc,
-        "start": eve_ts(f.start_ns),
-        "src_ip": ip_text(&f.client_ip),
-        "dest_ip": ip_text(&f.server_ip),
-        "src_port": f.client_port,
-        "dest_port": f.server_port,
-    })
+/// Packet and byte counts and the start time, as `flow` objects begin.
+fn flow_counters(w: &mut JsonWriter, f: &Flow) {
+    w.key("pkts_toserver").u64(f.pkts_ts);
+    w.key("pkts_toclient").u64(f.pkts_tc);
+    w.key("bytes_toserver").u64(f.bytes_ts);
+    w.key("bytes_toclient").u64(f.bytes_tc);
+    w.key("start").ts(f.start_ns);
 }
 
-fn metadata_obj(rule: &RuleMeta) -> Option<Value> {
-    if rule.metadata.is_empty() {
-        return None;
+fn flow_summary(w: &mut JsonWriter, f: &Flow) {
+    w.key("flow").begin_object();
+    flow_counters(w, f);
+    w.key("src_ip").ip(&f.client_ip);
+    w.key("dest_ip").ip(&f.server_ip);
+    w.key("src_port").u64(f.client_port.into());
+    w.key("dest_port").u64(f.server_port.into());
+    w.end_object();
+}
+
+/// `"metadata":{"key":["value",..],..}`: values of a repeated key
+/// together, keys in order of first appearance.
+fn metadata_obj(w: &mut JsonWriter, rule: &RuleMeta) {
+    let m = &rule.metadata;
+    if m.is_empty() {
+        return;
     }
-    let mut m: Map<String, Value> = Map::new();
-    for (k, v) in &rule.metadata {
-        match m.get_mut(k) {
-            Some(Value::Array(a)) => a.push(Value::from(v.clone())),
-            _ => {
-                m.insert(k.clone(), Value::Array(vec![Value::from(v.clone())]));
-            }
+    w.key("metadata").begin_object();
+    for (i, (k, _)) in m.iter().enumerate() {
+        if m.iter().take(i).any(|(e, _)| e == k) {
+            continue;
         }
+        w.key(k).begin_array();
+        for (_, v) in m.iter().skip(i).filter(|(e, _)| e == k) {
+            w.str(v);
+        }
+        w.end_array();
     }
-    Some(Value::Object(m))
+    w.end_object();
 }
 
-fn printable(bytes: &[u8]) -> String {
+fn printable(bytes: &[u8]) -> Vec<u8> {
     bytes
         .iter()
         .map(|&b| {
             if b.is_ascii_graphic() || b == b' ' || b == b'\n' || b == b'\r' || b == b'\t' {
-                b as char
+                b
             } else {
-                '.'
+                b'.'
             }
         })
         .collect()
 }
 
+/// Bytes of an alert record besides its variable parts.
+const ALERT_RECORD_BASE: usize = 1024;
+
+/// Base64 text length of `n` bytes.
+fn b64_len(n: usize) -> usize {
+    n.div_ceil(3).saturating_mul(4)
+}
+
+/// An address and port.
+pub(super) type Endpoint<'a> = (&'a IpAddr, u16);
+
+/// An alert's source and destination. A transaction's request side can
+/// complete on a server packet (and the response side on a client
+/// packet): the tuple follows the side the rule matched, as Suricata's
+/// does.
+pub(super) fn alert_tuple<'a>(a: &AlertInput<'a>) -> (Endpoint<'a>, Endpoint<'a>) {
+    let p = a.packet;
+    let from_client = a
+        .flow
+        .is_none_or(|f| p.src == f.client_ip && p.sport == f.client_port);
+    if a.flow.is_some() && from_client != a.to_server {
+        ((&p.dst, p.dport), (&p.src, p.sport))
+    } else {
+        ((&p.src, p.sport), (&p.dst, p.dport))
+    }
+}
+
+/// The transaction whose app-layer object the alert carries.
+pub(super) fn alert_app_tx<'a>(a: &AlertInput<'a>) -> Option<TxRef<'a>> {
+    // Packet rules on UDP carry no transaction in Suricata's alerts; rules
+    // on a transaction's buffers carry that transaction.
+    let on_tx = a.flow.is_some_and(|f| f.app.alert_tx.is_some());
+    a.flow
+        .and_then(|f| f.app.current_tx())
+        .filter(|t| on_tx || !matches!(t, TxRef::Dns(_)))
+}
+
+pub(super) fn alert_hint(a: &AlertInput<'_>, app: Option<TxRef<'_>>) -> usize {
+    let r = a.rule;
+    let mut n = ALERT_RECORD_BASE + r.msg.len() + r.category.as_ref().map_or(0, String::len);
+    if a.cfg.metadata {
+        n += r
+            .metadata
+            .iter()
+            .map(|(k, v)| k.len() + v.len() + 8)
+            .sum::<usize>();
+    }
+    if let Some(tx) = app {
+        n += super::applayer::app_object_hint(tx, DumpHeaders::None);
+    }
+    if a.cfg.payload {
+        n += b64_len(a.packet.payload.len());
+    }
+    if a.cfg.payload_printable {
+        // Control characters other than \t\r\n are written as '.'.
+        n += a.packet.payload.len() + a.packet.payload.len() / 8;
+    }
+    if a.cfg.packet {
+        n += b64_len(a.frame.len());
+    }
+    n
+}
+
 pub fn alert_record(a: &AlertInput<'_>) -> Vec<u8> {
     let p = a.packet;
-    let mut v = Map::new();
-    v.insert("timestamp".into(), Value::from(eve_ts(a.ts_ns)));
+    let app_tx = alert_app_tx(a);
+    let mut w = JsonWriter::with_capacity(alert_hint(a, app_tx));
+    w.begin_object();
+    w.key("timestamp").ts(a.ts_ns);
     if let Some(f) = a.flow {
-        v.insert("flow_id".into(), Value::from(f.flow_id));
+        w.key("flow_id").u64(f.flow_id);
     }
     // 0: no packet (data inspected when its flow ended), as Suricata's
     // pseudo packets, which have no pcap_cnt.
     if a.pcap_cnt > 0 {
-        v.insert("pcap_cnt".into(), Value::from(a.pcap_cnt));
+        w.key("pcap_cnt").u64(a.pcap_cnt);
     }
-    v.insert("event_type".into(), Value::from("alert"));
-    // A transaction's request side can complete on a server packet (and
-    // the response side on a client packet): the tuple follows the side
-    // the rule matched, as Suricata's does.
-    let from_client = a
-        .flow
-        .is_none_or(|f| p.src == f.client_ip && p.sport == f.client_port);
-    let ((src, sport), (dst, dport)) = if a.flow.is_some() && from_client != a.to_server {
-        ((&p.dst, p.dport), (&p.src, p.sport))
-    } else {
-        ((&p.src, p.sport), (&p.dst, p.dport))
-    };
-    v.insert("src_ip".into(), ip_str(src));
-    if p.tcp.is_some() || p.ip_proto == 17 {
-        v.insert("src_port".into(), Value::from(sport));
-    }
-    v.insert("dest_ip".into(), ip_str(dst));
-    if p.tcp.is_some() || p.ip_proto == 17 {
-        v.insert("dest_port".into(), Value::from(dport));
-    }
-    v.insert("proto".into(), proto_name(p.ip_proto));
+    w.key("event_type").str("alert");
+    let (src, dst) = alert_tuple(a);
+    let ports = p.tcp.is_some() || p.ip_proto == 17;
+    write_tuple(&mut w, src, dst, ports);
+    w.key("proto");
+    write_proto(&mut w, p.ip_proto);
     if let Some(icmp) = p.icmp {
-        v.insert("icmp_type".into(), Value::from(icmp.itype));
-        v.insert("icmp_code".into(), Value::from(icmp.icode));
+        w.key("icmp_type").u64(icmp.itype.into());
+        w.key("icmp_code").u64(icmp.icode.into());
     }
-    v.insert("pkt_src".into(), Value::from(pkt_src(p)));
-    if let Some(t) = tunnel_obj(p, a.pcap_cnt) {
-        v.insert("tunnel".into(), t);
-    }
-    if let Some(m) = mirror_obj(p, a.cfg) {
-        v.insert("mirror".into(), m);
-    }
-    // Packet rules on UDP carry no transaction in Suricata's alerts; rules
-    // on a transaction's buffers carry that transaction.
-    let on_tx = a.flow.is_some_and(|f| f.app.alert_tx.is_some());
-    let app_tx = a
-        .flow
-        .and_then(|f| f.app.current_tx())
-        .filter(|t| on_tx || !matches!(t, crate::applayer::buffers::TxRef::Dns(_)));
+    w.key("pkt_src").str(pkt_src(p));
+    tunnel_obj(&mut w, p, a.pcap_cnt);
+    mirror_obj(&mut w, p, a.cfg);
     if let Some(tx) = app_tx.and_then(super::applayer::tx_index) {
-        v.insert("tx_id".into(), Value::from(tx));
-        v.insert("tx_guessed".into(), Value::from(true));
+        w.key("tx_id").u64(tx);
+        w.key("tx_guessed").bool(true);
     }
     let r = a.rule;
-    let mut al = Map::new();
-    al.insert("action".into(), Value::from("allowed"));
-    al.insert("gid".into(), Value::from(r.gid));
-    al.insert("signature_id".into(), Value::from(r.sid));
-    al.insert("rev".into(), Value::from(r.rev));
-    al.insert("signature".into(), Value::from(r.msg.clone()));
-    al.insert(
-        "category".into(),
-        Value::from(r.category.clone().unwrap_or_default()),
-    );
-    al.insert("severity".into(), Value::from(r.priority));
+    w.key("alert").begin_object();
+    w.key("action").str("allowed");
+    w.key("gid").u64(r.gid.into());
+    w.key("signature_id").u64(r.sid.into());
+    w.key("rev").u64(r.rev.into());
+    w.key("signature").str(&r.msg);
+    w.key("category").str(r.category.as_deref().unwrap_or_default());
+    w.key("severity").u64(r.priority.into());
     if a.cfg.metadata {
-        if let Some(m) = metadata_obj(r) {
-            al.insert("metadata".into(), m);
-        }
+        metadata_obj(&mut w, r);
     }
-    v.insert("alert".into(), Value::Object(al));
+    w.end_object();
     if let Some(tx) = app_tx {
-        let (key, obj) = super::applayer::app_object(tx);
-        v.insert(key.into(), obj);
+        super::applayer::write_app_object(&mut w, tx, DumpHeaders::None);
     }
     if let Some(f) = a.flow {
-        insert_app_proto(&mut v, &f.app);
-    }
-    if a.flow.is_some() {
-        v.insert(
-            "direction".into(),
-            Value::from(if a.to_server { "to_server" } else { "to_client" }),
-        );
-    }
-    if let Some(f) = a.flow {
-        v.insert("flow".into(), flow_summary(f));
+        write_app_proto(&mut w, &f.app);
+        w.key("direction")
+            .str(if a.to_server { "to_server" } else { "to_client" });
+        flow_summary(&mut w, f);
     }
     if a.cfg.payload {
-        v.insert(
-            "payload".into(),
-            Value::from(base64::engine::general_purpose::STANDARD.encode(p.payload)),
-        );
+        w.key("payload").base64(p.payload);
     }
     if a.cfg.payload_printable {
-        v.insert("payload_printable".into(), Value::from(printable(p.payload)));
+        w.key("payload_printable").bytes(&printable(p.payload));
     }
     if a.cfg.packet {
-        v.insert(
-            "packet".into(),
-            Value::from(base64::engine::general_purpose::STANDARD.encode(a.frame)),
-        );
+        w.key("packet").base64(a.frame);
     }
-    finish(v)
+    w.end_object();
+    w.into_line()
 }
 
 /// Everything an anomaly record needs.
@@ -290,7 +326,7 @@ pub fn anomaly_event_name(e: Event) -> String {
 
 /// Decoder events Suricata raises before it has read the IP addresses:
 /// its records carry no addresses, ports or protocol.
-fn raised_before_addresses(e: Event) -> bool {
+pub(super) fn raised_before_addresses(e: Event) -> bool {
     matches!(
         e,
         Event::Ipv4TruncPkt
@@ -301,129 +337,125 @@ fn raised_before_addresses(e: Event) -> bool {
     )
 }
 
+/// Bytes of an anomaly record.
+pub(super) const ANOMALY_RECORD_SIZE: usize = 768;
+
 /// An `anomaly` record (Suricata's `event_type: anomaly`).
 pub fn anomaly_record(a: &AnomalyInput<'_>) -> Vec<u8> {
-    let mut v = Map::new();
-    v.insert("timestamp".into(), Value::from(eve_ts(a.ts_ns)));
+    let mut w = JsonWriter::with_capacity(ANOMALY_RECORD_SIZE);
+    w.begin_object();
+    w.key("timestamp").ts(a.ts_ns);
     if let Some(f) = a.flow {
-        v.insert("flow_id".into(), Value::from(f.flow_id));
+        w.key("flow_id").u64(f.flow_id);
     }
-    v.insert("pcap_cnt".into(), Value::from(a.pcap_cnt));
-    v.insert("event_type".into(), Value::from("anomaly"));
+    w.key("pcap_cnt").u64(a.pcap_cnt);
+    w.key("event_type").str("anomaly");
     let tuple = a.packet.filter(|_| !raised_before_addresses(a.event));
     if let Some(p) = tuple {
         // An IPv6 fragment without its L4 header is protocol 44 to
         // Suricata, without ports; an IPv4 one keeps its protocol, ports 0.
         let v6_frag = p.is_fragment && p.src.is_ipv6() && p.tcp.is_none() && p.sport == 0;
         let ports = (p.ip_proto == 6 || p.ip_proto == 17) && !v6_frag;
-        v.insert("src_ip".into(), ip_str(&p.src));
-        if ports {
-            v.insert("src_port".into(), Value::from(p.sport));
-        }
-        v.insert("dest_ip".into(), ip_str(&p.dst));
-        if ports {
-            v.insert("dest_port".into(), Value::from(p.dport));
-        }
-        let proto = if v6_frag {
-            Value::from("IPv6-Frag")
+        write_tuple(&mut w, (&p.src, p.sport), (&p.dst, p.dport), ports);
+        w.key("proto");
+        if v6_frag {
+            w.str("IPv6-Frag");
         } else {
-            proto_name(p.ip_proto)
-        };
-        v.insert("proto".into(), proto);
+            write_proto(&mut w, p.ip_proto);
+        }
     }
-    let pkt_src_name = a.packet.map_or("wire/pcap", pkt_src);
-    v.insert("pkt_src".into(), Value::from(pkt_src_name));
+    w.key("pkt_src").str(a.packet.map_or("wire/pcap", pkt_src));
     if let Some(p) = a.packet {
-        if let Some(t) = tunnel_obj(p, a.pcap_cnt) {
-            v.insert("tunnel".into(), t);
-        }
-        if let Some(m) = mirror_obj(p, a.cfg) {
-            v.insert("mirror".into(), m);
-        }
+        tunnel_obj(&mut w, p, a.pcap_cnt);
+        mirror_obj(&mut w, p, a.cfg);
     }
-    let mut an = Map::new();
-    if a.event.kind() == EventKind::AppLayer {
+    let kind = a.event.kind();
+    w.key("anomaly").begin_object();
+    if kind == EventKind::AppLayer {
         if let Some(ap) = a.flow.and_then(|f| f.app.proto.as_str()) {
-            an.insert("app_proto".into(), Value::from(ap));
+            w.key("app_proto").str(ap);
         }
     }
-    an.insert("type".into(), Value::from(a.event.kind().as_str()));
-    an.insert("event".into(), Value::from(anomaly_event_name(a.event)));
-    if a.event.kind() == EventKind::AppLayer {
-        an.insert("layer".into(), Value::from("proto_parser"));
+    w.key("type").str(kind.as_str());
+    w.key("event");
+    match kind {
+        EventKind::Decode => w.str_concat(&["decoder.", a.event.name()]),
+        EventKind::Stream => w.str_concat(&["stream.", a.event.name()]),
+        EventKind::AppLayer => w.str(&anomaly_event_name(a.event)),
+    };
+    if kind == EventKind::AppLayer {
+        w.key("layer").str("proto_parser");
     }
-    v.insert("anomaly".into(), Value::Object(an));
-    finish(v)
+    w.end_object();
+    w.end_object();
+    w.into_line()
 }
 
-fn tcp_flags_hex(f: u8) -> String {
-    format!("{f:02x}")
-}
+/// TCP flags written as `true` when seen, in order.
+pub(super) const TCP_FLAGS: [(u8, &str); 8] = [
+    (TH_SYN, "syn"),
+    (TH_FIN, "fin"),
+    (TH_RST, "rst"),
+    (TH_PUSH, "psh"),
+    (TH_ACK, "ack"),
+    (TH_URG, "urg"),
+    (TH_ECE, "ecn"),
+    (TH_CWR, "cwr"),
+];
+
+/// Bytes of a flow record (IPv6 addresses included).
+pub(super) const FLOW_RECORD_SIZE: usize = 896;
 
 pub fn flow_record(f: &Flow, reason: EndReason, cfg: &EveConfig) -> Vec<u8> {
-    let mut v = Map::new();
-    v.insert("timestamp".into(), Value::from(eve_ts(f.last_ns)));
-    v.insert("flow_id".into(), Value::from(f.flow_id));
-    v.insert("event_type".into(), Value::from("flow"));
-    v.insert("src_ip".into(), ip_str(&f.client_ip));
-    if f.proto == 6 || f.proto == 17 {
-        v.insert("src_port".into(), Value::from(f.client_port));
-    }
-    v.insert("dest_ip".into(), ip_str(&f.server_ip));
-    if f.proto == 6 || f.proto == 17 {
-        v.insert("dest_port".into(), Value::from(f.server_port));
-    }
-    v.insert("proto".into(), proto_name(f.proto));
-    insert_app_proto(&mut v, &f.app);
+    let mut w = JsonWriter::with_capacity(FLOW_RECORD_SIZE);
+    w.begin_object();
+    w.key("timestamp").ts(f.last_ns);
+    w.key("flow_id").u64(f.flow_id);
+    w.key("event_type").str("flow");
+    let ports = f.proto == 6 || f.proto == 17;
+    write_tuple(
+        &mut w,
+        (&f.client_ip, f.client_port),
+        (&f.server_ip, f.server_port),
+        ports,
+    );
+    w.key("proto");
+    write_proto(&mut w, f.proto);
+    write_app_proto(&mut w, &f.app);
     if let Some(t) = &f.tunnel {
-        v.insert(
-            "mirror".into(),
-            mirror_value(t, t.encap.as_str(), f.truncated, cfg),
-        );
+        mirror_value(&mut w, t, |w| w.str(t.encap.as_str()), f.truncated, cfg);
     }
     let age = f.last_ns.saturating_sub(f.start_ns) / 1_000_000_000;
-    let mut fl = Map::new();
-    fl.insert("pkts_toserver".into(), Value::from(f.pkts_ts));
-    fl.insert("pkts_toclient".into(), Value::from(f.pkts_tc));
-    fl.insert("bytes_toserver".into(), Value::from(f.bytes_ts));
-    fl.insert("bytes_toclient".into(), Value::from(f.bytes_tc));
-    fl.insert("start".into(), Value::from(eve_ts(f.start_ns)));
-    fl.insert("end".into(), Value::from(eve_ts(f.last_ns)));
-    fl.insert("age".into(), Value::from(age));
-    fl.insert("state".into(), Value::from(f.state().as_str()));
-    fl.insert("reason".into(), Value::from(reason.as_str()));
-    fl.insert("alerted".into(), Value::from(f.alerted));
-    v.insert("flow".into(), Value::Object(fl));
+    w.key("flow").begin_object();
+    flow_counters(&mut w, f);
+    w.key("end").ts(f.last_ns);
+    w.key("age").u64(age);
+    w.key("state").str(f.state().as_str());
+    w.key("reason").str(reason.as_str());
+    w.key("alerted").bool(f.alerted);
+    w.end_object();
     if f.proto == 6 {
         let all = f.flags_ts | f.flags_tc;
-        let mut t = Map::new();
-        t.insert("tcp_flags".into(), Value::from(tcp_flags_hex(all)));
-        t.insert("tcp_flags_ts".into(), Value::from(tcp_flags_hex(f.flags_ts)));
-        t.insert("tcp_flags_tc".into(), Value::from(tcp_flags_hex(f.flags_tc)));
-        for (bit, name) in [
-            (TH_SYN, "syn"),
-            (TH_FIN, "fin"),
-            (TH_RST, "rst"),
-            (TH_PUSH, "psh"),
-            (TH_ACK, "ack"),
-            (TH_URG, "urg"),
-            (TH_ECE, "ecn"),
-            (TH_CWR, "cwr"),
-        ] {
+        w.key("tcp").begin_object();
+        w.key("tcp_flags").hex_str(all.into(), 2);
+        w.key("tcp_flags_ts").hex_str(f.flags_ts.into(), 2);
+        w.key("tcp_flags_tc").hex_str(f.flags_tc.into(), 2);
+        for (bit, name) in TCP_FLAGS {
             if all & bit != 0 {
-                t.insert(name.into(), Value::from(true));
+                w.key(name).bool(true);
             }
         }
-        t.insert("state".into(), Value::from(f.tcp_state.as_str()));
+        w.key("state").str(f.tcp_state.as_str());
         if f.stream[0].gaps > 0 {
-            t.insert("ts_gap".into(), Value::from(true));
+            w.key("ts_gap").bool(true);
         }
         if f.stream[1].gaps > 0 {
-            t.insert("tc_gap".into(), Value::from(true));
+            w.key("tc_gap").bool(true);
         }
-        v.insert("tcp".into(), Value::Object(t));
+        w.end_object();
     }
-    finish(v)
+    w.end_object();
+    w.into_line()
 }
 
 /// Counters for the final `stats` record.
@@ -512,11 +544,11 @@ pub fn stats_record(s: &StatsInput<'_>) -> Vec<u8> {
 
 /// `app_proto`, and `app_proto_orig` when the flow switched protocol
 /// (HTTP CONNECT, PostgreSQL SSLRequest), as Suricata writes them.
-fn insert_app_proto(v: &mut Map<String, Value>, app: &crate::applayer::AppLayer) {
+fn write_app_proto(w: &mut JsonWriter, app: &crate::applayer::AppLayer) {
     if let Some(ap) = app.proto.as_str() {
-        v.insert("app_proto".into(), Value::from(ap));
+        w.key("app_proto").str(ap);
         if let Some(orig) = app.orig_proto.and_then(|o| o.as_str()).filter(|o| *o != ap) {
-            v.insert("app_proto_orig".into(), Value::from(orig));
+            w.key("app_proto_orig").str(orig);
         }
     }
 }
@@ -580,9 +612,15 @@ mod tests {
 
     #[test]
     fn ipv6_is_written_in_full_like_suricata() {
-        let a: IpAddr = "2001:db8:beef::20".parse().unwrap();
-        assert_eq!(ip_text(&a), "2001:0db8:beef:0000:0000:0000:0000:0020");
-        let b: IpAddr = "10.0.1.5".parse().unwrap();
-        assert_eq!(ip_text(&b), "10.0.1.5");
+        let ip = |s: &str| {
+            let mut w = JsonWriter::with_capacity(0);
+            w.ip(&s.parse().unwrap());
+            String::from_utf8(w.into_bytes()).unwrap()
+        };
+        assert_eq!(
+            ip("2001:db8:beef::20"),
+            "\"2001:0db8:beef:0000:0000:0000:0000:0020\""
+        );
+        assert_eq!(ip("10.0.1.5"), "\"10.0.1.5\"");
     }
 }

@@ -1,6 +1,7 @@
 //! EVE JSON output: record builders, the dispatcher and the sinks.
 //!
-//! Workers build each record once (serde_json, in Suricata's field order)
+//! Workers build each record once (written straight into its line by a
+//! small JSON writer, in Suricata's field order)
 //! and send the finished line over a bounded channel to one dispatcher
 //! thread. The dispatcher gives it a sequence number (when a network sink
 //! is configured), wraps it in an `Arc` and hands the same bytes to every
@@ -15,11 +16,14 @@
 mod applayer;
 mod deliver;
 mod eve;
+mod json;
 pub mod record;
+#[cfg(test)]
+mod reference;
 pub mod sink;
 pub mod spool;
 
-pub use applayer::{app_object, tx_enabled, tx_index, tx_record, DumpHeaders};
+pub use applayer::{tx_enabled, tx_index, tx_record, DumpHeaders};
 pub use deliver::{Delivery, SinkCounters};
 pub use eve::{
     alert_record, anomaly_record, flow_record, stats_record, AlertInput, AnomalyInput, StatsInput,
