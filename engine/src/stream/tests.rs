@@ -353,6 +353,9 @@ proptest! {
         let mut h = Harness::new(StreamConfig {
             window: 32,
             policy: OverlapPolicy::ALL[policy],
+            // Up to 2,000 one-byte segments may be held at once here; the
+            // limit itself is tested apart.
+            max_held_segments: 4096,
             ..StreamConfig::default()
         });
         h.dir.on_syn(isn);
