@@ -75,6 +75,25 @@ mod state;
 mod threshold_file;
 mod vars;
 
+/// Internals exposed for the fuzz targets in `fuzz/`; not a stable API.
+#[doc(hidden)]
+pub mod fuzzing {
+    /// The prefilter's multi-literal matcher over `patterns`: its reports
+    /// on `hay` as (pattern, start, end), in report order (see the
+    /// matcher's contract for one-byte patterns and `min_end`). `None`
+    /// when it cannot be built.
+    pub fn multi_literal_matches(
+        patterns: &[&[u8]],
+        hay: &[u8],
+        min_end: usize,
+    ) -> Option<Vec<(usize, usize, usize)>> {
+        let m = crate::fdr::Fdr::new(patterns)?;
+        let mut out = Vec::new();
+        m.for_each_match(hay, min_end, |id, s, e| out.push((id, s, e)));
+        Some(out)
+    }
+}
+
 pub use buffer::BufferId;
 pub use classification::{Classification, Classifications};
 pub use error::{LoadError, LoadReport};
