@@ -22,7 +22,14 @@ pub(crate) struct HostIndex {
     /// Rules of interval `i`: `rules[offs[i]..offs[i + 1]]`.
     offs: Vec<u32>,
     rules: Vec<u32>,
+    /// For large indexes, by the address's top [`TOP_BITS`] bits: the first
+    /// interval starting at or after that block, so a lookup searches only
+    /// the intervals starting inside its block (ET's DROP and CnC lists
+    /// give tens of thousands of intervals).
+    top: Vec<u32>,
 }
+
+const TOP_BITS: u32 = 14;
 
 impl HostIndex {
     /// Index `(first, last, rule)` ranges (inclusive). `None` when the
@@ -44,6 +51,7 @@ impl HostIndex {
             starts: vec![0],
             offs: vec![0, 0],
             rules: Vec::new(),
+            top: Vec::new(),
         };
         // Several ranges of one rule may touch: count entries per rule.
         let mut active: BTreeSet<u32> = BTreeSet::new();
@@ -81,12 +89,30 @@ impl HostIndex {
             }
             idx.offs.push(u32::try_from(idx.rules.len()).ok()?);
         }
+        if idx.starts.len() > 64 {
+            idx.top = (0..=(1u64 << TOP_BITS))
+                .map(|h| {
+                    let block = h << (32 - TOP_BITS);
+                    let i = idx.starts.partition_point(|&s| u64::from(s) < block);
+                    u32::try_from(i).unwrap_or(u32::MAX)
+                })
+                .collect();
+        }
         Some(idx)
     }
 
     /// Rules whose ranges contain `addr`, ascending.
     pub fn lookup(&self, addr: u32) -> &[u32] {
-        let i = self.starts.partition_point(|&s| s <= addr);
+        let h = (addr >> (32 - TOP_BITS)) as usize;
+        let i = match (self.top.get(h), self.top.get(h + 1)) {
+            // Intervals before the block start below `addr`; those after
+            // it, above.
+            (Some(&a), Some(&b)) => {
+                let block = self.starts.get(a as usize..b as usize).unwrap_or_default();
+                a as usize + block.partition_point(|&s| s <= addr)
+            }
+            _ => self.starts.partition_point(|&s| s <= addr),
+        };
         let Some(i) = i.checked_sub(1) else { return &[] };
         match (self.offs.get(i), self.offs.get(i + 1)) {
             (Some(&a), Some(&b)) => self.rules.get(a as usize..b as usize).unwrap_or(&[]),
@@ -113,6 +139,36 @@ mod tests {
         assert_eq!(idx.lookup(31), &[] as &[u32]);
         assert_eq!(idx.lookup(u32::MAX), &[4]);
         assert!(HostIndex::build(&[]).unwrap().lookup(5).is_empty());
+    }
+
+    #[test]
+    fn large_indexes_agree_with_a_scan() {
+        // Enough intervals for the block table, spread over the space,
+        // with blocks that hold none, one or many starts.
+        let mut ranges = Vec::new();
+        for i in 0..3000u32 {
+            let lo = i.wrapping_mul(2_654_435_761);
+            ranges.push((lo, lo.saturating_add(i % 5000), i % 7));
+        }
+        ranges.push((0x0A00_0000, 0x0AFF_FFFF, 9));
+        ranges.push((u32::MAX - 3, u32::MAX, 8));
+        let idx = HostIndex::build(&ranges).unwrap();
+        assert!(!idx.top.is_empty());
+        let mut probes: Vec<u32> = ranges
+            .iter()
+            .flat_map(|&(lo, hi, _)| [lo, hi, lo.wrapping_sub(1), hi.wrapping_add(1)])
+            .collect();
+        probes.extend([0, 1, u32::MAX, 0x0A12_3456, 1 << 18, (1 << 18) - 1]);
+        for a in probes {
+            let mut want: Vec<u32> = ranges
+                .iter()
+                .filter(|&&(lo, hi, _)| lo <= a && a <= hi)
+                .map(|r| r.2)
+                .collect();
+            want.sort_unstable();
+            want.dedup();
+            assert_eq!(idx.lookup(a), &want[..], "address {a:#x}");
+        }
     }
 
     proptest! {
