@@ -424,6 +424,11 @@ pub struct FlowTable {
     last_sweep_ns: u64,
     /// Where the next eviction scan starts.
     evict_cursor: usize,
+    /// The flow of the previous lookup: mirrored traffic comes in bursts
+    /// (two thirds of consecutive frames share a flow in the generated
+    /// workload), and a hit skips the hash and the index probe. Cleared
+    /// when its slot is freed.
+    recent: Option<(FlowKey, u32)>,
 }
 
 /// Slots an eviction looks at: a full table under a flood of new flows
@@ -446,6 +451,7 @@ impl FlowTable {
             ended: None,
             last_sweep_ns: 0,
             evict_cursor: 0,
+            recent: None,
         }
     }
 
@@ -485,7 +491,12 @@ impl FlowTable {
     /// it is left in `self.ended` for the caller to log.
     pub fn lookup(&mut self, p: &Packet<'_>, ts_ns: u64) -> Option<u32> {
         let key = FlowKey::from_packet(p);
-        if let Some(&idx) = self.map.get(&key) {
+        let known = match self.recent {
+            Some((k, idx)) if k == key => Some(idx),
+            _ => self.map.get(&key).copied(),
+        };
+        if let Some(idx) = known {
+            self.recent = Some((key, idx));
             // The index and the slab agree; a miss would be a bug, and
             // the packet then goes without a flow.
             let f = self.slots.get_mut(idx as usize)?;
@@ -534,6 +545,7 @@ impl FlowTable {
         };
         self.slots.get_mut(idx as usize)?.init(key, p, ts_ns);
         self.map.insert(key, idx);
+        self.recent = Some((key, idx));
         self.count_new(p.ip_proto);
         let active = self.map.len() as u64;
         if active > self.counters.active_peak {
@@ -603,6 +615,9 @@ impl FlowTable {
         f.stream[1].release();
         self.map.remove(&key);
         self.free.push(idx);
+        if self.recent.is_some_and(|(_, i)| i == idx) {
+            self.recent = None;
+        }
         Some(old)
     }
 
@@ -683,6 +698,27 @@ mod tests {
         assert_eq!(t.counters.total, 10_000);
         assert!(t.counters.memuse_peak >= 100 * std::mem::size_of::<Flow>() as u64);
         assert!(t.counters.memuse_peak <= t.memuse());
+    }
+
+    /// The previous lookup's flow answers a repeat without the index, and
+    /// is forgotten when its slot is freed.
+    #[test]
+    fn the_recent_flow_is_forgotten_when_its_slot_is_freed() {
+        let mut t = FlowTable::new(&FlowConfig::default(), 8);
+        let a = t.lookup(&syn(1), 1_000_000_000).unwrap();
+        assert_eq!(t.lookup(&syn(1), 2_000_000_000), Some(a));
+        assert_eq!(t.recent.map(|r| r.1), Some(a));
+        // The flow times out in a sweep, with no lookup in between.
+        let mut ended = Vec::new();
+        t.sweep(1_000_000_000_000, &mut ended);
+        assert_eq!(ended.len(), 1);
+        assert_eq!(t.len(), 0);
+        // It comes back as a new flow in the index, not as the freed slot.
+        let again = t.lookup(&syn(1), 1_000_000_000_001).unwrap();
+        assert_eq!(t.len(), 1);
+        assert_eq!(t.counters.total, 2);
+        assert!(t.get(again).in_use);
+        assert_eq!(t.get(again).start_ns, 1_000_000_000_001);
     }
 
     #[test]
