@@ -413,6 +413,9 @@ pub(crate) struct TunnelFlows {
     cfg: Arc<EngineConfig>,
     tx: Sender<Vec<u8>>,
     lost: u64,
+    /// The outer UDP packet being tracked, kept to be refilled per frame
+    /// (a `Packet` is large to build from scratch).
+    outer: Packet<'static>,
 }
 
 impl TunnelFlows {
@@ -422,6 +425,10 @@ impl TunnelFlows {
             cfg: cfg.clone(),
             tx,
             lost: 0,
+            outer: Packet {
+                ip_proto: 17,
+                ..Packet::empty()
+            },
         }
     }
 
@@ -445,22 +452,17 @@ impl TunnelFlows {
         }
         let layers: [Option<TunnelLayer>; MAX_TUNNELS] = p.tunnels;
         for t in layers.iter().flatten() {
-            let outer = Packet {
-                src: t.outer_src,
-                dst: t.outer_dst,
-                ip_proto: 17,
-                sport: t.outer_sport,
-                dport: t.outer_dport,
-                ..Packet::empty()
-            };
-            let idx = self.table.lookup(&outer, ts_ns);
+            let outer = &mut self.outer;
+            (outer.src, outer.dst) = (t.outer_src, t.outer_dst);
+            (outer.sport, outer.dport) = (t.outer_sport, t.outer_dport);
+            let idx = self.table.lookup(&self.outer, ts_ns);
             if let Some((f, r)) = self.table.ended.take() {
                 self.log(&f, r);
             }
             if let Some(idx) = idx {
                 let f = self.table.get_mut(idx);
-                let to_server = f.is_to_server(&outer);
-                f.update(&outer, to_server, ts_ns, wire_len);
+                let to_server = f.is_to_server(&self.outer);
+                f.update(&self.outer, to_server, ts_ns, wire_len);
             }
         }
     }
