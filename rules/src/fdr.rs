@@ -33,11 +33,6 @@ const BUCKETS: usize = 8;
 /// Window positions per bucket (bytes of state per bucket bit).
 const WINDOW: usize = 8;
 
-#[inline(always)]
-fn lower(b: u8) -> u8 {
-    b.to_ascii_lowercase()
-}
-
 /// Table index of a (lowercased) byte pair.
 #[inline(always)]
 fn domain(prev: u8, cur: u8) -> usize {
@@ -73,7 +68,9 @@ type IntMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<IntHasher>>;
 /// Up to eight bytes, big-endian, lowercased.
 #[inline]
 fn key(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0u64, |k, &b| (k << 8) | u64::from(lower(b)))
+    bytes
+        .iter()
+        .fold(0u64, |k, &b| (k << 8) | u64::from(b.to_ascii_lowercase()))
 }
 
 /// A pattern in a bucket's confirm list: its last (up to) eight bytes,
@@ -288,11 +285,6 @@ impl Fdr {
         if !self.any_table {
             return;
         }
-        let table: &[u64; DOMAIN] = &self.table;
-        let step = |state: u64, pair: u64| {
-            let d = domain_of_pair(pair);
-            (state << 8) | table.get(d).copied().unwrap_or(u64::MAX)
-        };
         let mut state = 0u64;
         // The previous byte (lowercased) in the low bits.
         let mut prev = 0u64;
@@ -304,39 +296,49 @@ impl Fdr {
                 break;
             };
             let w = lower8(u64::from_le_bytes(bytes));
-            let start_state = state;
+            let lowered = (0..8).map(|i| (w >> (8 * i)) & 0xff);
+            let (start_state, start_prev) = (state, prev);
             let mut all = u64::MAX;
-            let mut p = prev;
-            for i in 0..8 {
-                let c = (w >> (8 * i)) & 0xff;
-                state = step(state, p | (c << 8));
+            for c in lowered.clone() {
+                state = self.step(state, prev | (c << 8));
                 all &= state;
-                p = c;
+                prev = c;
             }
             if (all >> 56) as u8 != u8::MAX && t + 8 > min_end {
                 // Again, a byte at a time, confirming where buckets pass.
-                let mut st = start_state;
-                let mut p = prev;
-                for i in 0..8 {
-                    let c = (w >> (8 * i)) & 0xff;
-                    st = step(st, p | (c << 8));
-                    p = c;
-                    let top = (st >> 56) as u8;
-                    if top != u8::MAX && t + i >= min_end {
-                        self.confirm(hay, t + i, !top, &mut f);
-                    }
-                }
+                self.walk(hay, (start_state, start_prev), lowered, t, min_end, &mut f);
             }
-            prev = p;
             t += 8;
         }
-        for (i, &c) in hay.iter().enumerate().skip(t) {
-            let c = u64::from(lower(c));
-            state = step(state, prev | (c << 8));
+        let rest = hay.iter().skip(t).map(|c| u64::from(c.to_ascii_lowercase()));
+        self.walk(hay, (state, prev), rest, t, min_end, &mut f);
+    }
+
+    /// One byte pair (`prev | cur << 8`) into the state.
+    #[inline(always)]
+    fn step(&self, state: u64, pair: u64) -> u64 {
+        (state << 8) | self.table.get(domain_of_pair(pair)).copied().unwrap_or(u64::MAX)
+    }
+
+    /// Steps through the lowercased bytes `lowered` of `hay`, the first at
+    /// position `t`, from `(state, prev)`, confirming every position after
+    /// `min_end` where a bucket passes.
+    #[inline]
+    fn walk(
+        &self,
+        hay: &[u8],
+        (mut state, mut prev): (u64, u64),
+        lowered: impl Iterator<Item = u64>,
+        t: usize,
+        min_end: usize,
+        f: &mut impl FnMut(usize, usize, usize),
+    ) {
+        for (i, c) in lowered.enumerate() {
+            state = self.step(state, prev | (c << 8));
             prev = c;
             let top = (state >> 56) as u8;
-            if top != u8::MAX && i >= min_end {
-                self.confirm(hay, i, !top, &mut f);
+            if top != u8::MAX && t + i >= min_end {
+                self.confirm(hay, t + i, !top, f);
             }
         }
     }
