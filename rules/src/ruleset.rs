@@ -480,12 +480,14 @@ impl RuleSet {
             }
         }
         for (i, &(id, data)) in ctx.app_buffers.iter().enumerate() {
-            // Buffers sharing an automaton are scanned once per content.
+            // Buffers sharing an automaton are scanned once per content:
+            // the same slice, or equal bytes however the caller stored them
+            // (the engine copies each transaction's buffers).
             let slot = id.prefilter_slot();
             let earlier = ctx.app_buffers.get(..i).unwrap_or_default();
             if earlier
                 .iter()
-                .any(|&(e, d)| e.prefilter_slot() == slot && std::ptr::eq(d, data))
+                .any(|&(e, d)| e.prefilter_slot() == slot && (std::ptr::eq(d, data) || d == data))
             {
                 continue;
             }

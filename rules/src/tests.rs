@@ -941,11 +941,14 @@ proptest! {
         let (set, _) = build(&with_sids(&rules));
         let p = Pkt { proto, app, stream, new_from: if stream { nf } else { 0 }, to_server, ..Pkt::default().data(&data) };
         let mut bufs: Vec<(BufferId, &[u8])> = queries.iter().map(|q| (BufferId::DnsQuery, q.as_slice())).collect();
-        if let Some(u) = &uri {
+        // A second copy of the body: equal bytes at another address.
+        let body_copy = uri.clone();
+        if let (Some(u), Some(copy)) = (&uri, &body_copy) {
             bufs.push((BufferId::HttpUri, u.as_slice()));
             // A response body is inspected as both buffers (same bytes).
             bufs.push((BufferId::HttpResponseBody, u.as_slice()));
             bufs.push((BufferId::FileData, u.as_slice()));
+            bufs.push((BufferId::FileData, copy.as_slice()));
         }
         let ctx = p.ctx_with(&bufs);
         let mut scratch = set.new_scratch();

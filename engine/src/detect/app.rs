@@ -75,8 +75,8 @@ impl TxBufs {
         } = self;
         let want = |id: BufferId| wanted.get(id as usize).copied().flatten();
         // The source of the last copy: a buffer handed out twice (the
-        // response body as `http.response_body` and `file.data`) is stored
-        // once, so the rules see one slice and scan it once.
+        // response body as `http.response_body` and `file.data`) is copied
+        // once; the rules then see one slice (and scan it once).
         let mut last: Option<(*const u8, usize, usize)> = None;
         for_each_buffer(
             tx.as_ref(),
