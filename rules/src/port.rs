@@ -18,6 +18,16 @@ impl PortSet {
     pub fn contains(&self, port: u16) -> bool {
         self.0.contains(port)
     }
+
+    /// The ports, as sorted inclusive ranges.
+    pub fn ranges(&self) -> &[(u16, u16)] {
+        self.0.ranges()
+    }
+
+    /// How many ports the set holds.
+    pub fn count(&self) -> u64 {
+        self.ranges().iter().map(|&(lo, hi)| u64::from(hi - lo) + 1).sum()
+    }
 }
 
 fn port_num(s: &str) -> Result<u16, String> {

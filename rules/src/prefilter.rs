@@ -101,6 +101,12 @@ pub(crate) struct Group {
     /// rules are candidates only for packets from (to) their hosts.
     pub by_src: HostIndex,
     pub by_dst: HostIndex,
+    /// Rules without a fast pattern whose source (destination) ports are
+    /// a narrower part of all ports than either address set is of IPv4,
+    /// by port: `$HOME_NET any -> any 445 (flags:S; ...)` is a candidate
+    /// for packets to port 445 only, as in Suricata's port groups.
+    pub by_sport: HostIndex,
+    pub by_dport: HostIndex,
     /// Longest pattern, for the stream overlap.
     pub max_len: usize,
     /// Offset of this group's variants in the per-match stamps.
@@ -134,11 +140,26 @@ struct Collect {
     /// (first, last, rule) address ranges.
     by_src: Vec<(u32, u32, u32)>,
     by_dst: Vec<(u32, u32, u32)>,
+    by_sport: Vec<(u32, u32, u32)>,
+    by_dport: Vec<(u32, u32, u32)>,
 }
 
 /// Largest address set (a 64th of IPv4) a rule without fast pattern is
-/// indexed by; `$EXTERNAL_NET` and the like are far larger.
+/// indexed by; `$EXTERNAL_NET` and the like are far larger. A port set is
+/// indexed up to the same share of all ports (1,024 ports).
 const HOST_INDEX_LIMIT: u64 = 1 << 26;
+
+/// Inclusive ranges of addresses or ports.
+type Ranges32 = Vec<(u32, u32)>;
+
+/// Which header field a rule without fast pattern is indexed by.
+#[derive(Clone, Copy)]
+enum Key {
+    Src,
+    Dst,
+    Sport,
+    Dport,
+}
 
 impl Collect {
     fn add(&mut self, bytes: &[u8], nocase: bool, rule: u32) {
@@ -158,16 +179,45 @@ impl Collect {
         }
     }
 
-    /// A rule with no fast pattern: indexed by its hosts when its header
-    /// names a short IPv4 list in one direction, else always a candidate.
+    /// A rule with no fast pattern: indexed by the narrowest of its source
+    /// and destination address sets (IPv4 only) and port sets, each taken
+    /// as a share of all addresses or all ports, when that share is at
+    /// most [`HOST_INDEX_LIMIT`] of IPv4's; else always a candidate. So a
+    /// reputation list is indexed by its hosts, and `$HOME_NET any -> any
+    /// 445` by its port rather than by `$HOME_NET`, where most traffic is.
     fn add_unpatterned(&mut self, rule: &Rule, id: u32) {
         let h = &rule.header;
         if !h.bidir {
-            for (set, index) in [(&h.src, &mut self.by_src), (&h.dst, &mut self.by_dst)] {
+            // Sizes scaled to IPv4: an address counts 1, a port 2^16.
+            // (size, ranges, field) of the narrowest so far.
+            let mut best: Option<(u64, Ranges32, Key)> = None;
+            for (set, key) in [(&h.src, Key::Src), (&h.dst, Key::Dst)] {
                 if let Some(ranges) = set.v4_ranges(HOST_INDEX_LIMIT) {
-                    index.extend(ranges.iter().map(|&(lo, hi)| (lo, hi, id)));
-                    return;
+                    let n = ranges.iter().map(|&(lo, hi)| u64::from(hi - lo) + 1).sum();
+                    if best.as_ref().is_none_or(|b| n < b.0) {
+                        best = Some((n, ranges.to_vec(), key));
+                    }
                 }
+            }
+            for (set, key) in [(&h.sport, Key::Sport), (&h.dport, Key::Dport)] {
+                let n = set.count() << 16;
+                if !set.is_any() && n <= HOST_INDEX_LIMIT && best.as_ref().is_none_or(|b| n < b.0) {
+                    let ranges = set
+                        .ranges()
+                        .iter()
+                        .map(|&(lo, hi)| (u32::from(lo), u32::from(hi)));
+                    best = Some((n, ranges.collect(), key));
+                }
+            }
+            if let Some((_, ranges, key)) = best {
+                let index = match key {
+                    Key::Src => &mut self.by_src,
+                    Key::Dst => &mut self.by_dst,
+                    Key::Sport => &mut self.by_sport,
+                    Key::Dport => &mut self.by_dport,
+                };
+                index.extend(ranges.iter().map(|&(lo, hi)| (lo, hi, id)));
+                return;
             }
         }
         self.always.push(id);
@@ -183,11 +233,15 @@ impl Collect {
         };
         let by_src = index(std::mem::take(&mut self.by_src), &mut self.always);
         let by_dst = index(std::mem::take(&mut self.by_dst), &mut self.always);
+        let by_sport = index(std::mem::take(&mut self.by_sport), &mut self.always);
+        let by_dport = index(std::mem::take(&mut self.by_dport), &mut self.always);
         self.always.sort_unstable();
         self.always.dedup();
         let mut g = self.build_patterns();
         g.by_src = by_src;
         g.by_dst = by_dst;
+        g.by_sport = by_sport;
+        g.by_dport = by_dport;
         g
     }
 

@@ -277,7 +277,7 @@ impl RuleSetBuilder {
 pub struct RuleSet {
     rules: Vec<Rule>,
     metas: Vec<RuleMeta>,
-    prefilter: Prefilter,
+    pub(crate) prefilter: Prefilter,
     /// Evaluation rank of each rule (flowbit setters first).
     rank: Vec<u32>,
     flowbit_names: Vec<String>,
@@ -470,12 +470,18 @@ impl RuleSet {
                     scratch.add(r);
                 }
             }
-            // Address-list rules: only those naming this packet's hosts.
+            // Rules without a fast pattern: only those naming this
+            // packet's hosts or ports.
             for (index, ip) in [(&group.by_src, ctx.src_ip), (&group.by_dst, ctx.dst_ip)] {
                 if let std::net::IpAddr::V4(a) = ip {
                     for &r in index.lookup(u32::from(a)) {
                         scratch.add(r);
                     }
+                }
+            }
+            for (index, port) in [(&group.by_sport, ctx.src_port), (&group.by_dport, ctx.dst_port)] {
+                for &r in index.lookup(u32::from(port)) {
+                    scratch.add(r);
                 }
             }
         }

@@ -908,8 +908,22 @@ fn arb_rule() -> impl Strategy<Value = String> {
         "file.data;",
     ]);
     let item = (sticky, content).prop_map(|(s, c)| format!("{s} {c}"));
-    (proto, prop::collection::vec(item, 0..4), extra)
-        .prop_map(|(p, cs, x)| format!("alert {p} any any -> any any ({} {x} sid:1;)", cs.join(" ")))
+    // Addresses and ports that the drawn packets do and do not use, so the
+    // host and port indexes of rules without a fast pattern are exercised.
+    let addr = prop::sample::select(vec![
+        "any",
+        "any",
+        "10.0.0.1",
+        "[10.0.0.0/8,192.168.0.0/16]",
+        "!10.0.0.1",
+        "8.8.8.8",
+        "2001:db8::1",
+    ]);
+    let port = prop::sample::select(vec!["any", "any", "80", "[80,443]", "1024:", "!80", "53", "0:10"]);
+    let header = (addr.clone(), port.clone(), addr, port, any::<bool>())
+        .prop_map(|(s, sp, d, dp, bidir)| format!("{s} {sp} {} {d} {dp}", if bidir { "<>" } else { "->" }));
+    (proto, header, prop::collection::vec(item, 0..4), extra)
+        .prop_map(|(p, h, cs, x)| format!("alert {p} {h} ({} {x} sid:1;)", cs.join(" ")))
 }
 
 fn with_sids(rules: &[String]) -> String {
@@ -937,9 +951,15 @@ proptest! {
         to_server in any::<bool>(),
         uri in prop::option::of(prop::collection::vec(prop::sample::select(vec![b'a', b'b', b'A', b'B', 0u8]), 0..12)),
         queries in prop::collection::vec(prop::collection::vec(prop::sample::select(vec![b'a', b'b', b'B', b'.']), 0..8), 0..3),
+        hosts in prop::sample::select(vec![("10.0.0.1", "8.8.8.8"), ("8.8.8.8", "192.168.1.1"), ("2001:db8::1", "2001:db8::2")]),
+        ports in prop::sample::select(vec![(40000u16, 80u16), (80, 40000), (53, 53), (5, 443), (0, 0)]),
     ) {
         let (set, _) = build(&with_sids(&rules));
-        let p = Pkt { proto, app, stream, new_from: if stream { nf } else { 0 }, to_server, ..Pkt::default().data(&data) };
+        let p = Pkt {
+            proto, app, stream, new_from: if stream { nf } else { 0 }, to_server,
+            src: hosts.0.parse().unwrap(), dst: hosts.1.parse().unwrap(), sp: ports.0, dp: ports.1,
+            ..Pkt::default().data(&data)
+        };
         let mut bufs: Vec<(BufferId, &[u8])> = queries.iter().map(|q| (BufferId::DnsQuery, q.as_slice())).collect();
         // A second copy of the body: equal bytes at another address.
         let body_copy = uri.clone();
@@ -1018,4 +1038,40 @@ alert tcp any any -> any any (msg:\"plain\"; flags:PA; sid:5;)
     assert_eq!(hits(&set, &pkt("10.1.1.1", "198.51.100.7")), vec![2, 4]);
     assert_eq!(hits(&set, &pkt("2001:db8::1", "2001:db8::2")), vec![3, 4]);
     assert_eq!(hits(&set, &pkt("8.8.8.8", "9.9.9.9")), vec![4]);
+}
+
+#[test]
+fn port_rules_are_indexed_by_their_narrowest_field() {
+    // Scan-style rules: no content, `$HOME_NET` on one side and one port on
+    // the other. The port is the narrower share, so it is the index key.
+    let text = "\
+alert tcp $HOME_NET any -> any 445 (msg:\"to 445\"; flags:S; sid:1;)
+alert tcp $HOME_NET 3389 -> any any (msg:\"from 3389\"; sid:2;)
+alert ip $HOME_NET any -> [192.0.2.9] any (msg:\"host list is narrower\"; sid:3;)
+alert tcp any any -> any 1024: (msg:\"too many ports: always\"; flags:S; sid:4;)
+alert tcp any any <> any 445 (msg:\"bidirectional: always\"; flags:S; sid:5;)
+";
+    let (set, report) = build(text);
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    let pkt = |src: &str, sp: u16, dst: &str, dp: u16| Pkt {
+        src: src.parse().unwrap(),
+        dst: dst.parse().unwrap(),
+        sp,
+        dp,
+        flags: Some(0x02),
+        ..Pkt::default()
+    };
+    let g = set.prefilter.group(0, true, BufferId::Payload).unwrap();
+    assert_eq!(g.by_dport.lookup(445), &[0]);
+    assert_eq!(g.by_sport.lookup(3389), &[1]);
+    assert_eq!(
+        g.by_dst.lookup(u32::from(std::net::Ipv4Addr::new(192, 0, 2, 9))),
+        &[2]
+    );
+    assert_eq!(g.always, vec![3, 4]);
+    // `hits` also checks prefilter == naive.
+    assert_eq!(hits(&set, &pkt("10.0.0.1", 40000, "8.8.8.8", 445)), vec![0, 4]);
+    assert_eq!(hits(&set, &pkt("10.0.0.1", 3389, "8.8.8.8", 80)), vec![1]);
+    assert_eq!(hits(&set, &pkt("8.8.8.8", 445, "10.0.0.1", 40000)), vec![3, 4]);
+    assert_eq!(hits(&set, &pkt("10.0.0.1", 5, "192.0.2.9", 80)), vec![2]);
 }
