@@ -413,16 +413,222 @@ impl FlowCounters {
     }
 }
 
-/// One worker's flows.
-pub struct FlowTable {
+/// What a [`FlowTable`] keeps per flow: the full [`Flow`] of a worker, or
+/// the light [`TunnelFlow`] of an outer tunnel flow.
+pub trait FlowSlot: Clone {
+    /// An unused slot.
+    fn empty() -> Self;
+    /// Reset this slot for a new flow whose first packet is `p`.
+    fn init(&mut self, key: FlowKey, p: &Packet<'_>, ts_ns: u64);
+    fn key(&self) -> &FlowKey;
+    fn in_use(&self) -> bool;
+    fn set_unused(&mut self);
+    fn start_ns(&self) -> u64;
+    fn last_ns(&self) -> u64;
+    /// Seconds without packets after which this flow is over.
+    fn timeout_secs(&self, cfg: &FlowConfig) -> u64;
+    /// Established flows are evicted after half-open ones.
+    fn is_established(&self) -> bool;
+    /// A packet with TCP `flags` starts a new flow on this flow's key.
+    fn reused_by(&self, flags: u8) -> bool;
+    /// The copy logged when this flow ends; the slot itself keeps its
+    /// buffers for the next flow.
+    fn take_ended(&mut self) -> Self;
+    /// Give held memory back: the slot is being freed.
+    fn release(&mut self);
+}
+
+impl FlowSlot for Flow {
+    fn empty() -> Flow {
+        Flow::empty()
+    }
+    fn init(&mut self, key: FlowKey, p: &Packet<'_>, ts_ns: u64) {
+        Flow::init(self, key, p, ts_ns);
+    }
+    fn key(&self) -> &FlowKey {
+        &self.key
+    }
+    fn in_use(&self) -> bool {
+        self.in_use
+    }
+    fn set_unused(&mut self) {
+        self.in_use = false;
+    }
+    fn start_ns(&self) -> u64 {
+        self.start_ns
+    }
+    fn last_ns(&self) -> u64 {
+        self.last_ns
+    }
+    fn timeout_secs(&self, cfg: &FlowConfig) -> u64 {
+        Flow::timeout_secs(self, cfg)
+    }
+    fn is_established(&self) -> bool {
+        Flow::is_established(self)
+    }
+    fn reused_by(&self, flags: u8) -> bool {
+        self.proto == 6 && self.tcp_state == TcpState::Closed && flags & (TH_SYN | TH_ACK | TH_RST) == TH_SYN
+    }
+    fn take_ended(&mut self) -> Flow {
+        let mut old = self.clone();
+        // Data held after a hole goes with the ended flow, to be inspected
+        // when it is logged.
+        old.stream[0] = self.stream[0].detach();
+        old.stream[1] = self.stream[1].detach();
+        old
+    }
+    fn release(&mut self) {
+        self.stream[0].release();
+        self.stream[1].release();
+    }
+}
+
+/// An outer tunnel flow (the UDP flow of a VXLAN or GENEVE mirror
+/// session): endpoints, times and counters only, a tenth of a [`Flow`].
+/// The reader tracks one per outer 5-tuple, and sweeps them every second
+/// of packet time, so their size is what the sweep costs.
+#[derive(Clone, Debug)]
+pub struct TunnelFlow {
+    pub key: FlowKey,
+    pub flow_id: u64,
+    pub proto: u8,
+    pub client_ip: IpAddr,
+    pub client_port: u16,
+    pub server_ip: IpAddr,
+    pub server_port: u16,
+    pub start_ns: u64,
+    pub last_ns: u64,
+    pub pkts_ts: u64,
+    pub pkts_tc: u64,
+    pub bytes_ts: u64,
+    pub bytes_tc: u64,
+    in_use: bool,
+}
+
+impl TunnelFlow {
+    /// Count a packet.
+    pub fn update(&mut self, to_server: bool, ts_ns: u64, wire_len: u64) {
+        self.last_ns = self.last_ns.max(ts_ns);
+        if to_server {
+            self.pkts_ts += 1;
+            self.bytes_ts += wire_len;
+        } else {
+            self.pkts_tc += 1;
+            self.bytes_tc += wire_len;
+        }
+    }
+
+    /// Whether a packet from `ip`:`port` goes client → server.
+    pub fn is_from_client(&self, ip: IpAddr, port: u16) -> bool {
+        ip == self.client_ip && port == self.client_port
+    }
+
+    /// The flow as a [`Flow`], for its flow record.
+    pub fn to_flow(&self) -> Flow {
+        Flow {
+            key: self.key,
+            flow_id: self.flow_id,
+            proto: self.proto,
+            client_ip: self.client_ip,
+            client_port: self.client_port,
+            server_ip: self.server_ip,
+            server_port: self.server_port,
+            start_ns: self.start_ns,
+            last_ns: self.last_ns,
+            pkts_ts: self.pkts_ts,
+            pkts_tc: self.pkts_tc,
+            bytes_ts: self.bytes_ts,
+            bytes_tc: self.bytes_tc,
+            ..Flow::empty()
+        }
+    }
+}
+
+impl FlowSlot for TunnelFlow {
+    fn empty() -> TunnelFlow {
+        let unspecified = IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED);
+        TunnelFlow {
+            key: FlowKey::default(),
+            flow_id: 0,
+            proto: 0,
+            client_ip: unspecified,
+            client_port: 0,
+            server_ip: unspecified,
+            server_port: 0,
+            start_ns: 0,
+            last_ns: 0,
+            pkts_ts: 0,
+            pkts_tc: 0,
+            bytes_ts: 0,
+            bytes_tc: 0,
+            in_use: false,
+        }
+    }
+    fn init(&mut self, key: FlowKey, p: &Packet<'_>, ts_ns: u64) {
+        *self = TunnelFlow {
+            key,
+            flow_id: make_flow_id(&key, ts_ns),
+            proto: p.ip_proto,
+            client_ip: p.src,
+            client_port: p.sport,
+            server_ip: p.dst,
+            server_port: p.dport,
+            start_ns: ts_ns,
+            last_ns: ts_ns,
+            in_use: true,
+            ..TunnelFlow::empty()
+        };
+    }
+    fn key(&self) -> &FlowKey {
+        &self.key
+    }
+    fn in_use(&self) -> bool {
+        self.in_use
+    }
+    fn set_unused(&mut self) {
+        self.in_use = false;
+    }
+    fn start_ns(&self) -> u64 {
+        self.start_ns
+    }
+    fn last_ns(&self) -> u64 {
+        self.last_ns
+    }
+    fn timeout_secs(&self, cfg: &FlowConfig) -> u64 {
+        let t = match self.proto {
+            6 => &cfg.tcp,
+            17 => &cfg.udp,
+            1 | 58 => &cfg.icmp,
+            _ => &cfg.other,
+        };
+        if self.is_established() {
+            t.established
+        } else {
+            t.new
+        }
+    }
+    fn is_established(&self) -> bool {
+        self.pkts_ts > 0 && self.pkts_tc > 0
+    }
+    fn reused_by(&self, _flags: u8) -> bool {
+        false
+    }
+    fn take_ended(&mut self) -> TunnelFlow {
+        self.clone()
+    }
+    fn release(&mut self) {}
+}
+
+/// One worker's flows (or the reader's outer tunnel flows).
+pub struct FlowTable<S: FlowSlot = Flow> {
     map: FlowMap<u32>,
-    slots: Vec<Flow>,
+    slots: Vec<S>,
     free: Vec<u32>,
     capacity: usize,
     cfg: FlowConfig,
     pub counters: FlowCounters,
     /// A flow that just ended, waiting for the caller to log it.
-    pub ended: Option<(Flow, EndReason)>,
+    pub ended: Option<(S, EndReason)>,
     last_sweep_ns: u64,
     /// Where the next eviction scan starts.
     evict_cursor: usize,
@@ -437,8 +643,8 @@ pub struct FlowTable {
 /// evicts on every packet, so the scan is bounded (approximate LRU).
 const EVICT_SCAN: usize = 64;
 
-impl FlowTable {
-    pub fn new(cfg: &FlowConfig, capacity: usize) -> FlowTable {
+impl<S: FlowSlot> FlowTable<S> {
+    pub fn new(cfg: &FlowConfig, capacity: usize) -> FlowTable<S> {
         let capacity = capacity.max(1);
         let initial = capacity.min(4096);
         let mut map = FlowMap::default();
@@ -459,7 +665,7 @@ impl FlowTable {
 
     /// Bytes held by the slots and the index (not the reassembly buffers).
     pub fn memuse(&self) -> u64 {
-        let slot = std::mem::size_of::<Flow>() + std::mem::size_of::<u32>();
+        let slot = std::mem::size_of::<S>() + std::mem::size_of::<u32>();
         let entry = std::mem::size_of::<(FlowKey, u32)>() + 1;
         (self.slots.capacity() * slot + self.map.capacity() * entry) as u64
     }
@@ -476,14 +682,14 @@ impl FlowTable {
     // Indexes come only from this table's lookup and slots are never
     // removed from the slab (only marked free), so `idx` is in bounds.
     #[allow(clippy::indexing_slicing)]
-    pub fn get(&self, idx: u32) -> &Flow {
+    pub fn get(&self, idx: u32) -> &S {
         &self.slots[idx as usize]
     }
 
     /// The flow at `idx`, an index [`FlowTable::lookup`] returned.
     // As `get`: an index from lookup is always in bounds.
     #[allow(clippy::indexing_slicing)]
-    pub fn get_mut(&mut self, idx: u32) -> &mut Flow {
+    pub fn get_mut(&mut self, idx: u32) -> &mut S {
         &mut self.slots[idx as usize]
     }
 
@@ -504,18 +710,13 @@ impl FlowTable {
             let f = self.slots.get_mut(idx as usize)?;
             let timeout_ns = f.timeout_secs(&self.cfg).saturating_mul(1_000_000_000);
             let flags = p.tcp.map(|t| t.flags).unwrap_or(0);
-            let stale = ts_ns > f.last_ns.saturating_add(timeout_ns) && f.last_ns > 0;
-            let reused = f.proto == 6
-                && f.tcp_state == TcpState::Closed
-                && flags & (TH_SYN | TH_ACK | TH_RST) == TH_SYN;
+            let last = f.last_ns();
+            let stale = ts_ns > last.saturating_add(timeout_ns) && last > 0;
+            let reused = f.reused_by(flags);
             if !stale && !reused {
                 return Some(idx);
             }
-            let mut old = f.clone();
-            // Data held after a hole goes with the ended flow, to be
-            // inspected when it is logged.
-            old.stream[0] = f.stream[0].detach();
-            old.stream[1] = f.stream[1].detach();
+            let old = f.take_ended();
             f.init(key, p, ts_ns);
             let reason = if stale {
                 self.counters.timed_out += 1;
@@ -541,7 +742,7 @@ impl FlowTable {
                     self.slots
                         .reserve_exact(len.max(16).min(self.capacity.saturating_sub(len).max(1)));
                 }
-                self.slots.push(Flow::empty());
+                self.slots.push(S::empty());
                 (self.slots.len() - 1) as u32
             }
         };
@@ -583,10 +784,10 @@ impl FlowTable {
         for step in 0..n {
             let i = (start + step) % n;
             let Some(f) = self.slots.get(i) else { break };
-            if !f.in_use {
+            if !f.in_use() {
                 continue;
             }
-            let rank = (f.is_established(), f.last_ns);
+            let rank = (f.is_established(), f.last_ns());
             if best.is_none_or(|(r, _)| rank < r) {
                 best = Some((rank, i as u32));
             }
@@ -604,17 +805,12 @@ impl FlowTable {
         true
     }
 
-    fn remove(&mut self, idx: u32) -> Option<Flow> {
+    fn remove(&mut self, idx: u32) -> Option<S> {
         let f = self.slots.get_mut(idx as usize)?;
-        f.in_use = false;
-        let key = f.key;
-        let mut old = f.clone();
-        // Data held after a hole goes with the ended flow, to be inspected
-        // when it is logged.
-        old.stream[0] = f.stream[0].detach();
-        old.stream[1] = f.stream[1].detach();
-        f.stream[0].release();
-        f.stream[1].release();
+        f.set_unused();
+        let key = *f.key();
+        let old = f.take_ended();
+        f.release();
         self.map.remove(&key);
         self.free.push(idx);
         if self.recent.is_some_and(|(_, i)| i == idx) {
@@ -625,18 +821,18 @@ impl FlowTable {
 
     /// End every flow idle longer than its timeout at packet time `now_ns`,
     /// moving them to `ended`. Runs at most once per second of packet time.
-    pub fn sweep(&mut self, now_ns: u64, ended: &mut Vec<(Flow, EndReason)>) {
+    pub fn sweep(&mut self, now_ns: u64, ended: &mut Vec<(S, EndReason)>) {
         if now_ns < self.last_sweep_ns.saturating_add(1_000_000_000) {
             return;
         }
         self.last_sweep_ns = now_ns;
         for i in 0..self.slots.len() {
             let Some(f) = self.slots.get(i) else { break };
-            if !f.in_use {
+            if !f.in_use() {
                 continue;
             }
             let t = f.timeout_secs(&self.cfg).saturating_mul(1_000_000_000);
-            if now_ns > f.last_ns.saturating_add(t) {
+            if now_ns > f.last_ns().saturating_add(t) {
                 if let Some(old) = self.remove(i as u32) {
                     self.counters.timed_out += 1;
                     ended.push((old, EndReason::Timeout));
@@ -646,13 +842,13 @@ impl FlowTable {
     }
 
     /// End every flow (end of input), oldest first, moving them to `ended`.
-    pub fn drain(&mut self, ended: &mut Vec<(Flow, EndReason)>) {
+    pub fn drain(&mut self, ended: &mut Vec<(S, EndReason)>) {
         let mut live: Vec<(u64, u32)> = self
             .slots
             .iter()
             .enumerate()
-            .filter(|(_, f)| f.in_use)
-            .map(|(i, f)| (f.start_ns, i as u32))
+            .filter(|(_, f)| f.in_use())
+            .map(|(i, f)| (f.start_ns(), i as u32))
             .collect();
         live.sort_unstable();
         for (_, i) in live {
@@ -688,7 +884,7 @@ mod tests {
 
     #[test]
     fn full_table_evicts_and_never_grows_past_its_capacity() {
-        let mut t = FlowTable::new(&FlowConfig::default(), 100);
+        let mut t = FlowTable::<Flow>::new(&FlowConfig::default(), 100);
         for n in 0..10_000 {
             assert!(t.lookup(&syn(n), u64::from(n) * 1000).is_some());
             t.ended = None;
@@ -736,7 +932,7 @@ mod tests {
     /// is forgotten when its slot is freed.
     #[test]
     fn the_recent_flow_is_forgotten_when_its_slot_is_freed() {
-        let mut t = FlowTable::new(&FlowConfig::default(), 8);
+        let mut t = FlowTable::<Flow>::new(&FlowConfig::default(), 8);
         let a = t.lookup(&syn(1), 1_000_000_000).unwrap();
         assert_eq!(t.lookup(&syn(1), 2_000_000_000), Some(a));
         assert_eq!(t.recent.map(|r| r.1), Some(a));
@@ -755,7 +951,7 @@ mod tests {
 
     #[test]
     fn a_syn_flood_evicts_half_open_flows_before_established_ones() {
-        let mut t = FlowTable::new(&FlowConfig::default(), 64);
+        let mut t = FlowTable::<Flow>::new(&FlowConfig::default(), 64);
         let real = t.lookup(&syn(1_000_000), 0).unwrap();
         t.get_mut(real).tcp_state = TcpState::Established;
         for n in 0..5_000 {
@@ -776,7 +972,7 @@ mod tests {
         // Every slot is established and equally old but one: the scan
         // finds the half-open one only if it is within EVICT_SCAN of the
         // cursor, yet always evicts something.
-        let mut t = FlowTable::new(&FlowConfig::default(), 1000);
+        let mut t = FlowTable::<Flow>::new(&FlowConfig::default(), 1000);
         for n in 0..1000 {
             let i = t.lookup(&syn(n), 5).unwrap();
             t.get_mut(i).tcp_state = TcpState::Established;
@@ -786,5 +982,83 @@ mod tests {
             assert!(matches!(t.ended.take(), Some((_, EndReason::Evicted))));
         }
         assert_eq!(t.len(), 1000);
+    }
+
+    /// A light outer-flow table ends the same flows, at the same times,
+    /// with the same counts as a full one fed the same packets.
+    #[test]
+    fn tunnel_flows_end_like_full_flows() {
+        let cfg = FlowConfig::default();
+        let mut full = FlowTable::<Flow>::new(&cfg, 16);
+        let mut light = FlowTable::<TunnelFlow>::new(&cfg, 16);
+        let mut ends: [Vec<Flow>; 2] = [Vec::new(), Vec::new()];
+        let udp = |n: u32, back: bool| {
+            let (a, b) = (
+                IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)),
+                IpAddr::V4(Ipv4Addr::new(10, 0, 1, 1)),
+            );
+            let sport = 50_000 + (n % 40) as u16;
+            let (src, dst, sport, dport) = if back {
+                (b, a, 4789, sport)
+            } else {
+                (a, b, sport, 4789)
+            };
+            Packet {
+                src,
+                dst,
+                sport,
+                dport,
+                ip_proto: 17,
+                ..Packet::empty()
+            }
+        };
+        // 40 outer flows (more than the 16 slots), some answered, some
+        // idle long enough to time out, over 20 minutes of packet time.
+        for n in 0..4_000u32 {
+            let ts = u64::from(n) * 300_000_000;
+            let p = udp(n * 7 % 40 + n / 1_000, n % 5 == 0);
+            let mut swept = Vec::new();
+            full.sweep(ts, &mut swept);
+            ends[0].extend(swept.into_iter().map(|(f, _)| f));
+            let mut swept = Vec::new();
+            light.sweep(ts, &mut swept);
+            ends[1].extend(swept.into_iter().map(|(f, _)| f.to_flow()));
+            let (i, j) = (full.lookup(&p, ts).unwrap(), light.lookup(&p, ts).unwrap());
+            ends[0].extend(full.ended.take().map(|(f, _)| f));
+            ends[1].extend(light.ended.take().map(|(f, _)| f.to_flow()));
+            let f = full.get_mut(i);
+            let to_server = f.is_to_server(&p);
+            f.update(&p, to_server, ts, 100);
+            let g = light.get_mut(j);
+            let to_server = g.is_from_client(p.src, p.sport);
+            g.update(to_server, ts, 100);
+        }
+        let mut rest = Vec::new();
+        full.drain(&mut rest);
+        ends[0].extend(rest.into_iter().map(|(f, _)| f));
+        let mut rest = Vec::new();
+        light.drain(&mut rest);
+        ends[1].extend(rest.into_iter().map(|(f, _)| f.to_flow()));
+        let view = |f: &Flow| {
+            (
+                f.flow_id,
+                (f.client_ip, f.client_port, f.server_ip, f.server_port),
+                (
+                    f.start_ns, f.last_ns, f.pkts_ts, f.pkts_tc, f.bytes_ts, f.bytes_tc,
+                ),
+                f.state(),
+            )
+        };
+        let [a, b] = ends;
+        assert!(a.len() > 40, "flows ended: {}", a.len());
+        assert_eq!(
+            a.iter().map(view).collect::<Vec<_>>(),
+            b.iter().map(view).collect::<Vec<_>>()
+        );
+        assert_eq!(full.counters.timed_out, light.counters.timed_out);
+        assert_eq!(full.counters.evicted, light.counters.evicted);
+        let sizes = (std::mem::size_of::<TunnelFlow>(), std::mem::size_of::<Flow>());
+        assert!(sizes.0 * 5 < sizes.1, "{sizes:?}");
+        assert!(light.memuse() < full.memuse());
     }
 }

@@ -11,7 +11,7 @@ use crate::decode::{decode, DecodeStats, LinkType, Packet, TunnelLayer, MAX_TUNN
 use crate::dedup::Dedup;
 use crate::defrag::Defrag;
 use crate::detect::{defrag_events, FrameInfo, Worker};
-use crate::flow::{EndReason, Flow, FlowKey, FlowTable};
+use crate::flow::{EndReason, FlowKey, FlowTable, TunnelFlow};
 use crate::ingress::{IngressError, PcapReader};
 use crate::output::{
     flow_record, stats_record, stats_with_outputs, EveWriter, OutputConfig, SinkReport, StatsInput,
@@ -409,7 +409,7 @@ fn dispatch(
 /// logged as Suricata logs them. Tracked by the reader, which sees every
 /// frame, so each outer flow is counted once whatever the worker count.
 pub(crate) struct TunnelFlows {
-    table: FlowTable,
+    table: FlowTable<TunnelFlow>,
     cfg: Arc<EngineConfig>,
     tx: Sender<Vec<u8>>,
     lost: u64,
@@ -432,9 +432,9 @@ impl TunnelFlows {
         }
     }
 
-    fn log(&mut self, f: &Flow, reason: EndReason) {
+    fn log(&mut self, f: &TunnelFlow, reason: EndReason) {
         if self.cfg.eve.flow {
-            let rec = flow_record(f, reason, &self.cfg.eve);
+            let rec = flow_record(&f.to_flow(), reason, &self.cfg.eve);
             if self.tx.send(rec).is_err() {
                 self.lost += 1;
             }
@@ -461,8 +461,8 @@ impl TunnelFlows {
             }
             if let Some(idx) = idx {
                 let f = self.table.get_mut(idx);
-                let to_server = f.is_to_server(&self.outer);
-                f.update(&self.outer, to_server, ts_ns, wire_len);
+                let to_server = f.is_from_client(self.outer.src, self.outer.sport);
+                f.update(to_server, ts_ns, wire_len);
             }
         }
     }
