@@ -43,18 +43,24 @@ pub struct FlowKey {
 
 impl FlowKey {
     pub fn from_packet(p: &Packet<'_>) -> FlowKey {
+        let vlan = if p.vlan_count > 0 { p.vlan[0] } else { 0 };
+        FlowKey::new((p.src, p.sport), (p.dst, p.dport), p.ip_proto, vlan)
+    }
+
+    /// The key of either direction between two endpoints.
+    pub fn new(a: (IpAddr, u16), b: (IpAddr, u16), proto: u8, vlan: u16) -> FlowKey {
         // Big-endian integers order as the bytes do, and compare in a
         // few instructions.
-        let a = (u128::from_be_bytes(ip_bytes(&p.src)), p.sport);
-        let b = (u128::from_be_bytes(ip_bytes(&p.dst)), p.dport);
+        let a = (u128::from_be_bytes(ip_bytes(&a.0)), a.1);
+        let b = (u128::from_be_bytes(ip_bytes(&b.0)), b.1);
         let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
         FlowKey {
             lo_ip: lo.0.to_be_bytes(),
             hi_ip: hi.0.to_be_bytes(),
             lo_port: lo.1,
             hi_port: hi.1,
-            proto: p.ip_proto,
-            vlan: if p.vlan_count > 0 { p.vlan[0] } else { 0 },
+            proto,
+            vlan,
         }
     }
 

@@ -7,7 +7,7 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::indexing_slicing))]
 
 use crate::config::EngineConfig;
-use crate::decode::{decode, DecodeStats, LinkType, Packet, TunnelLayer, MAX_TUNNELS};
+use crate::decode::{decode, place, DecodeStats, LinkType, Packet, TunnelLayer};
 use crate::dedup::Dedup;
 use crate::defrag::Defrag;
 use crate::detect::{defrag_events, FrameInfo, Worker};
@@ -310,7 +310,21 @@ fn read_all(
             };
             let mut whole: Option<(usize, &[u8])> = None;
             let mut duplicate = false;
-            let w = if n > 1 || tunnels.is_some() || defrag.is_some() || dedup.is_some() {
+            // Mirrored frames of the usual shape are placed from a few
+            // header fields; the rest (and everything when duplicates are
+            // suppressed, which compares whole packets) is decoded in full.
+            let look = n > 1 || tunnels.is_some() || defrag.is_some() || dedup.is_some();
+            let placed = match dedup {
+                None if look => place(frame.linktype, frame.data, &cfg.decode),
+                _ => None,
+            };
+            let w = if let Some(pl) = placed {
+                if let Some(t) = tunnels.as_deref_mut() {
+                    t.track_layers(&[Some(pl.tunnel)], frame.ts_ns, frame.data.len() as u64);
+                }
+                let key = FlowKey::new((pl.src, pl.sport), (pl.dst, pl.dport), pl.ip_proto, 0);
+                (key.hash64() % n as u64) as usize
+            } else if look {
                 match decode(frame.linktype, frame.data, &cfg.decode, &mut scratch) {
                     Ok(p) => {
                         if let Some(d) = dedup.as_mut() {
@@ -442,7 +456,13 @@ impl TunnelFlows {
     }
 
     pub(crate) fn track(&mut self, p: &Packet<'_>, ts_ns: u64, wire_len: u64) {
-        if p.tunnel_count == 0 {
+        let layers = p.tunnels.get(..p.tunnel_count).unwrap_or_default();
+        self.track_layers(layers, ts_ns, wire_len);
+    }
+
+    /// Count a frame on the outer flow of each of its tunnel layers.
+    pub(crate) fn track_layers(&mut self, layers: &[Option<TunnelLayer>], ts_ns: u64, wire_len: u64) {
+        if layers.is_empty() {
             return;
         }
         let mut ended = Vec::new();
@@ -450,7 +470,6 @@ impl TunnelFlows {
         for (f, r) in ended {
             self.log(&f, r);
         }
-        let layers: [Option<TunnelLayer>; MAX_TUNNELS] = p.tunnels;
         for t in layers.iter().flatten() {
             let outer = &mut self.outer;
             (outer.src, outer.dst) = (t.outer_src, t.outer_dst);

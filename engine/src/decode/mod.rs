@@ -21,12 +21,14 @@
 mod checksum;
 mod link;
 mod net;
+mod place;
 mod stats;
 #[cfg(test)]
 mod tests;
 
 use std::net::{IpAddr, Ipv4Addr};
 
+pub use place::{place, Placement};
 pub use stats::DecodeStats;
 
 pub use crate::ingress::LinkType;

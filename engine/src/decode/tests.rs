@@ -995,3 +995,161 @@ proptest! {
         prop_assert!(!checked.checksum_bad);
     }
 }
+
+// ------------------------------------------------------------ placement
+
+/// Where `place` answers, the full decode agrees with it: same endpoints,
+/// protocol and single tunnel layer, nothing fragmented, no VLAN kept.
+/// Returns whether `place` answered.
+fn place_agrees(link: LinkType, frame: &[u8], config: &DecodeConfig) -> Result<bool, String> {
+    let Some(pl) = place(link, frame, config) else {
+        return Ok(false);
+    };
+    let p = decode(link, frame, config, &mut DecodeStats::default())
+        .map_err(|e| format!("place answered {pl:?} but decode failed: {e}"))?;
+    let seen = (
+        p.src,
+        p.dst,
+        p.sport,
+        p.dport,
+        p.ip_proto,
+        p.tunnel_count,
+        p.tunnels[0],
+    );
+    let want = (
+        pl.src,
+        pl.dst,
+        pl.sport,
+        pl.dport,
+        pl.ip_proto,
+        1,
+        Some(pl.tunnel),
+    );
+    if seen != want || p.is_fragment || p.vlan_count != 0 {
+        return Err(format!(
+            "place {want:?} vs decode {seen:?} (fragment {})",
+            p.is_fragment
+        ));
+    }
+    Ok(true)
+}
+
+fn placed(frame: &[u8]) -> bool {
+    place_agrees(LinkType::Ethernet, frame, &cfg()).unwrap()
+}
+
+#[test]
+fn place_reads_mirrored_frames() {
+    let tcp = eth_tcp(b"secret");
+    let inner_udp = udp_datagram(CLIENT, SERVER, 5353, 53, b"query");
+    assert!(placed(&vxlan(&tcp, 1234, ENI, TARGET, 61000)));
+    assert!(placed(&vxlan(&inner_udp, 1, ENI, TARGET, 2)));
+    assert!(placed(&geneve(&tcp, 0x6558, 3, &[0, 1, 2, 1, 0, 0, 0, 0])));
+    assert!(placed(&geneve(l3_of(&tcp), 0x0800, 3, &[])));
+    // Cut to 128 bytes by the mirror session (the datagram is whole), or
+    // by a snap length (the datagram is cut too): the TCP header is there.
+    let long = eth_tcp(&[b'A'; 1000]);
+    assert!(placed(&vxlan(&long[..128], 55, ENI, TARGET, 1)));
+    assert!(placed(&vxlan(&long, 55, ENI, TARGET, 1)[..128]));
+    let pl = place(LinkType::Ethernet, &vxlan(&tcp, 9, ENI, TARGET, 7), &cfg()).unwrap();
+    assert_eq!(
+        (pl.src, pl.dst, pl.sport, pl.dport, pl.ip_proto),
+        (v4(CLIENT), v4(SERVER), 40000, 80, 6)
+    );
+    assert_eq!(
+        (pl.tunnel.vni, pl.tunnel.outer_src, pl.tunnel.outer_sport),
+        (9, v4(ENI), 7)
+    );
+}
+
+#[test]
+fn place_leaves_other_shapes_to_the_full_decode() {
+    let tcp = eth_tcp(b"x");
+    let none = |frame: &[u8]| place(LinkType::Ethernet, frame, &cfg()).is_none();
+    // Not tunnelled, or tunnelled twice.
+    assert!(none(&tcp));
+    assert!(none(&geneve(&vxlan(&tcp, 1, ENI, TARGET, 2), 0x6558, 3, &[])));
+    // A VLAN tag inside the tunnel.
+    let mut tagged = Vec::new();
+    PacketBuilder::ethernet2(MAC_A, MAC_B)
+        .single_vlan(etherparse::VlanId::try_new(7).unwrap())
+        .ipv4(CLIENT, SERVER, 64)
+        .tcp(1, 2, 3, 4)
+        .write(&mut tagged, b"x")
+        .unwrap();
+    assert!(none(&vxlan(&tagged, 1, ENI, TARGET, 2)));
+    // An inner fragment (MF set).
+    let mut frag = tcp.clone();
+    frag[14 + 6] |= 0x20;
+    assert!(none(&vxlan(&frag, 1, ENI, TARGET, 2)));
+    // Inner ICMP, and a TCP header cut short.
+    let mut icmp = Vec::new();
+    PacketBuilder::ethernet2(MAC_A, MAC_B)
+        .ipv4(CLIENT, SERVER, 64)
+        .icmpv4_echo_request(1, 2)
+        .write(&mut icmp, b"ping")
+        .unwrap();
+    assert!(none(&vxlan(&icmp, 1, ENI, TARGET, 2)));
+    assert!(none(&vxlan(&tcp[..14 + 20 + 10], 1, ENI, TARGET, 2)));
+    // A TCP data offset past a complete IP payload (malformed for the
+    // full decode, which then counts it and places it on worker 0).
+    let mut long_offset = tcp.clone();
+    long_offset[14 + 20 + 12] = 0xf0;
+    assert!(none(&vxlan(&long_offset, 1, ENI, TARGET, 2)));
+    assert!(decode(
+        LinkType::Ethernet,
+        &vxlan(&long_offset, 1, ENI, TARGET, 2),
+        &cfg(),
+        &mut DecodeStats::default()
+    )
+    .is_err());
+    // Other link types, and a configuration that peels no tunnel.
+    assert!(place(LinkType::Raw, l3_of(&vxlan(&tcp, 1, ENI, TARGET, 2)), &cfg()).is_none());
+    let flat = DecodeConfig {
+        max_tunnel_depth: 0,
+        ..cfg()
+    };
+    assert!(place(LinkType::Ethernet, &vxlan(&tcp, 1, ENI, TARGET, 2), &flat).is_none());
+}
+
+proptest! {
+    /// Arbitrary bytes: `place` never panics, and never answers where the
+    /// full decode would say otherwise.
+    #[test]
+    fn place_agrees_with_decode_on_arbitrary_bytes(bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
+        for lt in ALL_LINKS {
+            if let Err(e) = place_agrees(lt, &bytes, &cfg()) {
+                prop_assert!(false, "{:?}: {}", lt, e);
+            }
+        }
+    }
+
+    /// Mirrored frames with bytes changed anywhere (flags, lengths, header
+    /// sizes, ports) and cut anywhere: where `place` answers, it agrees.
+    #[test]
+    fn place_agrees_with_decode_on_mutated_mirror_frames(
+        which in 0usize..4,
+        flips in proptest::collection::vec((any::<usize>(), any::<u8>()), 1..4),
+        cut in any::<usize>(),
+    ) {
+        let tcp = eth_tcp(&[7; 12]);
+        let frame = match which {
+            0 => vxlan(&tcp, 1, ENI, TARGET, 2),
+            1 => vxlan(&udp_datagram(CLIENT, SERVER, 5353, 53, &[1; 30]), 1, ENI, TARGET, 2),
+            2 => geneve(&tcp, 0x6558, 3, &[0, 1, 2, 1, 0, 0, 0, 0]),
+            _ => geneve(l3_of(&tcp), 0x0800, 3, &[]),
+        };
+        let mut frame = frame;
+        for (pos, val) in flips {
+            let i = pos % frame.len();
+            frame[i] = val;
+        }
+        let n = cut % (frame.len() + 1);
+        for validate in [false, true] {
+            let config = DecodeConfig { checksum_validate: validate, ..cfg() };
+            if let Err(e) = place_agrees(LinkType::Ethernet, &frame[..n], &config) {
+                prop_assert!(false, "{}", e);
+            }
+        }
+    }
+}
