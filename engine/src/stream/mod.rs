@@ -153,6 +153,10 @@ type Held = overlap::Piece;
 /// Most "known lost" ranges (cut-off tails of held segments) remembered.
 const MAX_LOST: usize = 64;
 
+/// Bytes that may fall out of the window before they are removed from its
+/// buffer: the kept tail moves once per this many bytes, not per segment.
+const WINDOW_COMPACT: usize = 16 << 10;
+
 /// One direction of a TCP connection.
 #[derive(Debug, Default)]
 pub struct StreamDir {
@@ -163,8 +167,11 @@ pub struct StreamDir {
     pub next_seq: u32,
     /// Stream offset of `next_seq` since tracking began.
     base: u64,
-    /// Kept tail of inspected data + the data run being delivered.
+    /// Kept tail of inspected data + the data run being delivered, from
+    /// `head` on: bytes before `head` fell out of the window and are
+    /// dropped in bulk (every [`WINDOW_COMPACT`] bytes), not per segment.
     window: Vec<u8>,
+    head: usize,
     /// `new_from` of the run being delivered in the current call.
     run: Option<usize>,
     /// Out-of-order bytes: `ooo[i]` is the byte at offset `base + i`.
@@ -261,6 +268,7 @@ impl StreamDir {
         self.charged = 0;
         if self.window.capacity() > 1 << 16 {
             self.window = Vec::new();
+            self.head = 0;
         }
     }
 
@@ -283,7 +291,12 @@ impl StreamDir {
 
     /// The current detection window (kept tail of inspected data).
     pub fn window(&self) -> &[u8] {
-        &self.window
+        self.window.get(self.head..).unwrap_or_default()
+    }
+
+    fn clear_window(&mut self) {
+        self.window.clear();
+        self.head = 0;
     }
 
     /// Bytes held out of order.
@@ -344,7 +357,7 @@ impl StreamDir {
             ctx.counters.depth_reached += 1;
             self.raised.insert(Event::StreamDepthReached);
             self.release();
-            self.window.clear();
+            self.clear_window();
             return;
         }
         self.check_waits(ctx, sink);
@@ -399,11 +412,11 @@ impl StreamDir {
             let hi = dend.min(base);
             if hi > start {
                 ctx.counters.overlaps += 1;
-                let wstart = base - self.window.len() as i128;
+                let window = self.window();
+                let wstart = base - window.len() as i128;
                 let lo = start.max(wstart);
                 if lo < hi {
-                    let w = self
-                        .window
+                    let w = window
                         .get((lo - wstart) as usize..(hi - wstart) as usize)
                         .unwrap_or_default();
                     let d = seg
@@ -646,6 +659,8 @@ impl StreamDir {
             self.charged = 0;
         }
         if self.window.capacity() > ctx.cfg.window.saturating_mul(4).max(1 << 16) {
+            self.window.drain(..self.head.min(self.window.len()));
+            self.head = 0;
             self.window.shrink_to(ctx.cfg.window.saturating_mul(2));
         }
     }
@@ -653,21 +668,24 @@ impl StreamDir {
     /// Start (or continue) the data run of this call.
     fn begin_run(&mut self, keep: usize) {
         if self.run.is_none() {
-            if self.window.len() > keep {
-                let cut = self.window.len() - keep;
-                self.window.drain(..cut);
+            let len = self.window.len();
+            if len.saturating_sub(self.head) > keep {
+                self.head = len - keep;
+            }
+            if self.head >= WINDOW_COMPACT {
+                self.window.drain(..self.head);
+                self.head = 0;
             }
             self.run = Some(self.window.len());
         }
     }
 
     fn flush_run<F: FnMut(Chunk<'_>)>(&mut self, sink: &mut F) {
-        if let Some(new_from) = self.run.take() {
-            if self.window.len() > new_from {
-                sink(Chunk::Data {
-                    window: &self.window,
-                    new_from,
-                });
+        if let Some(run) = self.run.take() {
+            let window = self.window.get(self.head..).unwrap_or_default();
+            let new_from = run.saturating_sub(self.head);
+            if window.len() > new_from {
+                sink(Chunk::Data { window, new_from });
             }
         }
     }
@@ -678,7 +696,7 @@ impl StreamDir {
             return;
         }
         self.flush_run(sink);
-        self.window.clear();
+        self.clear_window();
         self.gaps = self.gaps.saturating_add(1);
         self.gap_bytes += n;
         ctx.counters.gaps += 1;

@@ -106,6 +106,44 @@ fn in_order_segments_share_a_window() {
     assert_eq!(h.dir.bytes, 13);
 }
 
+/// Over a long stream the window is always the last `window` bytes before
+/// the new ones, whether the kept tail was just moved in the buffer or not
+/// (it is moved once per `WINDOW_COMPACT` bytes), and overlaps are still
+/// compared against the right bytes.
+#[test]
+fn long_stream_window_is_always_the_kept_tail() {
+    let keep = 4096;
+    let mut h = Harness::new(StreamConfig {
+        window: keep,
+        ..StreamConfig::default()
+    });
+    let stream: Vec<u8> = (0..200_000u32).map(|i| (i * 7 + i / 251) as u8).collect();
+    h.dir.on_syn(0);
+    let mut at = 0usize;
+    let mut sizes = [1448usize, 1, 700, 5000, 31].iter().cycle();
+    while at < stream.len() {
+        let n = (*sizes.next().unwrap()).min(stream.len() - at);
+        let evs = h.seg(1 + at as u32, &stream[at..at + n]);
+        let kept = at.min(keep);
+        assert_eq!(
+            evs,
+            vec![Ev::Data(
+                stream[at - kept..at + n].to_vec(),
+                stream[at..at + n].to_vec()
+            )],
+            "at {at}"
+        );
+        assert_eq!(h.dir.window(), &stream[at - kept..at + n]);
+        // A retransmission of the last bytes is an overlap with equal data.
+        if at > 10 {
+            assert!(h.seg(1 + at as u32 - 10, &stream[at - 10..at]).is_empty());
+        }
+        at += n;
+    }
+    assert_eq!(h.counters.overlap_diff_data, 0);
+    assert!(h.dir.window.capacity() < 64 << 10, "{}", h.dir.window.capacity());
+}
+
 #[test]
 fn window_keeps_only_tail() {
     let mut h = Harness::new(StreamConfig {
