@@ -58,6 +58,8 @@ pub struct Worker {
     pub output_lost: u64,
     /// Transaction buffers for the rules (see `detect/app.rs`).
     tx_bufs: app::TxBufs,
+    /// The HTTP bodies some rule reads, the only ones stored.
+    bodies: crate::applayer::Bodies,
 }
 
 impl Worker {
@@ -80,9 +82,15 @@ impl Worker {
             alerts_by_rule: vec![0; rules.len()],
             ..Default::default()
         };
+        use tapwatch_rules::BufferId;
+        let bodies = crate::applayer::Bodies {
+            request: rules.inspects(BufferId::HttpRequestBody),
+            response: rules.inspects(BufferId::HttpResponseBody) || rules.inspects(BufferId::FileData),
+        };
         Worker {
             scratch: rules.new_scratch(),
             tx_bufs: app::TxBufs::new(&rules),
+            bodies,
             thresholds: ThresholdState::new(),
             xbits: XbitState::default(),
             hits: Vec::with_capacity(64),
@@ -184,6 +192,7 @@ impl Worker {
         // The app layer too, fed from the stream chunks (detect/app.rs).
         let mut app = std::mem::take(&mut flow.app);
         app.set_now(ts, info.pcap_cnt);
+        app.set_bodies(self.bodies);
         let app_dir = if to_server {
             AppDir::ToServer
         } else {

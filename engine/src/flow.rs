@@ -23,10 +23,12 @@ pub const TH_URG: u8 = 0x20;
 pub const TH_ECE: u8 = 0x40;
 pub const TH_CWR: u8 = 0x80;
 
-fn ip_bytes(ip: &IpAddr) -> [u8; 16] {
+/// The address as a big-endian integer; IPv4 as its IPv4-mapped IPv6
+/// address (`::ffff:a.b.c.d`).
+fn ip_u128(ip: &IpAddr) -> u128 {
     match ip {
-        IpAddr::V4(a) => a.to_ipv6_mapped().octets(),
-        IpAddr::V6(a) => a.octets(),
+        IpAddr::V4(a) => 0xffff_0000_0000 | u128::from(u32::from(*a)),
+        IpAddr::V6(a) => u128::from(*a),
     }
 }
 
@@ -51,8 +53,8 @@ impl FlowKey {
     pub fn new(a: (IpAddr, u16), b: (IpAddr, u16), proto: u8, vlan: u16) -> FlowKey {
         // Big-endian integers order as the bytes do, and compare in a
         // few instructions.
-        let a = (u128::from_be_bytes(ip_bytes(&a.0)), a.1);
-        let b = (u128::from_be_bytes(ip_bytes(&b.0)), b.1);
+        let a = (ip_u128(&a.0), a.1);
+        let b = (ip_u128(&b.0), b.1);
         let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
         FlowKey {
             lo_ip: lo.0.to_be_bytes(),
@@ -80,12 +82,20 @@ pub struct FlowHasher(u64);
 
 impl Hasher for FlowHasher {
     fn write(&mut self, bytes: &[u8]) {
-        for chunk in bytes.chunks(8) {
-            let mut w = [0u8; 8];
-            for (d, s) in w.iter_mut().zip(chunk) {
+        // Little-endian 8-byte words, the last one zero-padded.
+        let mut words = bytes.chunks_exact(8);
+        for w in &mut words {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(w);
+            self.write_u64(u64::from_le_bytes(b));
+        }
+        let rest = words.remainder();
+        if !rest.is_empty() {
+            let mut b = [0u8; 8];
+            for (d, s) in b.iter_mut().zip(rest) {
                 *d = *s;
             }
-            self.write_u64(u64::from_le_bytes(w));
+            self.write_u64(u64::from_le_bytes(b));
         }
     }
     fn write_u8(&mut self, i: u8) {
@@ -925,12 +935,33 @@ mod tests {
             (v6("2001:db8::1"), 443, v4(10, 0, 0, 1), 5),
             (v6("fe80::1"), 1, v6("fe80::1:0"), 1),
         ];
+        let bytes = |ip: &IpAddr| match ip {
+            IpAddr::V4(a) => a.to_ipv6_mapped().octets(),
+            IpAddr::V6(a) => a.octets(),
+        };
         for (a, ap, b, bp) in cases {
             let k = FlowKey::from_packet(&pkt(a, ap, b, bp));
             assert_eq!(k, FlowKey::from_packet(&pkt(b, bp, a, ap)));
-            let (x, y) = ((ip_bytes(&a), ap), (ip_bytes(&b), bp));
+            let (x, y) = ((bytes(&a), ap), (bytes(&b), bp));
             let lo = if x <= y { x } else { y };
             assert_eq!((k.lo_ip, k.lo_port), lo, "{a}:{ap} {b}:{bp}");
+            // The hash is the one flow ids and worker placement have
+            // always used: the key's fields fed byte-wise, in 8-byte words.
+            let mut h = 0u64;
+            let mut word = |w: u64| h = (h.rotate_left(5) ^ w).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+            for ip in [k.lo_ip, k.hi_ip] {
+                word(16);
+                for c in ip.chunks(8) {
+                    word(c.iter().rev().fold(0, |acc, &b| acc << 8 | u64::from(b)));
+                }
+            }
+            for v in [k.lo_port.into(), k.hi_port.into(), k.proto.into(), k.vlan.into()] {
+                word(v);
+            }
+            let mut z = h.wrapping_add(0x9e37_79b9_7f4a_7c15);
+            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+            assert_eq!(k.hash64(), z ^ (z >> 31));
         }
     }
 

@@ -71,7 +71,7 @@ impl StatusLine<'_> {
 /// Splits off one line ending in LF (CRLF or bare LF). Returns
 /// `(rest, line_without_ending)`.
 fn take_line(i: &[u8], limit: usize) -> Result<(&[u8], &[u8]), ParseError> {
-    match i.iter().take(limit).position(|&b| b == b'\n') {
+    match memchr::memchr(b'\n', i.get(..limit).unwrap_or(i)) {
         Some(lf) => {
             let (line, rest) = i.split_at_checked(lf).unwrap_or((i, &[]));
             let line = line.strip_suffix(b"\r").unwrap_or(line);
@@ -317,7 +317,7 @@ impl<'a> Iterator for HeaderIter<'a> {
         let mut end = s.len();
         let mut next = s.len();
         let mut i = 0;
-        while let Some(off) = s.get(i..).and_then(|t| t.iter().position(|&b| b == b'\n')) {
+        while let Some(off) = s.get(i..).and_then(|t| memchr::memchr(b'\n', t)) {
             let lf = i + off;
             if s.get(lf + 1).is_some_and(|&b| is_ws(b)) {
                 i = lf + 1;
@@ -329,7 +329,7 @@ impl<'a> Iterator for HeaderIter<'a> {
         }
         let field = s.get(..end).unwrap_or_default();
         self.rest = s.get(next..).unwrap_or_default();
-        Some(match field.iter().position(|&b| b == b':') {
+        Some(match memchr::memchr(b':', field) {
             Some(c) => Header {
                 name: trim(field.get(..c).unwrap_or_default()),
                 value: trim(field.get(c + 1..).unwrap_or_default()),

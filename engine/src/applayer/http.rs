@@ -273,6 +273,8 @@ pub struct HttpState {
     pub(crate) switch: Option<Switch>,
     /// A CONNECT was refused: request bytes held meanwhile can be parsed.
     pub(crate) resume_request: bool,
+    /// Which bodies are stored (all are counted).
+    bodies: super::Bodies,
 }
 
 fn store_headers(h: &Headers<'_>, list: &mut Vec<(Vec<u8>, Vec<u8>)>, raw: &mut Vec<u8>) {
@@ -295,6 +297,14 @@ fn append_limited(body: &mut Vec<u8>, data: &[u8], limit: usize) {
 }
 
 impl HttpState {
+    /// A state that stores the bodies `bodies` names.
+    pub fn keeping(bodies: super::Bodies) -> HttpState {
+        HttpState {
+            bodies,
+            ..HttpState::default()
+        }
+    }
+
     /// The transaction alerts should carry: the newest open one.
     pub fn current(&self) -> Option<&HttpTx> {
         self.txs.back()
@@ -548,14 +558,19 @@ impl HttpState {
             self.decoder = dec;
             return;
         }
+        let bodies = self.bodies;
         if let Some(tx) = self.body_tx(dir) {
             match dir {
                 Direction::ToServer => {
-                    append_limited(&mut tx.request_body, data, REQUEST_BODY_LIMIT);
+                    if bodies.request {
+                        append_limited(&mut tx.request_body, data, REQUEST_BODY_LIMIT);
+                    }
                     tx.request_body_len += data.len() as u64;
                 }
                 Direction::ToClient => {
-                    append_limited(&mut tx.response_body, data, RESPONSE_BODY_LIMIT);
+                    if bodies.response {
+                        append_limited(&mut tx.response_body, data, RESPONSE_BODY_LIMIT);
+                    }
                     tx.response_body_len += data.len() as u64;
                 }
             }

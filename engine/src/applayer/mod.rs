@@ -240,6 +240,26 @@ pub struct AppLayer {
     /// HTTP ended on this packet; the next one starts the new protocol
     /// (so this packet's transactions are still matched as HTTP).
     switch: Option<http::Switch>,
+    /// Which HTTP bodies new HTTP states keep (the worker's rules decide).
+    bodies: Bodies,
+}
+
+/// Which HTTP message bodies are kept for the rules. A body no rule reads
+/// (`http.request_body`; `http.response_body`, `file.data`) is counted but
+/// not stored, as Suricata buffers bodies only for rules that inspect them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Bodies {
+    pub request: bool,
+    pub response: bool,
+}
+
+impl Default for Bodies {
+    fn default() -> Bodies {
+        Bodies {
+            request: true,
+            response: true,
+        }
+    }
 }
 
 /// Most protocol switches per flow.
@@ -278,6 +298,11 @@ impl AppLayer {
     /// transactions).
     pub fn set_now(&mut self, ts_ns: u64, pcap_cnt: u64) {
         self.now = (ts_ns, pcap_cnt);
+    }
+
+    /// Which bodies an HTTP state started from now on keeps.
+    pub fn set_bodies(&mut self, bodies: Bodies) {
+        self.bodies = bodies;
     }
 
     /// New in-order TCP bytes in direction `dir`. `gap_before`: bytes went
@@ -394,7 +419,7 @@ impl AppLayer {
             detect::Probe::Match(proto) => {
                 self.proto = proto;
                 self.state = match proto {
-                    AppProto::Http => State::Http(Box::default()),
+                    AppProto::Http => State::Http(Box::new(http::HttpState::keeping(self.bodies))),
                     AppProto::Tls => {
                         let mut t = tls::TlsState::default();
                         t.set_from_proto(self.orig_proto.and_then(AppProto::as_str));

@@ -426,3 +426,27 @@ fn decoding_failures_are_events() {
     assert!(t[0].response_body.starts_with(&text[..1000]));
     assert_eq!(app.anomalies, 1);
 }
+
+#[test]
+fn bodies_no_rule_reads_are_counted_not_stored() {
+    for (request, response) in [(false, false), (true, false), (false, true)] {
+        let mut app = AppLayer::default();
+        app.set_bodies(crate::applayer::Bodies { request, response });
+        app.on_stream(ToServer, REQS, false, false, 8080);
+        app.on_stream(ToClient, RESPS, false, false, 8080);
+        let t = http_txs(&app);
+        assert_eq!(t.len(), 3);
+        assert_eq!(t[1].request_body_len, 5);
+        assert_eq!(t[1].request_body, if request { &b"hello"[..] } else { b"" });
+        assert_eq!((t[0].response_body_len, t[1].response_body_len), (3, 3));
+        assert_eq!(t[1].response_body, if response { &b"xyz"[..] } else { b"" });
+        // Everything else is as with bodies kept.
+        let whole = run(RESPS.len());
+        let kept = http_txs(&whole);
+        assert_eq!(
+            (t[1].uri.as_slice(), t[1].status),
+            (kept[1].uri.as_slice(), kept[1].status)
+        );
+        assert_eq!(t[1].response_message_len, kept[1].response_message_len);
+    }
+}
