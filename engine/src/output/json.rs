@@ -43,11 +43,34 @@ fn escape_of(b: u8) -> u8 {
     }
 }
 
+/// True when one of the 8 bytes of `w` needs escaping: a control byte
+/// (below 0x20), `"` or `\`. Bytes of 0x80 and above (UTF-8) do not.
+fn word_needs_escape(w: u64) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // A zero byte of `x` sets its high bit in `has_zero` (exactly, for
+    // the first such byte; later ones may be flagged falsely, which only
+    // sends the word to the byte loop).
+    let has_zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGH;
+    let below_space = w.wrapping_sub(ONES * 0x20) & !w & HIGH;
+    (below_space | has_zero(w ^ (ONES * u64::from(b'"'))) | has_zero(w ^ (ONES * u64::from(b'\\')))) != 0
+}
+
 /// Append the escaped contents of `s` (no quotes).
 fn escape_into(out: &mut Vec<u8>, s: &str) {
     let bytes = s.as_bytes();
+    // Most strings need no escaping: skip clean 8-byte words at once.
+    let mut clean = 0;
+    for w in bytes.chunks_exact(8) {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(w);
+        if word_needs_escape(u64::from_le_bytes(b)) {
+            break;
+        }
+        clean += 8;
+    }
     let mut start = 0;
-    for (i, &b) in bytes.iter().enumerate() {
+    for (i, &b) in bytes.iter().enumerate().skip(clean) {
         let e = escape_of(b);
         if e == 0 {
             continue;
@@ -519,6 +542,18 @@ mod tests {
             prop_assert_eq!(one(|w| { w.hex_str(n, width); }), serde_json::to_vec(&format!("{n:0width$x}")).unwrap());
             prop_assert_eq!(one(|w| { w.hex_str(n >> (n % 64), 2); }), serde_json::to_vec(&format!("{:02x}", n >> (n % 64))).unwrap());
             prop_assert_eq!(one(|w| { w.u64(n); }), serde_json::to_vec(&n).unwrap());
+        }
+
+        /// Mostly clean text (skipped 8 bytes at a time) with a byte that
+        /// needs escaping at any position.
+        #[test]
+        fn clean_text_with_one_escape_matches_serde_json(
+            pre in "[a-zA-Z0-9 /.:=é€-]{0,40}",
+            c in prop::sample::select(vec!['"', '\\', '\n', '\u{1}', '\u{1f}', '\u{7f}', ' ', 'x', 'é']),
+            post in "[a-zA-Z0-9 /.:=é€-]{0,40}",
+        ) {
+            let s = format!("{pre}{c}{post}");
+            prop_assert_eq!(one(|w| { w.str(&s); }), serde_json::to_vec(&s).unwrap());
         }
 
         #[test]

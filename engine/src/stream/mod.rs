@@ -154,8 +154,11 @@ type Held = overlap::Piece;
 const MAX_LOST: usize = 64;
 
 /// Bytes that may fall out of the window before they are removed from its
-/// buffer: the kept tail moves once per this many bytes, not per segment.
-const WINDOW_COMPACT: usize = 16 << 10;
+/// buffer, at least: the kept tail moves once per this many bytes (or per
+/// window size, if larger), not per segment. The buffer stays within
+/// about twice the window plus a run, so a flow's buffer does not grow
+/// (and get copied as it grows) much past what the window needs.
+const WINDOW_COMPACT: usize = 4 << 10;
 
 /// One direction of a TCP connection.
 #[derive(Debug, Default)]
@@ -169,7 +172,8 @@ pub struct StreamDir {
     base: u64,
     /// Kept tail of inspected data + the data run being delivered, from
     /// `head` on: bytes before `head` fell out of the window and are
-    /// dropped in bulk (every [`WINDOW_COMPACT`] bytes), not per segment.
+    /// dropped in bulk (every window size, at least [`WINDOW_COMPACT`]
+    /// bytes), not per segment.
     window: Vec<u8>,
     head: usize,
     /// `new_from` of the run being delivered in the current call.
@@ -672,7 +676,7 @@ impl StreamDir {
             if len.saturating_sub(self.head) > keep {
                 self.head = len - keep;
             }
-            if self.head >= WINDOW_COMPACT {
+            if self.head >= keep.max(WINDOW_COMPACT) {
                 self.window.drain(..self.head);
                 self.head = 0;
             }
