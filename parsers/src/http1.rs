@@ -230,9 +230,24 @@ impl<'a> Header<'a> {
             .filter(|p| !p.is_empty())
     }
 
+    /// The value unfolded: its parts joined with one space. A value that
+    /// was not folded is the value itself.
+    pub fn unfolded_into(&self, out: &mut Vec<u8>) {
+        if !self.is_folded() {
+            out.extend_from_slice(self.value);
+            return;
+        }
+        for (n, part) in self.value_parts().enumerate() {
+            if n > 0 {
+                out.push(b' ');
+            }
+            out.extend_from_slice(part);
+        }
+    }
+
     /// Whether the value was folded across lines (an anomaly).
     pub fn is_folded(&self) -> bool {
-        self.value.contains(&b'\n')
+        memchr::memchr(b'\n', self.value).is_some()
     }
 }
 
@@ -268,10 +283,51 @@ pub fn parse_headers(i: &[u8]) -> Result<(&[u8], Headers<'_>), ParseError> {
     }
 }
 
+/// What message framing and anomaly checks need of a header block, read
+/// in one pass: the same answers as [`Headers::content_length`],
+/// [`Headers::is_chunked`] and [`Headers::get`] give one field at a time.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct HeaderSummary<'a> {
+    /// [`Headers::content_length`].
+    pub content_length: Option<Result<u64, ()>>,
+    /// Content-Length fields present.
+    pub content_length_fields: u32,
+    /// [`Headers::is_chunked`].
+    pub chunked: bool,
+    /// The first Content-Encoding value.
+    pub content_encoding: Option<&'a [u8]>,
+    /// A Host field is present.
+    pub host: bool,
+    /// A line has no colon.
+    pub missing_colon: bool,
+}
+
 impl<'a> Headers<'a> {
     /// Iterates over header fields in order (duplicates kept).
     pub fn iter(&self) -> HeaderIter<'a> {
         HeaderIter { rest: self.raw }
+    }
+
+    /// The framing fields and anomalies of the block, in one pass.
+    pub fn summary(&self) -> HeaderSummary<'a> {
+        let mut s = HeaderSummary::default();
+        for h in self.iter() {
+            s.missing_colon |= h.missing_colon;
+            let name = h.name;
+            if name.eq_ignore_ascii_case(b"content-length") {
+                if s.content_length_fields == 0 {
+                    s.content_length = Some(parse_decimal(trim(h.value)).ok_or(()));
+                }
+                s.content_length_fields += 1;
+            } else if name.eq_ignore_ascii_case(b"transfer-encoding") {
+                s.chunked |= last_coding_is_chunked(h.value);
+            } else if name.eq_ignore_ascii_case(b"content-encoding") {
+                s.content_encoding = s.content_encoding.or(Some(h.value));
+            } else if name.eq_ignore_ascii_case(b"host") {
+                s.host = true;
+            }
+        }
+        s
     }
 
     /// The first header with this name (case-insensitive).
@@ -290,13 +346,16 @@ impl<'a> Headers<'a> {
     pub fn is_chunked(&self) -> bool {
         self.iter()
             .filter(|h| h.name.eq_ignore_ascii_case(b"transfer-encoding"))
-            .any(|h| {
-                h.value
-                    .split(|&b| b == b',')
-                    .next_back()
-                    .is_some_and(|c| trim(c).eq_ignore_ascii_case(b"chunked"))
-            })
+            .any(|h| last_coding_is_chunked(h.value))
     }
+}
+
+/// A Transfer-Encoding value whose last coding is `chunked`.
+fn last_coding_is_chunked(value: &[u8]) -> bool {
+    value
+        .split(|&b| b == b',')
+        .next_back()
+        .is_some_and(|c| trim(c).eq_ignore_ascii_case(b"chunked"))
 }
 
 /// Iterator over the fields of a [`Headers`] block.
@@ -642,6 +701,37 @@ Accept: */*\r\n\
             let mut o = Vec::new();
             normalize_uri(&data, &mut o);
             prop_assert!(o.len() <= data.len() + 1);
+        }
+
+        /// The one-pass summary gives what the field-at-a-time accessors
+        /// give, and the unfolded value is the joined parts.
+        #[test]
+        fn summary_agrees_with_the_accessors(
+            lines in proptest::collection::vec((
+                prop::sample::select(vec!["Content-Length", "content-length", "Transfer-Encoding", "Content-Encoding", "Host", "X-A", ""]),
+                prop::sample::select(vec![": ", ":", " : ", " "]),
+                prop::sample::select(vec!["12", " 7 ", "x1", "", "gzip, chunked", "chunked , gzip", "CHUNKED", "a\r\n b", "h"]),
+            ), 0..6),
+        ) {
+            let mut raw = Vec::new();
+            for (n, sep, v) in &lines {
+                raw.extend_from_slice(format!("{n}{sep}{v}\r\n").as_bytes());
+            }
+            raw.extend_from_slice(b"\r\n");
+            let (_, h) = parse_headers(&raw).unwrap();
+            let s = h.summary();
+            prop_assert_eq!(s.content_length, h.content_length());
+            prop_assert_eq!(s.chunked, h.is_chunked());
+            prop_assert_eq!(s.content_encoding, h.get(b"content-encoding").map(|f| f.value));
+            prop_assert_eq!(s.host, h.get(b"host").is_some());
+            prop_assert_eq!(s.missing_colon, h.iter().any(|f| f.missing_colon));
+            let lengths = h.iter().filter(|f| f.name.eq_ignore_ascii_case(b"content-length")).count();
+            prop_assert_eq!(s.content_length_fields as usize, lengths);
+            for f in h.iter() {
+                let mut v = Vec::new();
+                f.unfolded_into(&mut v);
+                prop_assert_eq!(v, f.value_parts().collect::<Vec<_>>().join(&b' '));
+            }
         }
 
         #[test]

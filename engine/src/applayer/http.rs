@@ -134,7 +134,7 @@ impl HttpTx {
     }
 
     /// Anomalies of a header block just read.
-    fn header_events(&mut self, h: &Headers<'_>, dir: Direction) {
+    fn header_events(&mut self, h: &http1::HeaderSummary<'_>, dir: Direction) {
         let (colon, dup, bad_len) = match dir {
             Direction::ToServer => (
                 HttpEvent::RequestFieldMissingColon,
@@ -147,23 +147,16 @@ impl HttpTx {
                 HttpEvent::InvalidContentLengthFieldInResponse,
             ),
         };
-        if matches!(h.content_length(), Some(Err(()))) {
+        if matches!(h.content_length, Some(Err(()))) {
             self.event(bad_len);
         }
-        if h.iter().any(|f| f.missing_colon) {
+        if h.missing_colon {
             self.event(colon);
         }
-        if h.iter()
-            .filter(|f| f.name.eq_ignore_ascii_case(b"content-length"))
-            .nth(1)
-            .is_some()
-        {
+        if h.content_length_fields > 1 {
             self.event(dup);
         }
-        if dir == Direction::ToServer
-            && self.protocol.eq_ignore_ascii_case(b"HTTP/1.1")
-            && !h.iter().any(|f| f.name.eq_ignore_ascii_case(b"host"))
-        {
+        if dir == Direction::ToServer && self.protocol.eq_ignore_ascii_case(b"HTTP/1.1") && !h.host {
             self.event(HttpEvent::MissingHostHeader);
         }
     }
@@ -281,12 +274,7 @@ fn store_headers(h: &Headers<'_>, list: &mut Vec<(Vec<u8>, Vec<u8>)>, raw: &mut 
     raw.extend_from_slice(h.raw);
     for f in h.iter() {
         let mut v = Vec::with_capacity(f.value.len());
-        for (n, part) in f.value_parts().enumerate() {
-            if n > 0 {
-                v.push(b' ');
-            }
-            v.extend_from_slice(part);
-        }
+        f.unfolded_into(&mut v);
         list.push((f.name.to_vec(), v));
     }
 }
@@ -378,17 +366,18 @@ impl HttpState {
             },
             Phase::Headers => match http1::parse_headers(buf) {
                 Ok((rest, h)) => {
-                    let next = if h.is_chunked() {
+                    let sum = h.summary();
+                    let next = if sum.chunked {
                         Phase::ChunkSize
                     } else {
-                        match h.content_length() {
+                        match sum.content_length {
                             Some(Ok(n)) if n > 0 => Phase::Length(n),
                             _ => Phase::Line,
                         }
                     };
                     let mut connect = false;
                     if let Some(tx) = self.req_tx() {
-                        tx.header_events(&h, Direction::ToServer);
+                        tx.header_events(&sum, Direction::ToServer);
                         store_headers(&h, &mut tx.request_headers, &mut tx.request_headers_raw);
                         tx.request_done = next == Phase::Line;
                         connect = tx.method.eq_ignore_ascii_case(b"CONNECT");
@@ -443,6 +432,7 @@ impl HttpState {
             },
             Phase::Headers => match http1::parse_headers(buf) {
                 Ok((rest, h)) => {
+                    let sum = h.summary();
                     let id = self.resp_id;
                     let (status, head, connect) = match self.tx_mut(id) {
                         Some(tx) => (
@@ -467,19 +457,16 @@ impl HttpState {
                         Phase::Line
                     } else if head || status == 204 || status == 304 {
                         Phase::Line
-                    } else if h.is_chunked() {
+                    } else if sum.chunked {
                         Phase::ChunkSize
                     } else {
-                        match h.content_length() {
+                        match sum.content_length {
                             Some(Ok(0)) => Phase::Line,
                             Some(Ok(n)) => Phase::Length(n),
                             _ => Phase::Close,
                         }
                     };
-                    let coding = h
-                        .iter()
-                        .find(|f| f.name.eq_ignore_ascii_case(b"content-encoding"))
-                        .and_then(|f| content::Coding::from_header(f.value));
+                    let coding = sum.content_encoding.and_then(content::Coding::from_header);
                     self.decoder = match (coding, next) {
                         (Some(c), Phase::Length(_) | Phase::ChunkSize | Phase::Close) => {
                             Some(content::Decoder::new(c, RESPONSE_BODY_LIMIT))
@@ -491,7 +478,7 @@ impl HttpState {
                             tx.status = None;
                         } else {
                             tx.response_coding = coding;
-                            tx.header_events(&h, Direction::ToClient);
+                            tx.header_events(&sum, Direction::ToClient);
                             store_headers(&h, &mut tx.response_headers, &mut tx.response_headers_raw);
                             if matches!(next, Phase::Line | Phase::Tunnel) {
                                 tx.response_done = true;
