@@ -453,6 +453,9 @@ impl RuleSet {
         tx_only: bool,
     ) {
         hits.clear();
+        if self.rules.is_empty() {
+            return;
+        }
         let g = group_of(ctx.ip_proto);
         scratch.begin(self.rules.len(), self.prefilter.total_variants());
         let buf = ctx.buffer;
