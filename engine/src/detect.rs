@@ -60,7 +60,15 @@ pub struct Worker {
     tx_bufs: app::TxBufs,
     /// The HTTP bodies some rule reads, the only ones stored.
     bodies: crate::applayer::Bodies,
+    /// Records gathered into one block per batch of frames (see
+    /// [`Worker::batch_output`]), and how many records it holds.
+    out_block: Vec<u8>,
+    out_block_records: u64,
+    batch_output: bool,
 }
+
+/// A record block is handed to the writer once it holds this many bytes.
+const OUT_BLOCK: usize = 64 << 10;
 
 impl Worker {
     /// A worker with its own reassembly memcap.
@@ -91,6 +99,9 @@ impl Worker {
             scratch: rules.new_scratch(),
             tx_bufs: app::TxBufs::new(&rules),
             bodies,
+            out_block: Vec::new(),
+            out_block_records: 0,
+            batch_output: false,
             thresholds: ThresholdState::new(),
             xbits: XbitState::default(),
             hits: Vec::with_capacity(64),
@@ -111,9 +122,39 @@ impl Worker {
         self.reader_defrags = on;
     }
 
+    /// Hand records to the writer in blocks of lines, one per batch of
+    /// frames (or [`OUT_BLOCK`] bytes), instead of one message per record:
+    /// the writer thread then wakes once per block. The caller must call
+    /// [`Worker::flush_output`] after each batch; [`Worker::finish`] does.
+    pub fn batch_output(&mut self, on: bool) {
+        self.flush_output();
+        self.batch_output = on;
+    }
+
+    /// Hand the records gathered so far to the writer.
+    pub fn flush_output(&mut self) {
+        if self.out_block.is_empty() {
+            return;
+        }
+        let block = std::mem::take(&mut self.out_block);
+        let n = std::mem::take(&mut self.out_block_records);
+        if self.out.send(block).is_err() {
+            self.output_lost += n;
+        }
+    }
+
     fn emit(&mut self, rec: Vec<u8>) {
         self.stats.records += 1;
-        if self.out.send(rec).is_err() {
+        if self.batch_output {
+            if self.out_block.is_empty() {
+                self.out_block.reserve(OUT_BLOCK + rec.len());
+            }
+            self.out_block.extend_from_slice(&rec);
+            self.out_block_records += 1;
+            if self.out_block.len() >= OUT_BLOCK {
+                self.flush_output();
+            }
+        } else if self.out.send(rec).is_err() {
             self.output_lost += 1;
         }
     }
@@ -402,6 +443,7 @@ impl Worker {
         for (f, r) in ended {
             self.log_flow(f, r);
         }
+        self.flush_output();
         self.stats.flows = self.flows.counters.clone();
         (self.stats, self.output_lost)
     }

@@ -432,6 +432,7 @@ impl Live {
             txs.push(tx);
             let mut worker = Worker::with_mem(cfg.clone(), rules.clone(), writer.tx.clone(), mem.clone());
             worker.set_reader_defrags(cfg.defrag.enabled);
+            worker.batch_output(true);
             let sh = shared.clone();
             let recycle = recycle_tx.clone();
             shared.workers_alive.fetch_add(1, Relaxed);
@@ -918,10 +919,14 @@ fn worker_loop(
                         .unwrap_or(&[]);
                     worker.process(&m.info, frame);
                 }
+                worker.flush_output();
                 batch.clear();
                 let _ = recycle.try_send(batch);
             }
-            Err(RecvTimeoutError::Timeout) => worker.sweep(now_ns()),
+            Err(RecvTimeoutError::Timeout) => {
+                worker.sweep(now_ns());
+                worker.flush_output();
+            }
             Err(RecvTimeoutError::Disconnected) => break,
         }
         if last_publish.elapsed() >= PUBLISH_EVERY {

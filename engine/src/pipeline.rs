@@ -133,6 +133,7 @@ pub fn replay(
         txs.push(tx);
         let mut worker = Worker::with_mem(cfg.clone(), rules.clone(), writer.tx.clone(), mem.clone());
         worker.set_reader_defrags(cfg.defrag.enabled);
+        worker.batch_output(true);
         let recycle = recycle_tx.clone();
         let h = std::thread::Builder::new()
             .name(format!("tapwatch-w{i}"))
@@ -241,6 +242,7 @@ fn worker_loop(w: &mut Worker, rx: Receiver<Batch>, recycle: Sender<Batch>) -> R
             let frame = batch.data.get(m.start..m.start + m.len).unwrap_or(&[]);
             w.process(&m.info, frame);
         }
+        w.flush_output();
         batch.clear();
         // The reader may have stopped taking batches back; that is fine.
         let _ = recycle.try_send(batch);

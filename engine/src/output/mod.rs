@@ -459,45 +459,55 @@ fn sanitize(name: &str) -> String {
         .collect()
 }
 
+/// Each message is one record line or a block of them (workers send a
+/// block per batch of frames); every line ends with a newline.
 fn dispatch(rx: Receiver<Vec<u8>>, routes: Vec<Route>, mut seq: Option<SeqGen>) -> io::Result<u64> {
     let mut n = 0u64;
-    for line in rx {
-        let (kind, severity) = record::scan_meta(&line);
-        let kind = record::type_bit(kind);
-        let (s, bytes) = match seq.as_mut() {
-            Some(g) => {
-                let s = g.next();
-                (s, record::with_seq(&line, s))
-            }
-            None => (0, line),
-        };
-        let rec = Record {
-            seq: s,
-            kind,
-            severity,
-            line: Arc::from(bytes),
-        };
-        n += 1;
-        for r in &routes {
-            if r.mask & kind == 0 {
-                continue;
-            }
-            if r.network {
-                if let Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) =
-                    r.tx.try_send(rec.clone())
-                {
-                    r.counters.dropped.fetch_add(1, Relaxed);
-                }
-            } else if r.tx.send(rec.clone()).is_err() {
-                // The writer stopped; its error is reported at finish.
-                r.counters.dropped.fetch_add(1, Relaxed);
-            }
+    for block in rx {
+        for line in block.split_inclusive(|&b| b == b'\n') {
+            route(line, &routes, seq.as_mut());
+            n += 1;
         }
     }
     if let Some(g) = seq {
         let _ = g.close();
     }
     Ok(n)
+}
+
+/// Number one record (when sequencing) and hand it to every sink that
+/// takes its type.
+fn route(line: &[u8], routes: &[Route], seq: Option<&mut SeqGen>) {
+    let (kind, severity) = record::scan_meta(line);
+    let kind = record::type_bit(kind);
+    let (s, line): (u64, Arc<[u8]>) = match seq {
+        Some(g) => {
+            let s = g.next();
+            (s, Arc::from(record::with_seq(line, s)))
+        }
+        None => (0, Arc::from(line)),
+    };
+    let rec = Record {
+        seq: s,
+        kind,
+        severity,
+        line,
+    };
+    for r in routes {
+        if r.mask & kind == 0 {
+            continue;
+        }
+        if r.network {
+            if let Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) =
+                r.tx.try_send(rec.clone())
+            {
+                r.counters.dropped.fetch_add(1, Relaxed);
+            }
+        } else if r.tx.send(rec.clone()).is_err() {
+            // The writer stopped; its error is reported at finish.
+            r.counters.dropped.fetch_add(1, Relaxed);
+        }
+    }
 }
 
 #[cfg(test)]
@@ -523,6 +533,46 @@ mod tests {
             let line = format!("{{\"event_type\":\"{kind}\",\"n\":{i}}}\n");
             w.tx.send(line.into_bytes()).unwrap();
         }
+    }
+
+    /// Workers send a block of lines per batch of frames: each line is
+    /// routed, counted and written as its own record.
+    #[test]
+    fn blocks_of_lines_are_routed_line_by_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let (all, alerts) = (dir.path().join("all.json"), dir.path().join("alerts.json"));
+        let cfg = OutputConfig {
+            sinks: vec![
+                file_sink("all", &all, None),
+                file_sink("alerts", &alerts, Some(&["alert"])),
+            ],
+            spool_dir: dir.path().join("spool"),
+            seq: None,
+        };
+        let w = EveWriter::start(&cfg, 16).unwrap();
+        let mut block = Vec::new();
+        for i in 0..30 {
+            let kind = if i % 3 == 0 { "alert" } else { "flow" };
+            block.extend_from_slice(format!("{{\"event_type\":\"{kind}\",\"n\":{i}}}\n").as_bytes());
+        }
+        w.tx.send(block).unwrap();
+        w.tx.send(b"{\"event_type\":\"alert\",\"n\":30}\n".to_vec())
+            .unwrap();
+        let rep = w.finish().unwrap();
+        assert_eq!(
+            (rep.records, rep.sinks[0].written, rep.sinks[1].written),
+            (31, 31, 11)
+        );
+        let text = std::fs::read_to_string(&all).unwrap();
+        let ns: Vec<u64> = text
+            .lines()
+            .map(|l| {
+                serde_json::from_str::<serde_json::Value>(l).unwrap()["n"]
+                    .as_u64()
+                    .unwrap()
+            })
+            .collect();
+        assert_eq!(ns, (0..31).collect::<Vec<_>>());
     }
 
     #[test]
