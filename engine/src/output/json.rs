@@ -176,8 +176,17 @@ impl JsonWriter {
 
     /// `"k":` — the next call writes its value.
     pub fn key(&mut self, k: &str) -> &mut Self {
-        self.quoted(|o| escape_into(o, k));
-        self.out.push(b':');
+        if k.bytes().all(|b| escape_of(b) == 0) {
+            // Keys are almost always plain names: one copy.
+            self.sep();
+            self.out.reserve(k.len() + 3);
+            self.out.push(b'"');
+            self.out.extend_from_slice(k.as_bytes());
+            self.out.extend_from_slice(b"\":");
+        } else {
+            self.quoted(|o| escape_into(o, k));
+            self.out.push(b':');
+        }
         self.comma = false;
         self
     }
@@ -561,6 +570,17 @@ mod tests {
             prop_assert_eq!(one(|w| { w.str(&s); }), serde_json::to_vec(&s).unwrap());
             let v = Value::from(s.clone());
             prop_assert_eq!(one(|w| { w.begin_array().str(&s).u64(7).end_array(); }), serde_json::to_vec(&json!([v, 7])).unwrap());
+            // As a key, plain or needing escapes.
+            let mut m = serde_json::Map::new();
+            m.insert(s.clone(), json!(1));
+            m.insert("plain_key".into(), json!(2));
+            let got = one(|w| { w.begin_object().key(&s).u64(1).key("plain_key").u64(2).end_object(); });
+            let want: Value = serde_json::from_slice(&got).unwrap();
+            prop_assert_eq!(want, Value::Object(m));
+            let mut prefix = b"{".to_vec();
+            prefix.extend(serde_json::to_vec(&s).unwrap());
+            prefix.push(b':');
+            prop_assert!(got.starts_with(&prefix));
         }
     }
 }
