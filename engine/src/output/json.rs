@@ -56,10 +56,9 @@ fn word_needs_escape(w: u64) -> bool {
     (below_space | has_zero(w ^ (ONES * u64::from(b'"'))) | has_zero(w ^ (ONES * u64::from(b'\\')))) != 0
 }
 
-/// Append the escaped contents of `s` (no quotes).
-fn escape_into(out: &mut Vec<u8>, s: &str) {
-    let bytes = s.as_bytes();
-    // Most strings need no escaping: skip clean 8-byte words at once.
+/// How many leading bytes of `bytes` certainly need no escaping: whole
+/// clean 8-byte words, then clean single bytes.
+fn clean_prefix(bytes: &[u8]) -> usize {
     let mut clean = 0;
     for w in bytes.chunks_exact(8) {
         let mut b = [0u8; 8];
@@ -68,6 +67,24 @@ fn escape_into(out: &mut Vec<u8>, s: &str) {
             break;
         }
         clean += 8;
+    }
+    clean
+        + bytes
+            .get(clean..)
+            .unwrap_or_default()
+            .iter()
+            .take_while(|&&b| escape_of(b) == 0)
+            .count()
+}
+
+/// Append the escaped contents of `s` (no quotes).
+fn escape_into(out: &mut Vec<u8>, s: &str) {
+    let bytes = s.as_bytes();
+    // Most strings need no escaping: skip clean 8-byte words at once.
+    let clean = clean_prefix(bytes);
+    if clean == bytes.len() {
+        out.extend_from_slice(bytes);
+        return;
     }
     let mut start = 0;
     for (i, &b) in bytes.iter().enumerate().skip(clean) {
@@ -176,7 +193,7 @@ impl JsonWriter {
 
     /// `"k":` — the next call writes its value.
     pub fn key(&mut self, k: &str) -> &mut Self {
-        if k.bytes().all(|b| escape_of(b) == 0) {
+        if clean_prefix(k.as_bytes()) == k.len() {
             // Keys are almost always plain names: one copy.
             self.sep();
             self.out.reserve(k.len() + 3);

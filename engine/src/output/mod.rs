@@ -464,8 +464,14 @@ fn sanitize(name: &str) -> String {
 fn dispatch(rx: Receiver<Vec<u8>>, routes: Vec<Route>, mut seq: Option<SeqGen>) -> io::Result<u64> {
     let mut n = 0u64;
     for block in rx {
-        for line in block.split_inclusive(|&b| b == b'\n') {
-            route(line, &routes, seq.as_mut());
+        let mut start = 0;
+        for end in memchr::memchr_iter(b'\n', &block) {
+            route(block.get(start..=end).unwrap_or_default(), &routes, seq.as_mut());
+            n += 1;
+            start = end + 1;
+        }
+        if let Some(rest) = block.get(start..).filter(|r| !r.is_empty()) {
+            route(rest, &routes, seq.as_mut());
             n += 1;
         }
     }
