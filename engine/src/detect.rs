@@ -241,6 +241,8 @@ impl Worker {
         };
         let server_port = flow.server_port;
 
+        // With no rules, packets only feed the flow and app-layer state.
+        let rules_on = !self.rules.is_empty();
         // TCP: follow the stream of this direction.
         let mut stream = false;
         let mut stream_events = tapwatch_rules::EventSet::EMPTY;
@@ -308,7 +310,7 @@ impl Worker {
                         }
                         let new = window.get(new_from..).unwrap_or_default();
                         app.on_stream(app_dir, new, false, false, server_port); // app layer hook
-                        if encrypted {
+                        if encrypted || !rules_on {
                             return;
                         }
                         let mut ctx = packet_ctx(&p, true, to_server, established, window, new_from, true);
@@ -320,7 +322,7 @@ impl Worker {
                     Chunk::Gap(_) => app.on_stream(app_dir, &[], true, false, server_port), // app layer hook
                 });
                 stream_events = mine.take_events();
-                if !inspected || !stream_events.is_empty() {
+                if rules_on && (!inspected || !stream_events.is_empty()) {
                     // Nothing new in order: header-only rules still see the
                     // packet; so do rules on the stream events it raised.
                     let mut ctx = packet_ctx(&p, true, to_server, established, &[], 0, true);
@@ -337,20 +339,24 @@ impl Worker {
             if p.ip_proto == 17 && !p.payload.is_empty() {
                 app.on_datagram(app_dir, p.payload, server_port); // app layer hook
             }
-            let mut ctx = packet_ctx(&p, true, to_server, established, p.payload, 0, false);
-            ctx.app_proto = app.proto.as_str();
-            ctx.fields.events = decode_events;
-            self.rules.match_packet_state(
-                &ctx,
-                &mut self.scratch,
-                &mut self.hits,
-                Some(&mut vars),
-                Some(&mut self.xbits),
-            );
+            if rules_on {
+                let mut ctx = packet_ctx(&p, true, to_server, established, p.payload, 0, false);
+                ctx.app_proto = app.proto.as_str();
+                ctx.fields.events = decode_events;
+                self.rules.match_packet_state(
+                    &ctx,
+                    &mut self.scratch,
+                    &mut self.hits,
+                    Some(&mut vars),
+                    Some(&mut self.xbits),
+                );
+            }
         }
-        let ctx = packet_ctx(&p, true, to_server, established, &[], 0, stream);
-        self.thresholds
-            .filter(&self.rules, &ctx, ts / 1_000_000_000, &mut self.hits);
+        if !self.hits.is_empty() {
+            let ctx = packet_ctx(&p, true, to_server, established, &[], 0, stream);
+            self.thresholds
+                .filter(&self.rules, &ctx, ts / 1_000_000_000, &mut self.hits);
+        }
         self.flows.get_mut(idx).vars = vars;
         self.flows.get_mut(idx).app = app;
         if !self.hits.is_empty() {
