@@ -161,7 +161,7 @@ impl Worker {
 
     fn log_flow(&mut self, mut f: Flow, reason: EndReason) {
         self.inspect_held(&mut f);
-        self.app_flow_end(&f); // app layer hook
+        self.app_flow_end(&mut f); // app layer hook
         if self.cfg.eve.flow {
             let rec = flow_record(&f, reason, &self.cfg.eve);
             self.emit(rec);

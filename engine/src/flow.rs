@@ -486,7 +486,13 @@ impl FlowSlot for Flow {
         self.proto == 6 && self.tcp_state == TcpState::Closed && flags & (TH_SYN | TH_ACK | TH_RST) == TH_SYN
     }
     fn take_ended(&mut self) -> Flow {
+        // The app layer and flowbits move to the ended flow rather than
+        // being copied: the slot starts over (or is freed) next.
+        let app = std::mem::take(&mut self.app);
+        let vars = std::mem::take(&mut self.vars);
         let mut old = self.clone();
+        old.app = app;
+        old.vars = vars;
         // Data held after a hole goes with the ended flow, to be inspected
         // when it is logged.
         old.stream[0] = self.stream[0].detach();

@@ -210,13 +210,15 @@ impl Worker {
     }
 
     /// A flow ends: what its app layer still holds is logged.
-    pub(super) fn app_flow_end(&mut self, f: &Flow) {
+    pub(super) fn app_flow_end(&mut self, f: &mut Flow) {
         if f.app.proto.as_str().is_none() {
             return;
         }
-        let mut app = f.app.clone();
-        app.on_flow_end();
-        for d in app.done.drain(..) {
+        // The flow is over: its app layer finishes in place (the flow
+        // record after this reads only the protocol names).
+        f.app.on_flow_end();
+        let mut done = std::mem::take(&mut f.app.done);
+        for d in done.drain(..) {
             if !tx_enabled(&d.tx, &self.cfg.eve) {
                 continue;
             }
