@@ -153,13 +153,6 @@ type Held = overlap::Piece;
 /// Most "known lost" ranges (cut-off tails of held segments) remembered.
 const MAX_LOST: usize = 64;
 
-/// Bytes that may fall out of the window before they are removed from its
-/// buffer, at least: the kept tail moves once per this many bytes (or per
-/// window size, if larger), not per segment. The buffer stays within
-/// about twice the window plus a run, so a flow's buffer does not grow
-/// (and get copied as it grows) much past what the window needs.
-const WINDOW_COMPACT: usize = 4 << 10;
-
 /// One direction of a TCP connection.
 #[derive(Debug, Default)]
 pub struct StreamDir {
@@ -171,9 +164,10 @@ pub struct StreamDir {
     /// Stream offset of `next_seq` since tracking began.
     base: u64,
     /// Kept tail of inspected data + the data run being delivered, from
-    /// `head` on: bytes before `head` fell out of the window and are
-    /// dropped in bulk (every window size, at least [`WINDOW_COMPACT`]
-    /// bytes), not per segment.
+    /// `head` on: bytes before `head` fell out of the window. They are
+    /// removed (the kept tail moved to the front) only when new data
+    /// would otherwise grow the buffer, not per segment, so the buffer
+    /// stays the size the window and a segment need.
     window: Vec<u8>,
     head: usize,
     /// `new_from` of the run being delivered in the current call.
@@ -479,7 +473,7 @@ impl StreamDir {
                 let n = (lim - start) as usize;
                 if n > 0 {
                     let (now, rest) = data.split_at(n.min(data.len()));
-                    self.begin_run(ctx.cfg.window);
+                    self.begin_run(ctx.cfg.window, now.len());
                     self.window.extend_from_slice(now);
                     self.bytes += now.len() as u64;
                     self.advance(now.len() as u64);
@@ -581,7 +575,7 @@ impl StreamDir {
                         k += 1;
                     }
                     let n = (run_end - self.base) as usize;
-                    self.begin_run(ctx.cfg.window);
+                    self.begin_run(ctx.cfg.window, n);
                     let bytes = self.ooo.get(..n).unwrap_or_default();
                     self.window.extend_from_slice(bytes);
                     self.bytes += n as u64;
@@ -669,14 +663,15 @@ impl StreamDir {
         }
     }
 
-    /// Start (or continue) the data run of this call.
-    fn begin_run(&mut self, keep: usize) {
+    /// Start (or continue) the data run of this call, about to append
+    /// `incoming` bytes.
+    fn begin_run(&mut self, keep: usize, incoming: usize) {
         if self.run.is_none() {
             let len = self.window.len();
             if len.saturating_sub(self.head) > keep {
                 self.head = len - keep;
             }
-            if self.head >= keep.max(WINDOW_COMPACT) {
+            if self.head > 0 && len.saturating_add(incoming) > self.window.capacity() {
                 self.window.drain(..self.head);
                 self.head = 0;
             }
