@@ -7,7 +7,7 @@
 //! caller-owned scratch vector, so steady state allocates nothing new.
 
 use super::dns::DnsTx;
-use super::http::HttpTx;
+use super::http::{HeaderList, HttpTx};
 use super::pgsql::{PgRequest, PgsqlTx};
 use super::tls::TlsTx;
 use super::AnomalyTx;
@@ -141,9 +141,9 @@ pub fn is_to_server(id: BufferId) -> bool {
 
 /// `Name: Value\r\n` for each header (Suricata's `http.header`), without
 /// the Cookie header on requests as Suricata leaves it out.
-fn header_block(h: &[(Vec<u8>, Vec<u8>)], skip: &[u8], out: &mut Vec<u8>) {
+fn header_block(h: &HeaderList, skip: &[u8], out: &mut Vec<u8>) {
     out.clear();
-    for (n, v) in h {
+    for (n, v) in h.iter() {
         if n.eq_ignore_ascii_case(skip) {
             continue;
         }
@@ -225,7 +225,7 @@ pub fn for_each_buffer(
             }
             if want(HttpHeaderNames) {
                 scratch.clear();
-                for (n, _) in &t.request_headers {
+                for (n, _) in t.request_headers.iter() {
                     scratch.extend_from_slice(b"\r\n");
                     scratch.extend_from_slice(n);
                 }
@@ -318,7 +318,9 @@ mod tests {
             request_headers: vec![
                 (b"Host".to_vec(), b"WWW.Example.com:8080".to_vec()),
                 (b"Cookie".to_vec(), b"a=1".to_vec()),
-            ],
+            ]
+            .into_iter()
+            .collect(),
             ..Default::default()
         };
         let mut got = Vec::new();

@@ -22,6 +22,63 @@ pub const RESPONSE_BODY_LIMIT: usize = 100 * 1024;
 /// Most open transactions per flow (pipelined requests awaiting answers).
 pub const MAX_OPEN_TX: usize = 64;
 
+/// The header fields of one message, in order, folded values joined by
+/// one space. Names and values share one buffer: two allocations per
+/// message rather than two per field.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct HeaderList {
+    bytes: Vec<u8>,
+    /// Per field, where its name and its value end in `bytes`; a field
+    /// starts where the one before it ended.
+    ends: Vec<(usize, usize)>,
+}
+
+impl HeaderList {
+    /// Append a field; `value` writes its value.
+    pub fn push_with(&mut self, name: &[u8], value: impl FnOnce(&mut Vec<u8>)) {
+        self.bytes.extend_from_slice(name);
+        let name_end = self.bytes.len();
+        value(&mut self.bytes);
+        self.ends.push((name_end, self.bytes.len()));
+    }
+
+    /// The fields, as (name, value).
+    pub fn iter(&self) -> impl Iterator<Item = (&[u8], &[u8])> + Clone + '_ {
+        let starts = std::iter::once(0).chain(self.ends.iter().map(|&(_, v)| v));
+        starts.zip(&self.ends).map(|(start, &(n, v))| {
+            (
+                self.bytes.get(start..n).unwrap_or_default(),
+                self.bytes.get(n..v).unwrap_or_default(),
+            )
+        })
+    }
+
+    /// The first field with this name (case-insensitive).
+    pub fn get(&self, name: &[u8]) -> Option<&[u8]> {
+        self.iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v)
+    }
+
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+}
+
+impl<N: AsRef<[u8]>, V: AsRef<[u8]>> FromIterator<(N, V)> for HeaderList {
+    fn from_iter<I: IntoIterator<Item = (N, V)>>(fields: I) -> HeaderList {
+        let mut h = HeaderList::default();
+        for (n, v) in fields {
+            h.push_with(n.as_ref(), |b| b.extend_from_slice(v.as_ref()));
+        }
+        h
+    }
+}
+
 /// One request/response pair.
 #[derive(Clone, Debug, Default)]
 pub struct HttpTx {
@@ -38,7 +95,7 @@ pub struct HttpTx {
     /// Request protocol (empty for HTTP/0.9).
     pub protocol: Vec<u8>,
     /// Request headers in order, folded values joined by one space.
-    pub request_headers: Vec<(Vec<u8>, Vec<u8>)>,
+    pub request_headers: HeaderList,
     /// Request header block as sent.
     pub request_headers_raw: Vec<u8>,
     /// Request body, up to the limit.
@@ -56,7 +113,7 @@ pub struct HttpTx {
     /// Numeric status.
     pub status: Option<u16>,
     /// Response headers in order.
-    pub response_headers: Vec<(Vec<u8>, Vec<u8>)>,
+    pub response_headers: HeaderList,
     /// Response header block as sent.
     pub response_headers_raw: Vec<u8>,
     /// Response body (dechunked), up to the limit.
@@ -182,21 +239,15 @@ fn push_done(t: HttpTx, now: (u64, u64), done: &mut Vec<DoneTx>) {
     });
 }
 
-fn header<'a>(h: &'a [(Vec<u8>, Vec<u8>)], name: &[u8]) -> Option<&'a [u8]> {
-    h.iter()
-        .find(|(n, _)| n.eq_ignore_ascii_case(name))
-        .map(|(_, v)| v.as_slice())
-}
-
 impl HttpTx {
     /// First request header with this name (case-insensitive).
     pub fn request_header(&self, name: &[u8]) -> Option<&[u8]> {
-        header(&self.request_headers, name)
+        self.request_headers.get(name)
     }
 
     /// First response header with this name (case-insensitive).
     pub fn response_header(&self, name: &[u8]) -> Option<&[u8]> {
-        header(&self.response_headers, name)
+        self.response_headers.get(name)
     }
 
     /// The Host header without a port (`http.host` is also lower-cased).
@@ -270,12 +321,11 @@ pub struct HttpState {
     bodies: super::Bodies,
 }
 
-fn store_headers(h: &Headers<'_>, list: &mut Vec<(Vec<u8>, Vec<u8>)>, raw: &mut Vec<u8>) {
+fn store_headers(h: &Headers<'_>, list: &mut HeaderList, raw: &mut Vec<u8>) {
     raw.extend_from_slice(h.raw);
+    list.bytes.reserve(h.raw.len());
     for f in h.iter() {
-        let mut v = Vec::with_capacity(f.value.len());
-        f.unfolded_into(&mut v);
-        list.push((f.name.to_vec(), v));
+        list.push_with(f.name, |b| f.unfolded_into(b));
     }
 }
 

@@ -255,7 +255,9 @@ mod tests {
         Tx::Http(Box::new(crate::applayer::http::HttpTx {
             uri: b"/index.html".to_vec(),
             method: b"GET".to_vec(),
-            request_headers: vec![(b"Host".to_vec(), b"example.com".to_vec())],
+            request_headers: vec![(b"Host".to_vec(), b"example.com".to_vec())]
+                .into_iter()
+                .collect(),
             response_body: b"<html>body</html>".to_vec(),
             ..Default::default()
         }))
@@ -305,7 +307,7 @@ mod tests {
         );
         let mut bufs = TxBufs::new(&rs);
         bufs.fill(&Tx::Http(Box::new(crate::applayer::http::HttpTx {
-            request_headers: vec![(b"Host".to_vec(), b"ab".to_vec())],
+            request_headers: vec![(b"Host".to_vec(), b"ab".to_vec())].into_iter().collect(),
             ..Default::default()
         })));
         let texts: Vec<&[u8]> = bufs.spans.iter().map(|s| &bufs.bytes[s.1..s.2]).collect();

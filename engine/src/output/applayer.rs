@@ -5,7 +5,7 @@
 use super::json::JsonWriter;
 use crate::applayer::buffers::TxRef;
 use crate::applayer::dns::DnsTx;
-use crate::applayer::http::HttpTx;
+use crate::applayer::http::{HeaderList, HttpTx};
 use crate::applayer::pgsql::{PgRequest, PgsqlTx};
 use crate::applayer::tls::TlsTx;
 use crate::applayer::{AnomalyTx, DoneTx, Tx};
@@ -54,19 +54,17 @@ impl DumpHeaders {
 
 /// `[{"name":..,"value":..}]` with repeated names merged into the first
 /// as `a, b`, as libhtp stores them.
-fn header_list(w: &mut JsonWriter, h: &[(Vec<u8>, Vec<u8>)]) {
+fn header_list(w: &mut JsonWriter, h: &HeaderList) {
     w.begin_array();
     for (i, (n, _)) in h.iter().enumerate() {
-        let earlier = h.get(..i).unwrap_or_default();
-        if earlier.iter().any(|(m, _)| m.eq_ignore_ascii_case(n)) {
+        if h.iter().take(i).any(|(m, _)| m.eq_ignore_ascii_case(n)) {
             continue;
         }
         let same = h
-            .get(i..)
-            .unwrap_or_default()
             .iter()
+            .skip(i)
             .filter(|(m, _)| m.eq_ignore_ascii_case(n))
-            .map(|(_, v)| v.as_slice());
+            .map(|(_, v)| v);
         w.begin_object();
         w.key("name").bytes(n);
         w.key("value").bytes_joined(same, ", ");
@@ -78,7 +76,7 @@ fn header_list(w: &mut JsonWriter, h: &[(Vec<u8>, Vec<u8>)]) {
 /// Bytes an `http` object may need beyond its fixed part.
 fn http_hint(t: &HttpTx, dump: DumpHeaders) -> usize {
     let (req, resp) = dump.sides();
-    let list = |h: &[(Vec<u8>, Vec<u8>)]| h.iter().map(|(n, v)| n.len() + v.len() + 24).sum::<usize>();
+    let list = |h: &HeaderList| h.iter().map(|(n, v)| n.len() + v.len() + 24).sum::<usize>();
     let mut n = 256 + t.uri_raw.len() + t.method.len();
     // Host, user agent, referer: the request headers' values bound them.
     n += t.request_headers.iter().map(|(_, v)| v.len()).sum::<usize>();
@@ -648,8 +646,10 @@ mod tests {
             uri_raw: b"/x".to_vec(),
             request_line: b"GET /x HTTP/1.1".to_vec(),
             protocol: b"HTTP/1.1".to_vec(),
-            request_headers: vec![(b"Host".to_vec(), b"h:8080".to_vec())],
-            response_headers: vec![(b"Content-Type".to_vec(), b"text/html; charset=utf-8".to_vec())],
+            request_headers: vec![(b"Host".to_vec(), b"h:8080".to_vec())].into_iter().collect(),
+            response_headers: vec![(b"Content-Type".to_vec(), b"text/html; charset=utf-8".to_vec())]
+                .into_iter()
+                .collect(),
             status: Some(200),
             response_message_len: 5,
             ..Default::default()
@@ -673,7 +673,9 @@ mod tests {
                 h("X-Dup", "a"),
                 h("x-dup", "b"),
                 h("X-Folded", "one two"),
-            ],
+            ]
+            .into_iter()
+            .collect(),
             ..Default::default()
         };
         let v: Value = serde_json::from_str(&object(|w| http_object(w, &t, DumpHeaders::Both))).unwrap();

@@ -38,15 +38,15 @@ fn ip_string(ip: &std::net::IpAddr) -> String {
 
 /// `[{"name":..,"value":..}]` with repeated names merged into the first
 /// as `a, b`, as libhtp stores them.
-fn header_list(h: &[(Vec<u8>, Vec<u8>)]) -> Value {
+fn header_list(h: &crate::applayer::http::HeaderList) -> Value {
     let mut merged: Vec<(&[u8], Vec<u8>)> = Vec::with_capacity(h.len());
-    for (n, v) in h {
+    for (n, v) in h.iter() {
         match merged.iter_mut().find(|(m, _)| m.eq_ignore_ascii_case(n)) {
             Some((_, mv)) => {
                 mv.extend_from_slice(b", ");
                 mv.extend_from_slice(v);
             }
-            None => merged.push((n, v.clone())),
+            None => merged.push((n, v.to_vec())),
         }
     }
     let list = merged
@@ -917,14 +917,18 @@ mod tests {
                 h(b"X-Dup", b"a\xc3"),
                 h(b"x-dup", b"\xa9b"),
                 h(b"X-DUP", b""),
-            ],
+            ]
+            .into_iter()
+            .collect(),
             response_protocol: b"HTTP/1.0".to_vec(),
             response_headers: vec![
                 h(b"Content-Type", b"text/html; charset=utf-8"),
                 h(b"Location", b"/login\x7f"),
                 h(b"Set-Cookie", b"a=1"),
                 h(b"set-cookie", b"b=2"),
-            ],
+            ]
+            .into_iter()
+            .collect(),
             status: Some(302),
             response_message_len: 1 << 40,
             truncated: true,
@@ -934,13 +938,13 @@ mod tests {
             tx_id: 0,
             response_protocol: b"HTTP/1.1".to_vec(),
             stat_code: b"2x0".to_vec(),
-            response_headers: vec![h(b"Content-Type", b";")],
+            response_headers: vec![h(b"Content-Type", b";")].into_iter().collect(),
             ..Default::default()
         };
         let bare_host = HttpTx {
             tx_id: 7,
             method: b"GET".to_vec(),
-            request_headers: vec![h(b"host", b"[::1]")],
+            request_headers: vec![h(b"host", b"[::1]")].into_iter().collect(),
             ..Default::default()
         };
         vec![full, response_only, bare_host, HttpTx::default()]
@@ -1353,8 +1357,8 @@ mod tests {
                 uri_raw: uri.clone(),
                 request_line: uri.clone(),
                 protocol: value.clone(),
-                request_headers: vec![(b"user-agent".to_vec(), ua.clone()), (name.clone(), value.clone()), (name.to_ascii_uppercase(), ua.clone())],
-                response_headers: vec![(b"content-type".to_vec(), value.clone()), (name.clone(), uri.clone())],
+                request_headers: vec![(b"user-agent".to_vec(), ua.clone()), (name.clone(), value.clone()), (name.to_ascii_uppercase(), ua.clone())].into_iter().collect(),
+                response_headers: vec![(b"content-type".to_vec(), value.clone()), (name.clone(), uri.clone())].into_iter().collect(),
                 stat_code: ua.clone(),
                 ..Default::default()
             };

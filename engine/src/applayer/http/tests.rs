@@ -450,3 +450,36 @@ fn bodies_no_rule_reads_are_counted_not_stored() {
         assert_eq!(t[1].response_message_len, kept[1].response_message_len);
     }
 }
+
+#[test]
+fn header_list_keeps_fields_in_order() {
+    let fields: [(&[u8], &[u8]); 4] = [
+        (b"Host", b"h"),
+        (b"X-Empty", b""),
+        (b"", b"no name"),
+        (b"host", b"second"),
+    ];
+    let h: HeaderList = fields.iter().copied().collect();
+    assert_eq!(h.len(), 4);
+    assert_eq!(h.iter().collect::<Vec<_>>(), fields.to_vec());
+    assert_eq!(h.get(b"HOST"), Some(&b"h"[..]));
+    assert_eq!(h.get(b"x-empty"), Some(&b""[..]));
+    assert_eq!(h.get(b"missing"), None);
+    assert!(HeaderList::default().is_empty() && HeaderList::default().iter().next().is_none());
+    // Parsed blocks: folded values unfolded, as the field-at-a-time store did.
+    let mut app = AppLayer::default();
+    app.on_stream(
+        ToServer,
+        b"GET / HTTP/1.1\r\nHost: a\r\nX-F: one\r\n two\r\n\r\n",
+        false,
+        false,
+        80,
+    );
+    app.on_stream(ToClient, b"HTTP/1.1 204 No Content\r\n\r\n", false, false, 80);
+    let t = http_txs(&app);
+    let got: Vec<_> = t[0].request_headers.iter().collect();
+    assert_eq!(
+        got,
+        vec![(&b"Host"[..], &b"a"[..]), (&b"X-F"[..], &b"one two"[..])]
+    );
+}
