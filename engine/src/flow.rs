@@ -271,12 +271,7 @@ impl Flow {
 
     /// Seconds without packets after which this flow is over.
     pub fn timeout_secs(&self, cfg: &FlowConfig) -> u64 {
-        let t: &Timeouts = match self.proto {
-            6 => &cfg.tcp,
-            17 => &cfg.udp,
-            1 | 58 => &cfg.icmp,
-            _ => &cfg.other,
-        };
+        let t = proto_timeouts(cfg, self.proto);
         match self.state() {
             FlowState::New => t.new,
             FlowState::Established => t.established,
@@ -429,6 +424,38 @@ impl FlowCounters {
     }
 }
 
+/// The [`FlowSlot`] accessors of a slot type with `key`, `in_use`,
+/// `start_ns` and `last_ns` fields.
+macro_rules! slot_fields {
+    () => {
+        fn key(&self) -> &FlowKey {
+            &self.key
+        }
+        fn in_use(&self) -> bool {
+            self.in_use
+        }
+        fn set_unused(&mut self) {
+            self.in_use = false;
+        }
+        fn start_ns(&self) -> u64 {
+            self.start_ns
+        }
+        fn last_ns(&self) -> u64 {
+            self.last_ns
+        }
+    };
+}
+
+/// The timeouts of an IP protocol's flows.
+fn proto_timeouts(cfg: &FlowConfig, proto: u8) -> &Timeouts {
+    match proto {
+        6 => &cfg.tcp,
+        17 => &cfg.udp,
+        1 | 58 => &cfg.icmp,
+        _ => &cfg.other,
+    }
+}
+
 /// What a [`FlowTable`] keeps per flow: the full [`Flow`] of a worker, or
 /// the light [`TunnelFlow`] of an outer tunnel flow.
 pub trait FlowSlot: Clone {
@@ -461,21 +488,7 @@ impl FlowSlot for Flow {
     fn init(&mut self, key: FlowKey, p: &Packet<'_>, ts_ns: u64) {
         Flow::init(self, key, p, ts_ns);
     }
-    fn key(&self) -> &FlowKey {
-        &self.key
-    }
-    fn in_use(&self) -> bool {
-        self.in_use
-    }
-    fn set_unused(&mut self) {
-        self.in_use = false;
-    }
-    fn start_ns(&self) -> u64 {
-        self.start_ns
-    }
-    fn last_ns(&self) -> u64 {
-        self.last_ns
-    }
+    slot_fields!();
     fn timeout_secs(&self, cfg: &FlowConfig) -> u64 {
         Flow::timeout_secs(self, cfg)
     }
@@ -601,28 +614,9 @@ impl FlowSlot for TunnelFlow {
             ..TunnelFlow::empty()
         };
     }
-    fn key(&self) -> &FlowKey {
-        &self.key
-    }
-    fn in_use(&self) -> bool {
-        self.in_use
-    }
-    fn set_unused(&mut self) {
-        self.in_use = false;
-    }
-    fn start_ns(&self) -> u64 {
-        self.start_ns
-    }
-    fn last_ns(&self) -> u64 {
-        self.last_ns
-    }
+    slot_fields!();
     fn timeout_secs(&self, cfg: &FlowConfig) -> u64 {
-        let t = match self.proto {
-            6 => &cfg.tcp,
-            17 => &cfg.udp,
-            1 | 58 => &cfg.icmp,
-            _ => &cfg.other,
-        };
+        let t = proto_timeouts(cfg, self.proto);
         if self.is_established() {
             t.established
         } else {

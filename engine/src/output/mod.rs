@@ -533,12 +533,30 @@ mod tests {
         s
     }
 
+    /// Record `i`: every third an alert, the others flows.
+    fn line(i: usize) -> Vec<u8> {
+        let kind = if i.is_multiple_of(3) { "alert" } else { "flow" };
+        format!("{{\"event_type\":\"{kind}\",\"n\":{i}}}\n").into_bytes()
+    }
+
     fn send_all(w: &EveWriter, n: usize) {
         for i in 0..n {
-            let kind = if i % 3 == 0 { "alert" } else { "flow" };
-            let line = format!("{{\"event_type\":\"{kind}\",\"n\":{i}}}\n");
-            w.tx.send(line.into_bytes()).unwrap();
+            w.tx.send(line(i)).unwrap();
         }
+    }
+
+    /// Two file sinks under `dir`: every record, and alerts only.
+    fn all_and_alerts(dir: &std::path::Path) -> (OutputConfig, std::path::PathBuf, std::path::PathBuf) {
+        let (all, alerts) = (dir.join("all.json"), dir.join("alerts.json"));
+        let cfg = OutputConfig {
+            sinks: vec![
+                file_sink("all", &all, None),
+                file_sink("alerts", &alerts, Some(&["alert"])),
+            ],
+            spool_dir: dir.join("spool"),
+            seq: None,
+        };
+        (cfg, all, alerts)
     }
 
     /// Workers send a block of lines per batch of frames: each line is
@@ -546,24 +564,11 @@ mod tests {
     #[test]
     fn blocks_of_lines_are_routed_line_by_line() {
         let dir = tempfile::tempdir().unwrap();
-        let (all, alerts) = (dir.path().join("all.json"), dir.path().join("alerts.json"));
-        let cfg = OutputConfig {
-            sinks: vec![
-                file_sink("all", &all, None),
-                file_sink("alerts", &alerts, Some(&["alert"])),
-            ],
-            spool_dir: dir.path().join("spool"),
-            seq: None,
-        };
+        let (cfg, all, _) = all_and_alerts(dir.path());
         let w = EveWriter::start(&cfg, 16).unwrap();
-        let mut block = Vec::new();
-        for i in 0..30 {
-            let kind = if i % 3 == 0 { "alert" } else { "flow" };
-            block.extend_from_slice(format!("{{\"event_type\":\"{kind}\",\"n\":{i}}}\n").as_bytes());
-        }
+        let block: Vec<u8> = (0..30).flat_map(line).collect();
         w.tx.send(block).unwrap();
-        w.tx.send(b"{\"event_type\":\"alert\",\"n\":30}\n".to_vec())
-            .unwrap();
+        w.tx.send(line(30)).unwrap();
         let rep = w.finish().unwrap();
         assert_eq!(
             (rep.records, rep.sinks[0].written, rep.sinks[1].written),
@@ -584,15 +589,7 @@ mod tests {
     #[test]
     fn fans_out_by_type_without_seq_for_local_sinks() {
         let dir = tempfile::tempdir().unwrap();
-        let (all, alerts) = (dir.path().join("all.json"), dir.path().join("alerts.json"));
-        let cfg = OutputConfig {
-            sinks: vec![
-                file_sink("all", &all, None),
-                file_sink("alerts", &alerts, Some(&["alert"])),
-            ],
-            spool_dir: dir.path().join("spool"),
-            seq: None,
-        };
+        let (cfg, _, alerts) = all_and_alerts(dir.path());
         let w = EveWriter::start(&cfg, 16).unwrap();
         assert!(!w.has_network());
         send_all(&w, 300);
