@@ -67,6 +67,15 @@ pub struct Worker {
     batch_output: bool,
 }
 
+/// The HTTP bodies some rule of `rules` reads.
+fn bodies_read_by(rules: &RuleSet) -> crate::applayer::Bodies {
+    use tapwatch_rules::BufferId;
+    crate::applayer::Bodies {
+        request: rules.inspects(BufferId::HttpRequestBody),
+        response: rules.inspects(BufferId::HttpResponseBody) || rules.inspects(BufferId::FileData),
+    }
+}
+
 /// A record block is handed to the writer once it holds this many bytes.
 const OUT_BLOCK: usize = 64 << 10;
 
@@ -90,11 +99,7 @@ impl Worker {
             alerts_by_rule: vec![0; rules.len()],
             ..Default::default()
         };
-        use tapwatch_rules::BufferId;
-        let bodies = crate::applayer::Bodies {
-            request: rules.inspects(BufferId::HttpRequestBody),
-            response: rules.inspects(BufferId::HttpResponseBody) || rules.inspects(BufferId::FileData),
-        };
+        let bodies = bodies_read_by(&rules);
         Worker {
             scratch: rules.new_scratch(),
             tx_bufs: app::TxBufs::new(&rules),

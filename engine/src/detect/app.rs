@@ -297,6 +297,51 @@ mod tests {
         assert!(!none.any_wanted());
     }
 
+    /// After a rule reload the worker builds and keeps what the new rules
+    /// read: a response-body rule added by the reload matches.
+    #[test]
+    fn reloaded_rules_get_the_buffers_and_bodies_they_read() {
+        use crate::config::EngineConfig;
+        use std::sync::Arc;
+        let conv = tapwatch_gen::session::tcp_conversation(
+            "10.0.0.1:40000".parse().unwrap(),
+            "10.0.0.2:80".parse().unwrap(),
+            1_768_471_200_000_000_000,
+            1_000_000,
+            &[tapwatch_gen::session::Exchange::new(
+                b"GET /a HTTP/1.1\r\nHost: h\r\n\r\n".to_vec(),
+                b"HTTP/1.1 200 OK\r\nContent-Length: 11\r\n\r\nsecret-body".to_vec(),
+            )],
+        );
+        let body_rule =
+            "alert http any any -> any any (msg:\"body\"; http.response_body; content:\"secret\"; sid:1;)\n";
+        let payload_rule = "alert tcp any any -> any any (msg:\"p\"; content:\"zzz\"; sid:9;)\n";
+        let alerts = |reload: bool| {
+            let (tx, rx) = crossbeam_channel::unbounded();
+            let first = rules(if reload { payload_rule } else { body_rule });
+            let mut w = Worker::new(Arc::new(EngineConfig::default()), Arc::new(first), tx);
+            if reload {
+                w.set_rules(Arc::new(rules(body_rule)));
+            }
+            for (i, f) in conv.frames().iter().enumerate() {
+                let info = crate::detect::FrameInfo {
+                    ts_ns: f.ts_ns,
+                    pcap_cnt: i as u64 + 1,
+                    link: crate::ingress::LinkType::Ethernet,
+                    orig_len: f.orig_len,
+                    events: tapwatch_rules::EventSet::EMPTY,
+                };
+                w.process(&info, &f.data);
+            }
+            let _ = w.finish();
+            rx.try_iter()
+                .filter(|r| String::from_utf8_lossy(r).contains("\"event_type\":\"alert\""))
+                .count()
+        };
+        assert_eq!(alerts(false), 1);
+        assert_eq!(alerts(true), 1);
+    }
+
     #[test]
     fn equal_scratch_pointers_with_other_bytes_are_not_merged() {
         // http.header and http.header_names are both built in the scratch
