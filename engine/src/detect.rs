@@ -58,22 +58,11 @@ pub struct Worker {
     pub output_lost: u64,
     /// Transaction buffers for the rules (see `detect/app.rs`).
     tx_bufs: app::TxBufs,
-    /// The HTTP bodies some rule reads, the only ones stored.
-    bodies: crate::applayer::Bodies,
     /// Records gathered into one block per batch of frames (see
     /// [`Worker::batch_output`]), and how many records it holds.
     out_block: Vec<u8>,
     out_block_records: u64,
     batch_output: bool,
-}
-
-/// The HTTP bodies some rule of `rules` reads.
-fn bodies_read_by(rules: &RuleSet) -> crate::applayer::Bodies {
-    use tapwatch_rules::BufferId;
-    crate::applayer::Bodies {
-        request: rules.inspects(BufferId::HttpRequestBody),
-        response: rules.inspects(BufferId::HttpResponseBody) || rules.inspects(BufferId::FileData),
-    }
 }
 
 /// A record block is handed to the writer once it holds this many bytes.
@@ -99,11 +88,9 @@ impl Worker {
             alerts_by_rule: vec![0; rules.len()],
             ..Default::default()
         };
-        let bodies = bodies_read_by(&rules);
         Worker {
             scratch: rules.new_scratch(),
             tx_bufs: app::TxBufs::new(&rules),
-            bodies,
             out_block: Vec::new(),
             out_block_records: 0,
             batch_output: false,
@@ -238,7 +225,7 @@ impl Worker {
         // The app layer too, fed from the stream chunks (detect/app.rs).
         let mut app = std::mem::take(&mut flow.app);
         app.set_now(ts, info.pcap_cnt);
-        app.set_bodies(self.bodies);
+        app.set_bodies(self.tx_bufs.bodies);
         let app_dir = if to_server {
             AppDir::ToServer
         } else {

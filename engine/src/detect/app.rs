@@ -37,6 +37,8 @@ pub(crate) struct TxBufs {
     scratch: Vec<u8>,
     /// The slice list handed to the rules, kept for its allocation.
     refs: Vec<(RuleBuffer, &'static [u8])>,
+    /// The HTTP bodies some rule reads: the only ones the app layer keeps.
+    pub(crate) bodies: crate::applayer::Bodies,
 }
 
 /// `v`'s allocation with another lifetime: `v` is emptied, so the in-place
@@ -49,11 +51,18 @@ fn recycle<'b>(mut v: Vec<(RuleBuffer, &[u8])>) -> Vec<(RuleBuffer, &'b [u8])> {
 impl TxBufs {
     /// Buffers `rules` inspect.
     pub(crate) fn new(rules: &tapwatch_rules::RuleSet) -> TxBufs {
+        let wanted: Vec<Option<RuleBuffer>> = BufferId::ALL
+            .iter()
+            .map(|&id| rule_buffer(id).filter(|&r| rules.inspects(r)))
+            .collect();
+        let wants = |id: BufferId| wanted.get(id as usize).is_some_and(Option::is_some);
+        let bodies = crate::applayer::Bodies {
+            request: wants(BufferId::HttpRequestBody),
+            response: wants(BufferId::HttpResponseBody) || wants(BufferId::FileData),
+        };
         TxBufs {
-            wanted: BufferId::ALL
-                .iter()
-                .map(|&id| rule_buffer(id).filter(|&r| rules.inspects(r)))
-                .collect(),
+            wanted,
+            bodies,
             ..TxBufs::default()
         }
     }

@@ -13,9 +13,9 @@ impl Worker {
         self.scratch = rules.new_scratch();
         self.stats.alerts_by_rule.clear();
         self.stats.alerts_by_rule.resize(rules.len(), 0);
-        // What transactions build and keep follows the new rules.
+        // What transactions build (and the HTTP bodies the app layer
+        // keeps) follows the new rules.
         self.tx_bufs = super::app::TxBufs::new(&rules);
-        self.bodies = super::bodies_read_by(&rules);
         self.rules = rules;
     }
 
