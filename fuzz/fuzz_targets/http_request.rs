@@ -12,7 +12,7 @@ fuzz_target!(|data: &[u8]| {
             for f in h.iter() {
                 let _ = f.value_parts().count();
             }
-            let _ = (h.content_length(), h.is_chunked());
+            let _ = h.summary();
         }
     }
     let _ = parse_chunk_size(data);

@@ -284,15 +284,15 @@ pub fn parse_headers(i: &[u8]) -> Result<(&[u8], Headers<'_>), ParseError> {
 }
 
 /// What message framing and anomaly checks need of a header block, read
-/// in one pass: the same answers as [`Headers::content_length`],
-/// [`Headers::is_chunked`] and [`Headers::get`] give one field at a time.
+/// in one pass.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct HeaderSummary<'a> {
-    /// [`Headers::content_length`].
+    /// The first Content-Length value, if present: `Err(())` when it is
+    /// not a decimal number.
     pub content_length: Option<Result<u64, ()>>,
     /// Content-Length fields present.
     pub content_length_fields: u32,
-    /// [`Headers::is_chunked`].
+    /// The last transfer coding of a Transfer-Encoding field is `chunked`.
     pub chunked: bool,
     /// The first Content-Encoding value.
     pub content_encoding: Option<&'a [u8]>,
@@ -333,20 +333,6 @@ impl<'a> Headers<'a> {
     /// The first header with this name (case-insensitive).
     pub fn get(&self, name: &[u8]) -> Option<Header<'a>> {
         self.iter().find(|h| h.name.eq_ignore_ascii_case(name))
-    }
-
-    /// The Content-Length value, if present and a valid decimal number.
-    /// `Some(Err(()))` when present but invalid.
-    pub fn content_length(&self) -> Option<Result<u64, ()>> {
-        let h = self.get(b"content-length")?;
-        Some(parse_decimal(trim(h.value)).ok_or(()))
-    }
-
-    /// Whether the last transfer coding is `chunked`.
-    pub fn is_chunked(&self) -> bool {
-        self.iter()
-            .filter(|h| h.name.eq_ignore_ascii_case(b"transfer-encoding"))
-            .any(|h| last_coding_is_chunked(h.value))
     }
 }
 
@@ -628,10 +614,10 @@ Accept: */*\r\n\
     fn framing_headers() {
         let (_, h) =
             parse_headers(b"Content-Length: 12\r\nTransfer-Encoding: gzip, chunked\r\n\r\n").unwrap();
-        assert_eq!(h.content_length(), Some(Ok(12)));
-        assert!(h.is_chunked());
+        assert_eq!(h.summary().content_length, Some(Ok(12)));
+        assert!(h.summary().chunked);
         let (_, h) = parse_headers(b"Content-Length: -1\r\n\r\n").unwrap();
-        assert_eq!(h.content_length(), Some(Err(())));
+        assert_eq!(h.summary().content_length, Some(Err(())));
     }
 
     #[test]
@@ -694,8 +680,7 @@ Accept: */*\r\n\
             let _ = parse_status_line(&data);
             if let Ok((_, h)) = parse_headers(&data) {
                 for f in h.iter() { let _ = f.value_parts().count(); }
-                let _ = h.content_length();
-                let _ = h.is_chunked();
+                let _ = h.summary();
             }
             let _ = parse_chunk_size(&data);
             let mut o = Vec::new();
@@ -703,10 +688,10 @@ Accept: */*\r\n\
             prop_assert!(o.len() <= data.len() + 1);
         }
 
-        /// The one-pass summary gives what the field-at-a-time accessors
-        /// give, and the unfolded value is the joined parts.
+        /// The one-pass summary gives what looking at the fields one at a
+        /// time gives, and the unfolded value is the joined parts.
         #[test]
-        fn summary_agrees_with_the_accessors(
+        fn summary_agrees_with_a_field_by_field_reading(
             lines in proptest::collection::vec((
                 prop::sample::select(vec!["Content-Length", "content-length", "Transfer-Encoding", "Content-Encoding", "Host", "X-A", ""]),
                 prop::sample::select(vec![": ", ":", " : ", " "]),
@@ -720,8 +705,13 @@ Accept: */*\r\n\
             raw.extend_from_slice(b"\r\n");
             let (_, h) = parse_headers(&raw).unwrap();
             let s = h.summary();
-            prop_assert_eq!(s.content_length, h.content_length());
-            prop_assert_eq!(s.chunked, h.is_chunked());
+            let length = h.get(b"content-length").map(|f| parse_decimal(trim(f.value)).ok_or(()));
+            prop_assert_eq!(s.content_length, length);
+            let chunked = h
+                .iter()
+                .filter(|f| f.name.eq_ignore_ascii_case(b"transfer-encoding"))
+                .any(|f| f.value.split(|&b| b == b',').next_back().is_some_and(|c| trim(c).eq_ignore_ascii_case(b"chunked")));
+            prop_assert_eq!(s.chunked, chunked);
             prop_assert_eq!(s.content_encoding, h.get(b"content-encoding").map(|f| f.value));
             prop_assert_eq!(s.host, h.get(b"host").is_some());
             prop_assert_eq!(s.missing_colon, h.iter().any(|f| f.missing_colon));
