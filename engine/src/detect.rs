@@ -3,7 +3,7 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::indexing_slicing))]
 
 use crate::applayer::Direction as AppDir;
-use crate::config::{EncryptionHandling, EngineConfig};
+use crate::config::{EncryptionHandling, EngineConfig, StreamConfig};
 use crate::decode::{decode, LinkType, Packet};
 use crate::flow::{EndReason, Flow, FlowTable, TH_ACK, TH_FIN, TH_RST, TH_SYN};
 use crate::output::{alert_record, flow_record, AlertInput};
@@ -58,11 +58,24 @@ pub struct Worker {
     pub output_lost: u64,
     /// Transaction buffers for the rules (see `detect/app.rs`).
     tx_bufs: app::TxBufs,
+    /// Reassembly settings in use (see [`stream_config`]).
+    stream: StreamConfig,
     /// Records gathered into one block per batch of frames (see
     /// [`Worker::batch_output`]), and how many records it holds.
     out_block: Vec<u8>,
     out_block_records: u64,
     batch_output: bool,
+}
+
+/// The configured reassembly settings, except that no inspected data is
+/// kept in front of new data when there are no rules to read it: in-order
+/// segments then reach the app layer straight from the packet.
+fn stream_config(cfg: &EngineConfig, rules: &RuleSet) -> StreamConfig {
+    let mut s = cfg.stream.clone();
+    if rules.is_empty() {
+        s.window = 0;
+    }
+    s
 }
 
 /// A record block is handed to the writer once it holds this many bytes.
@@ -91,6 +104,7 @@ impl Worker {
         Worker {
             scratch: rules.new_scratch(),
             tx_bufs: app::TxBufs::new(&rules),
+            stream: stream_config(&cfg, &rules),
             out_block: Vec::new(),
             out_block_records: 0,
             batch_output: false,
@@ -208,7 +222,7 @@ impl Worker {
         };
 
         let to_server = self.flows.get(idx).is_to_server(&p);
-        let scfg = &self.cfg.stream;
+        let scfg = &self.stream;
         let flow = self.flows.get_mut(idx);
         // Bytes as Suricata counts them: the captured frame, or for a
         // tunnelled packet the inner IP packet.

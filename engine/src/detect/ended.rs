@@ -48,7 +48,7 @@ impl Worker {
             let established = f.is_established() || f.tcp_state == TcpState::Closed;
             let server_port = f.server_port;
             let mut sctx = StreamCtx {
-                cfg: &self.cfg.stream,
+                cfg: &self.stream,
                 mem: &self.mem,
                 now_ns: f.last_ns,
                 counters: &mut self.stats.tcp.stream,

@@ -16,6 +16,7 @@ impl Worker {
         // What transactions build (and the HTTP bodies the app layer
         // keeps) follows the new rules.
         self.tx_bufs = super::app::TxBufs::new(&rules);
+        self.stream = super::stream_config(&self.cfg, &rules);
         self.rules = rules;
     }
 

@@ -13,7 +13,8 @@
 //! - Sequence numbers are compared with wrap-around arithmetic and mapped to
 //!   absolute 64-bit stream offsets, so nothing overflows.
 //! - In-order data with nothing held is appended to the window straight from
-//!   the packet (the one copy).
+//!   the packet (the one copy). With no window kept (`window: 0`, when no
+//!   rule reads the stream) it is handed on from the packet, not copied.
 //! - Out-of-order data is held in a per-direction buffer indexed by stream
 //!   offset, bounded per direction (`max_held_bytes`, `max_held_segments`)
 //!   and by a memcap shared by all workers ([`StreamMem`]).
@@ -473,6 +474,22 @@ impl StreamDir {
                 let n = (lim - start) as usize;
                 if n > 0 {
                     let (now, rest) = data.split_at(n.min(data.len()));
+                    if ctx.cfg.window == 0 {
+                        // Nothing is kept in front of new data, so the
+                        // segment's own bytes are the window: no copy.
+                        self.flush_run(sink);
+                        self.clear_window();
+                        self.bytes += now.len() as u64;
+                        self.advance(now.len() as u64);
+                        sink(Chunk::Data {
+                            window: now,
+                            new_from: 0,
+                        });
+                        self.deliver(ctx, sink);
+                        data = rest;
+                        start = lim;
+                        continue;
+                    }
                     self.begin_run(ctx.cfg.window, now.len());
                     self.window.extend_from_slice(now);
                     self.bytes += now.len() as u64;

@@ -106,6 +106,33 @@ fn in_order_segments_share_a_window() {
     assert_eq!(h.dir.bytes, 13);
 }
 
+/// With no window kept, in-order bytes are handed on as they came (from
+/// the segment itself) and held bytes as one run once the hole fills;
+/// nothing stays in the window buffer.
+#[test]
+fn no_window_hands_on_only_new_bytes() {
+    let mut h = Harness::new(StreamConfig {
+        window: 0,
+        ..StreamConfig::default()
+    });
+    h.dir.on_syn(999);
+    assert_eq!(h.seg(1000, b"hello "), vec![data("hello ", "hello ")]);
+    assert_eq!(h.seg(1006, b"world"), vec![data("world", "world")]);
+    assert!(h.dir.window().is_empty());
+    // A hole, then its filler: the filler first, then what was held.
+    assert_eq!(h.seg(1014, b"late"), vec![]);
+    assert_eq!(
+        h.seg(1011, b"!!!"),
+        vec![data("!!!", "!!!"), data("late", "late")]
+    );
+    assert_eq!(h.seg(1018, b"."), vec![data(".", ".")]);
+    assert_eq!(h.dir.bytes, 19);
+    // A retransmission is still an overlap, but with nothing kept to
+    // compare it against, never "different data".
+    assert_eq!(h.seg(1000, b"HELLO "), vec![]);
+    assert_eq!((h.counters.overlaps, h.counters.overlap_diff_data), (1, 0));
+}
+
 /// Over a long stream the window is always the last `window` bytes before
 /// the new ones, whether the kept tail was just moved in the buffer or not
 /// (it is moved only when the buffer would grow), overlaps are still
@@ -388,9 +415,10 @@ proptest! {
         order in proptest::collection::vec(any::<u32>(), 0..64),
         dups in proptest::collection::vec((any::<u16>(), 0usize..300, 1usize..300), 0..10),
         policy in 0usize..OverlapPolicy::ALL.len(),
+        keep in prop_oneof![Just(0usize), Just(32)],
     ) {
         let mut h = Harness::new(StreamConfig {
-            window: 32,
+            window: keep,
             policy: OverlapPolicy::ALL[policy],
             // Up to 2,000 one-byte segments may be held at once here; the
             // limit itself is tested apart.
@@ -425,7 +453,7 @@ proptest! {
         for e in &out {
             if let Ev::Data(w, new) = e {
                 prop_assert!(w.ends_with(new));
-                prop_assert!(w.len() <= 32 + new.len());
+                prop_assert!(w.len() <= keep + new.len());
             }
         }
         h.dir.release();
