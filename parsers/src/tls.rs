@@ -112,20 +112,32 @@ fn map_err(e: nom::Err<nom::error::Error<&[u8]>>, what: &'static str) -> ParseEr
     ParseError::from_nom(e, what)
 }
 
-/// Parses one record header and fragment.
+/// The five bytes in front of every record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RecordHeader {
+    /// ContentType.
+    pub content_type: u8,
+    /// legacy_record_version.
+    pub version: TlsVersion,
+    /// Length of the fragment that follows.
+    pub len: u16,
+}
+
+/// Parses one record header, leaving the fragment in the rest.
 ///
 /// # Errors
-/// `Incomplete` until the whole record is there; `Invalid` for an unknown
-/// content type, a major version other than 3 or an over-long fragment,
-/// checked from the first bytes so detection can rule TLS out early.
+/// `Incomplete` until the five header bytes are there; `Invalid` for an
+/// unknown content type, a major version other than 3 or an over-long
+/// fragment, checked from the first bytes so detection can rule TLS out
+/// early.
 ///
 /// # Examples
 /// ```
-/// use tapwatch_parsers::tls::parse_record;
-/// let (rest, r) = parse_record(&[21, 3, 3, 0, 2, 1, 0, 0xff]).unwrap();
-/// assert_eq!((r.content_type, r.fragment, rest), (21, &[1u8, 0][..], &[0xffu8][..]));
+/// use tapwatch_parsers::tls::parse_record_header;
+/// let (rest, h) = parse_record_header(&[23, 3, 3, 0x40, 0, 0xaa]).unwrap();
+/// assert_eq!((h.content_type, h.len, rest), (23, 0x4000, &[0xaau8][..]));
 /// ```
-pub fn parse_record(i: &[u8]) -> Result<(&[u8], Record<'_>), ParseError> {
+pub fn parse_record_header(i: &[u8]) -> Result<(&[u8], RecordHeader), ParseError> {
     if let Some(&ct) = i.first() {
         if !(content::CHANGE_CIPHER_SPEC..=content::HEARTBEAT).contains(&ct) {
             return Err(ParseError::Invalid("tls record content type"));
@@ -142,12 +154,36 @@ pub fn parse_record(i: &[u8]) -> Result<(&[u8], Record<'_>), ParseError> {
     if usize::from(len) > MAX_RECORD_LEN {
         return Err(ParseError::Invalid("tls record too long"));
     }
-    let (rest, fragment) = take(len)(r).map_err(|e| map_err(e, "tls record"))?;
+    Ok((
+        r,
+        RecordHeader {
+            content_type,
+            version: TlsVersion(version),
+            len,
+        },
+    ))
+}
+
+/// Parses one record header and fragment.
+///
+/// # Errors
+/// `Incomplete` until the whole record is there; `Invalid` as
+/// [`parse_record_header`].
+///
+/// # Examples
+/// ```
+/// use tapwatch_parsers::tls::parse_record;
+/// let (rest, r) = parse_record(&[21, 3, 3, 0, 2, 1, 0, 0xff]).unwrap();
+/// assert_eq!((r.content_type, r.fragment, rest), (21, &[1u8, 0][..], &[0xffu8][..]));
+/// ```
+pub fn parse_record(i: &[u8]) -> Result<(&[u8], Record<'_>), ParseError> {
+    let (r, h) = parse_record_header(i)?;
+    let (rest, fragment) = take(h.len)(r).map_err(|e| map_err(e, "tls record"))?;
     Ok((
         rest,
         Record {
-            content_type,
-            version: TlsVersion(version),
+            content_type: h.content_type,
+            version: h.version,
             fragment,
         },
     ))

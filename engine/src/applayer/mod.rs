@@ -616,6 +616,61 @@ mod tests {
         ]
     }
 
+    /// A TLS session fed in small pieces: records whose fragment is not
+    /// read (application data, alerts, encrypted handshake) are passed
+    /// over as they come, never gathered whole, and the session is logged
+    /// once, whatever the cuts.
+    #[test]
+    fn tls_records_not_read_are_never_buffered() {
+        use tapwatch_gen::app::tls as g;
+        let mut rng = tapwatch_gen::Rng::new(7);
+        let hellos = [
+            g::client_hello(&[1; 32], &[], "example.com", &["h2"]),
+            g::server_hello(&[2; 32], &[], 0xc02f, Some("h2")),
+        ];
+        let client = [
+            hellos[0].clone(),
+            g::change_cipher_spec(),
+            g::encrypted_finished(&mut rng),
+            g::application_data(&mut rng, 40_000),
+        ]
+        .concat();
+        let server = [
+            hellos[1].clone(),
+            g::change_cipher_spec(),
+            g::encrypted_finished(&mut rng),
+            g::application_data(&mut rng, 70_000),
+            g::encrypted_alert(&mut rng),
+        ]
+        .concat();
+        for cut in [1usize, 7, 536, 1448, 100_000] {
+            let mut app = AppLayer::default();
+            let mut at = [0usize; 2];
+            while at[0] < client.len() || at[1] < server.len() {
+                for (i, dir, data) in [
+                    (0, Direction::ToServer, &client),
+                    (1, Direction::ToClient, &server),
+                ] {
+                    let end = (at[i] + cut).min(data.len());
+                    if end > at[i] {
+                        app.on_stream(dir, &data[at[i]..end], false, false, 443);
+                    }
+                    at[i] = end;
+                    if end >= hellos[i].len() {
+                        // Past its hello at most a record header (or an
+                        // unfinished ChangeCipherSpec) waits.
+                        assert!(app.pending[i].len() <= 5, "cut {cut} at {end}");
+                    }
+                }
+            }
+            assert_eq!(app.proto, AppProto::Tls, "cut {cut}");
+            assert!(app.is_encrypted(), "cut {cut}");
+            assert_eq!(app.anomalies, 0, "cut {cut}");
+            let tls = app.done.iter().filter(|t| matches!(t.tx, Tx::Tls(_))).count();
+            assert_eq!(tls, 1, "cut {cut}");
+        }
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(512))]
         /// Arbitrary bytes after a valid start, cut anywhere, with gaps,

@@ -74,6 +74,10 @@ pub struct TlsState {
     hs: [Vec<u8>; 2],
     /// ChangeCipherSpec seen: further records are opaque.
     encrypted: [bool; 2],
+    /// Fragment bytes of the current record still to pass over, per
+    /// direction: a record whose fragment is not read (anything but a
+    /// plaintext handshake) is taken as it arrives, never buffered whole.
+    skip: [usize; 2],
     logged: bool,
     /// The session carries encrypted application data from here on.
     session_encrypted: bool,
@@ -99,35 +103,57 @@ impl TlsState {
     /// Parses bytes of one direction, one record per call.
     pub fn parse(&mut self, dir: Direction, buf: &[u8], now: (u64, u64), done: &mut Vec<DoneTx>) -> Progress {
         let d = dir;
+        let left = *d.of(&self.skip);
+        if left > 0 {
+            let n = left.min(buf.len());
+            *d.of_mut(&mut self.skip) = left - n;
+            return Progress::Done { consumed: n };
+        }
+        let (body, hdr) = match tls::parse_record_header(buf) {
+            Ok(x) => x,
+            Err(e) => return Progress::from_error(e, 0),
+        };
+        let reads_fragment = match hdr.content_type {
+            content::HANDSHAKE => !*d.of(&self.encrypted),
+            // One byte, and only a whole one counts.
+            content::CHANGE_CIPHER_SPEC => true,
+            _ => false,
+        };
+        if !reads_fragment {
+            // Only the header matters: pass over the fragment as it comes.
+            let len = usize::from(hdr.len);
+            let have = len.min(body.len());
+            *d.of_mut(&mut self.skip) = len - have;
+            if hdr.content_type == content::APPLICATION_DATA && self.tx.server_hello {
+                self.session_encrypted = true;
+                self.log(now, done);
+            }
+            return Progress::Done {
+                consumed: buf.len() - body.len() + have,
+            };
+        }
         let (rest, rec) = match tls::parse_record(buf) {
             Ok(x) => x,
             Err(e) => return Progress::from_error(e, 0),
         };
-        let consumed = buf.len() - rest.len();
-        match rec.content_type {
-            content::HANDSHAKE if !*d.of(&self.encrypted) => {
-                if d.of(&self.hs).len() + rec.fragment.len() > tls::MAX_HANDSHAKE_LEN {
-                    return Progress::Invalid(Anomaly::TooLarge);
-                }
-                d.of_mut(&mut self.hs).extend_from_slice(rec.fragment);
-                if let Err(a) = self.handshake_messages(dir) {
-                    return Progress::Invalid(a);
-                }
-            }
-            content::CHANGE_CIPHER_SPEC => {
-                *d.of_mut(&mut self.encrypted) = true;
-                if self.encrypted == [true, true] {
-                    self.session_encrypted = true;
-                    self.log(now, done);
-                }
-            }
-            content::APPLICATION_DATA if self.tx.server_hello => {
+        if rec.content_type == content::CHANGE_CIPHER_SPEC {
+            *d.of_mut(&mut self.encrypted) = true;
+            if self.encrypted == [true, true] {
                 self.session_encrypted = true;
                 self.log(now, done);
             }
-            _ => {}
+        } else {
+            if d.of(&self.hs).len() + rec.fragment.len() > tls::MAX_HANDSHAKE_LEN {
+                return Progress::Invalid(Anomaly::TooLarge);
+            }
+            d.of_mut(&mut self.hs).extend_from_slice(rec.fragment);
+            if let Err(a) = self.handshake_messages(dir) {
+                return Progress::Invalid(a);
+            }
         }
-        Progress::Done { consumed }
+        Progress::Done {
+            consumed: buf.len() - rest.len(),
+        }
     }
 
     fn handshake_messages(&mut self, dir: Direction) -> Result<(), Anomaly> {
@@ -211,6 +237,9 @@ impl TlsState {
             self.tx.truncated = true;
         }
         d.of_mut(&mut self.hs).clear();
+        // Parsing starts over at the next bytes, as for a record gathered
+        // whole and cut by the gap.
+        *d.of_mut(&mut self.skip) = 0;
     }
 
     /// Flow end: log the handshake if it was not yet.
