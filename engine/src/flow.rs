@@ -639,6 +639,12 @@ impl FlowSlot for TunnelFlow {
 pub struct FlowTable<S: FlowSlot = Flow> {
     map: FlowMap<u32>,
     slots: Vec<S>,
+    /// Per slot, the packet time up to which a sweep can pass it by: its
+    /// flow's timeout as last computed, 0 once the flow was handed out
+    /// for a change (its deadline may have moved either way), `u64::MAX`
+    /// when the slot is free. A sweep reads this compact array and visits
+    /// only the slots it names as due.
+    due: Vec<u64>,
     free: Vec<u32>,
     capacity: usize,
     cfg: FlowConfig,
@@ -668,6 +674,7 @@ impl<S: FlowSlot> FlowTable<S> {
         FlowTable {
             map,
             slots: Vec::with_capacity(initial),
+            due: Vec::with_capacity(initial),
             free: Vec::with_capacity(initial),
             capacity,
             cfg: cfg.clone(),
@@ -681,7 +688,7 @@ impl<S: FlowSlot> FlowTable<S> {
 
     /// Bytes held by the slots and the index (not the reassembly buffers).
     pub fn memuse(&self) -> u64 {
-        let slot = std::mem::size_of::<S>() + std::mem::size_of::<u32>();
+        let slot = std::mem::size_of::<S>() + std::mem::size_of::<u32>() + std::mem::size_of::<u64>();
         let entry = std::mem::size_of::<(FlowKey, u32)>() + 1;
         (self.slots.capacity() * slot + self.map.capacity() * entry) as u64
     }
@@ -706,6 +713,7 @@ impl<S: FlowSlot> FlowTable<S> {
     // As `get`: an index from lookup is always in bounds.
     #[allow(clippy::indexing_slicing)]
     pub fn get_mut(&mut self, idx: u32) -> &mut S {
+        self.due[idx as usize] = 0;
         &mut self.slots[idx as usize]
     }
 
@@ -721,6 +729,9 @@ impl<S: FlowSlot> FlowTable<S> {
         };
         if let Some(idx) = known {
             self.recent = Some((key, idx));
+            if let Some(d) = self.due.get_mut(idx as usize) {
+                *d = 0;
+            }
             // The index and the slab agree; a miss would be a bug, and
             // the packet then goes without a flow.
             let f = self.slots.get_mut(idx as usize)?;
@@ -755,14 +766,19 @@ impl<S: FlowSlot> FlowTable<S> {
                 let len = self.slots.len();
                 if len == self.slots.capacity() {
                     // Grow by doubling, never past the configured capacity.
-                    self.slots
-                        .reserve_exact(len.max(16).min(self.capacity.saturating_sub(len).max(1)));
+                    let more = len.max(16).min(self.capacity.saturating_sub(len).max(1));
+                    self.slots.reserve_exact(more);
+                    self.due.reserve_exact(more);
                 }
                 self.slots.push(S::empty());
+                self.due.push(0);
                 (self.slots.len() - 1) as u32
             }
         };
         self.slots.get_mut(idx as usize)?.init(key, p, ts_ns);
+        if let Some(d) = self.due.get_mut(idx as usize) {
+            *d = 0;
+        }
         self.map.insert(key, idx);
         self.recent = Some((key, idx));
         self.count_new(p.ip_proto);
@@ -823,6 +839,9 @@ impl<S: FlowSlot> FlowTable<S> {
 
     fn remove(&mut self, idx: u32) -> Option<S> {
         let f = self.slots.get_mut(idx as usize)?;
+        if let Some(d) = self.due.get_mut(idx as usize) {
+            *d = u64::MAX;
+        }
         f.set_unused();
         let key = *f.key();
         let old = f.take_ended();
@@ -842,17 +861,28 @@ impl<S: FlowSlot> FlowTable<S> {
             return;
         }
         self.last_sweep_ns = now_ns;
-        for i in 0..self.slots.len() {
+        for i in 0..self.due.len() {
+            // Nothing changed a flow's deadline without handing it out
+            // (which zeroes `due`), so one not yet due is not expired.
+            if self.due.get(i).is_none_or(|&d| now_ns <= d) {
+                continue;
+            }
             let Some(f) = self.slots.get(i) else { break };
             if !f.in_use() {
+                if let Some(d) = self.due.get_mut(i) {
+                    *d = u64::MAX;
+                }
                 continue;
             }
             let t = f.timeout_secs(&self.cfg).saturating_mul(1_000_000_000);
-            if now_ns > f.last_ns().saturating_add(t) {
+            let deadline = f.last_ns().saturating_add(t);
+            if now_ns > deadline {
                 if let Some(old) = self.remove(i as u32) {
                     self.counters.timed_out += 1;
                     ended.push((old, EndReason::Timeout));
                 }
+            } else if let Some(d) = self.due.get_mut(i) {
+                *d = deadline;
             }
         }
     }
@@ -895,6 +925,50 @@ mod tests {
                 window: 1024,
             }),
             ..Packet::empty()
+        }
+    }
+
+    proptest::proptest! {
+        /// A sweep ends exactly the flows past their timeout, however
+        /// packets (which move a flow's deadline later, or earlier when
+        /// its state changes: FIN, RST) and sweeps interleave, though it
+        /// looks only at the slots handed out since it last looked.
+        #[test]
+        fn sweep_ends_exactly_the_expired_flows(
+            ops in proptest::collection::vec((0u32..24, 0usize..5, 0u64..90), 1..300),
+        ) {
+            let flags = [TH_SYN, TH_SYN | TH_ACK, TH_ACK, TH_FIN | TH_ACK, TH_RST];
+            let mut t = FlowTable::<Flow>::new(&FlowConfig::default(), 16);
+            let mut now = 1u64;
+            let mut ended = Vec::new();
+            for (n, kind, dt) in ops {
+                now += dt * 1_000_000_000;
+                if dt >= 60 {
+                    t.sweep(now, &mut ended);
+                    for (f, r) in ended.drain(..) {
+                        proptest::prop_assert_eq!(r, EndReason::Timeout);
+                        let timeout = f.timeout_secs(&t.cfg) * 1_000_000_000;
+                        proptest::prop_assert!(now > f.last_ns + timeout);
+                    }
+                    for f in t.slots.iter().filter(|f| f.in_use()) {
+                        let timeout = f.timeout_secs(&t.cfg) * 1_000_000_000;
+                        proptest::prop_assert!(now <= f.last_ns + timeout, "{} {}", now, f.last_ns);
+                    }
+                    continue;
+                }
+                let mut p = syn(n);
+                let to_server = kind != 1;
+                if !to_server {
+                    std::mem::swap(&mut p.src, &mut p.dst);
+                    std::mem::swap(&mut p.sport, &mut p.dport);
+                }
+                p.tcp = p.tcp.map(|tcp| TcpInfo { flags: flags[kind], ..tcp });
+                if let Some(idx) = t.lookup(&p, now) {
+                    let to_server = t.get(idx).is_to_server(&p);
+                    t.get_mut(idx).update(&p, to_server, now, 60);
+                }
+                t.ended = None;
+            }
         }
     }
 
