@@ -6,7 +6,7 @@ use crate::applayer::Direction as AppDir;
 use crate::config::{EncryptionHandling, EngineConfig, StreamConfig};
 use crate::decode::{decode, LinkType, Packet};
 use crate::flow::{EndReason, Flow, FlowTable, TH_ACK, TH_FIN, TH_RST, TH_SYN};
-use crate::output::{alert_record, flow_record, AlertInput};
+use crate::output::{alert_record_into, flow_record_into, AlertInput};
 use crate::stats::WorkerStats;
 use crate::stream::{Chunk, Segment, StreamCtx, StreamMem};
 use crossbeam_channel::Sender;
@@ -149,18 +149,30 @@ impl Worker {
         }
     }
 
-    fn emit(&mut self, rec: Vec<u8>) {
+    /// The buffer the next record is written into (its builder appends):
+    /// the output block when records are batched, else a new buffer.
+    /// Hand it back with [`Worker::put_record`].
+    fn record_buf(&mut self) -> Vec<u8> {
+        if !self.batch_output {
+            return Vec::new();
+        }
+        let mut block = std::mem::take(&mut self.out_block);
+        if block.capacity() == 0 {
+            block.reserve(OUT_BLOCK + (OUT_BLOCK >> 2));
+        }
+        block
+    }
+
+    /// Take back the buffer of [`Worker::record_buf`] with one more record.
+    fn put_record(&mut self, buf: Vec<u8>) {
         self.stats.records += 1;
         if self.batch_output {
-            if self.out_block.is_empty() {
-                self.out_block.reserve(OUT_BLOCK + rec.len());
-            }
-            self.out_block.extend_from_slice(&rec);
+            self.out_block = buf;
             self.out_block_records += 1;
             if self.out_block.len() >= OUT_BLOCK {
                 self.flush_output();
             }
-        } else if self.out.send(rec).is_err() {
+        } else if self.out.send(buf).is_err() {
             self.output_lost += 1;
         }
     }
@@ -169,8 +181,9 @@ impl Worker {
         self.inspect_held(&mut f);
         self.app_flow_end(&mut f); // app layer hook
         if self.cfg.eve.flow {
-            let rec = flow_record(&f, reason, &self.cfg.eve);
-            self.emit(rec);
+            let buf = self.record_buf();
+            let rec = flow_record_into(buf, &f, reason, &self.cfg.eve);
+            self.put_record(rec);
         }
     }
 
@@ -427,22 +440,26 @@ impl Worker {
                 *c += 1;
             }
             if self.cfg.eve.alert {
+                let buf = self.record_buf();
                 let flow = match flow {
                     AlertFlow::None => None,
                     AlertFlow::Table(i) => Some(self.flows.get(i)),
                     AlertFlow::Ended(f) => Some(f),
                 };
-                let rec = alert_record(&AlertInput {
-                    ts_ns: info.ts_ns,
-                    pcap_cnt: info.pcap_cnt,
-                    packet: p,
-                    frame,
-                    flow,
-                    to_server,
-                    rule: self.rules.meta(h),
-                    cfg: &self.cfg.eve,
-                });
-                self.emit(rec);
+                let rec = alert_record_into(
+                    buf,
+                    &AlertInput {
+                        ts_ns: info.ts_ns,
+                        pcap_cnt: info.pcap_cnt,
+                        packet: p,
+                        frame,
+                        flow,
+                        to_server,
+                        rule: self.rules.meta(h),
+                        cfg: &self.cfg.eve,
+                    },
+                );
+                self.put_record(rec);
             }
         }
         self.hits = hits;

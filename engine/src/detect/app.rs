@@ -10,7 +10,7 @@ use crate::applayer::buffers::{for_each_buffer, is_to_server, BufferId};
 use crate::applayer::Tx;
 use crate::decode::Packet;
 use crate::flow::Flow;
-use crate::output::{tx_enabled, tx_record};
+use crate::output::{tx_enabled, tx_record_into};
 use tapwatch_rules::BufferId as RuleBuffer;
 
 /// The rule crate's id for one of our buffers (same Suricata keyword).
@@ -203,19 +203,17 @@ impl Worker {
         if flow.app.done.is_empty() {
             return;
         }
-        let done = std::mem::take(&mut flow.app.done);
-        let flow = self.flows.get(idx);
-        let recs: Vec<Vec<u8>> = done
-            .iter()
-            .filter(|d| tx_enabled(&d.tx, &self.cfg.eve))
-            .map(|d| tx_record(d, flow, &self.cfg.eve))
-            .collect();
-        let mut done = done;
+        let mut done = std::mem::take(&mut flow.app.done);
+        for d in &done {
+            if !tx_enabled(&d.tx, &self.cfg.eve) {
+                continue;
+            }
+            let buf = self.record_buf();
+            let rec = tx_record_into(buf, d, self.flows.get(idx), &self.cfg.eve);
+            self.put_record(rec);
+        }
         done.clear();
         self.flows.get_mut(idx).app.done = done;
-        for r in recs {
-            self.emit(r);
-        }
     }
 
     /// A flow ends: what its app layer still holds is logged.
@@ -231,8 +229,9 @@ impl Worker {
             if !tx_enabled(&d.tx, &self.cfg.eve) {
                 continue;
             }
-            let rec = tx_record(&d, f, &self.cfg.eve);
-            self.emit(rec);
+            let buf = self.record_buf();
+            let rec = tx_record_into(buf, &d, f, &self.cfg.eve);
+            self.put_record(rec);
         }
     }
 }

@@ -6,7 +6,7 @@
 use super::{packet_ctx, FrameInfo, Worker};
 use crate::decode::{DecodeError, Packet};
 use crate::defrag::DefragStats;
-use crate::output::{anomaly_record, AnomalyInput};
+use crate::output::{anomaly_record_into, AnomalyInput};
 use tapwatch_rules::{Event, EventSet};
 
 /// The decoder event Suricata raises for a frame that did not decode, where
@@ -88,15 +88,19 @@ impl Worker {
             if !self.cfg.eve.anomaly.wants(e.kind()) {
                 continue;
             }
-            let rec = anomaly_record(&AnomalyInput {
-                ts_ns: info.ts_ns,
-                pcap_cnt: info.pcap_cnt,
-                packet: p,
-                flow: flow.map(|i| self.flows.get(i)),
-                event: e,
-                cfg: &self.cfg.eve,
-            });
-            self.emit(rec);
+            let buf = self.record_buf();
+            let rec = anomaly_record_into(
+                buf,
+                &AnomalyInput {
+                    ts_ns: info.ts_ns,
+                    pcap_cnt: info.pcap_cnt,
+                    packet: p,
+                    flow: flow.map(|i| self.flows.get(i)),
+                    event: e,
+                    cfg: &self.cfg.eve,
+                },
+            );
+            self.put_record(rec);
         }
     }
 

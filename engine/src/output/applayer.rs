@@ -569,9 +569,14 @@ pub(super) fn tx_record_hint(d: &DoneTx, f: &Flow, cfg: &EveConfig) -> usize {
 /// The EVE record of a finished transaction (`event_type` `http`, `tls`,
 /// `dns` or `pgsql`), oriented client → server as Suricata logs them.
 pub fn tx_record(d: &DoneTx, f: &Flow, cfg: &EveConfig) -> Vec<u8> {
+    tx_record_into(Vec::new(), d, f, cfg)
+}
+
+/// [`tx_record`], appended to `out`.
+pub fn tx_record_into(out: Vec<u8>, d: &DoneTx, f: &Flow, cfg: &EveConfig) -> Vec<u8> {
     let tx = d.tx.as_ref();
     let session = f.tunnel.and_then(|t| cfg.sessions.get(&t.vni));
-    let mut w = JsonWriter::with_capacity(tx_record_hint(d, f, cfg));
+    let mut w = JsonWriter::append_to(out, tx_record_hint(d, f, cfg));
     w.begin_object();
     w.key("timestamp").ts(d.ts_ns);
     w.key("flow_id").u64(f.flow_id);
@@ -626,7 +631,7 @@ mod tests {
     use serde_json::Value;
 
     fn object(f: impl FnOnce(&mut JsonWriter)) -> String {
-        let mut w = JsonWriter::with_capacity(0);
+        let mut w = JsonWriter::append_to(Vec::new(), 0);
         f(&mut w);
         String::from_utf8(w.into_bytes()).unwrap()
     }

@@ -233,9 +233,14 @@ pub(super) fn alert_hint(a: &AlertInput<'_>, app: Option<TxRef<'_>>) -> usize {
 }
 
 pub fn alert_record(a: &AlertInput<'_>) -> Vec<u8> {
+    alert_record_into(Vec::new(), a)
+}
+
+/// [`alert_record`], appended to `out`.
+pub fn alert_record_into(out: Vec<u8>, a: &AlertInput<'_>) -> Vec<u8> {
     let p = a.packet;
     let app_tx = alert_app_tx(a);
-    let mut w = JsonWriter::with_capacity(alert_hint(a, app_tx));
+    let mut w = JsonWriter::append_to(out, alert_hint(a, app_tx));
     w.begin_object();
     w.key("timestamp").ts(a.ts_ns);
     if let Some(f) = a.flow {
@@ -342,7 +347,12 @@ pub(super) const ANOMALY_RECORD_SIZE: usize = 768;
 
 /// An `anomaly` record (Suricata's `event_type: anomaly`).
 pub fn anomaly_record(a: &AnomalyInput<'_>) -> Vec<u8> {
-    let mut w = JsonWriter::with_capacity(ANOMALY_RECORD_SIZE);
+    anomaly_record_into(Vec::new(), a)
+}
+
+/// [`anomaly_record`], appended to `out`.
+pub fn anomaly_record_into(out: Vec<u8>, a: &AnomalyInput<'_>) -> Vec<u8> {
+    let mut w = JsonWriter::append_to(out, ANOMALY_RECORD_SIZE);
     w.begin_object();
     w.key("timestamp").ts(a.ts_ns);
     if let Some(f) = a.flow {
@@ -407,7 +417,12 @@ pub(super) const TCP_FLAGS: [(u8, &str); 8] = [
 pub(super) const FLOW_RECORD_SIZE: usize = 896;
 
 pub fn flow_record(f: &Flow, reason: EndReason, cfg: &EveConfig) -> Vec<u8> {
-    let mut w = JsonWriter::with_capacity(FLOW_RECORD_SIZE);
+    flow_record_into(Vec::new(), f, reason, cfg)
+}
+
+/// [`flow_record`], appended to `out`.
+pub fn flow_record_into(out: Vec<u8>, f: &Flow, reason: EndReason, cfg: &EveConfig) -> Vec<u8> {
+    let mut w = JsonWriter::append_to(out, FLOW_RECORD_SIZE);
     w.begin_object();
     w.key("timestamp").ts(f.last_ns);
     w.key("flow_id").u64(f.flow_id);
@@ -613,7 +628,7 @@ mod tests {
     #[test]
     fn ipv6_is_written_in_full_like_suricata() {
         let ip = |s: &str| {
-            let mut w = JsonWriter::with_capacity(0);
+            let mut w = JsonWriter::append_to(Vec::new(), 0);
             w.ip(&s.parse().unwrap());
             String::from_utf8(w.into_bytes()).unwrap()
         };

@@ -158,12 +158,11 @@ fn push_hex(out: &mut Vec<u8>, n: u64, width: usize) {
 }
 
 impl JsonWriter {
-    /// A writer over a new buffer of `capacity` bytes.
-    pub fn with_capacity(capacity: usize) -> JsonWriter {
-        JsonWriter {
-            out: Vec::with_capacity(capacity),
-            comma: false,
-        }
+    /// A writer appending to `out` (a block of records), with room for
+    /// `hint` more bytes.
+    pub fn append_to(mut out: Vec<u8>, hint: usize) -> JsonWriter {
+        out.reserve(hint);
+        JsonWriter { out, comma: false }
     }
 
     /// The finished bytes.
@@ -392,7 +391,7 @@ mod tests {
     use serde_json::{json, Value};
 
     fn one(f: impl FnOnce(&mut JsonWriter)) -> Vec<u8> {
-        let mut w = JsonWriter::with_capacity(0);
+        let mut w = JsonWriter::append_to(Vec::new(), 0);
         f(&mut w);
         w.into_bytes()
     }
@@ -543,7 +542,7 @@ mod tests {
 
     #[test]
     fn line_ends_in_newline() {
-        let mut w = JsonWriter::with_capacity(4);
+        let mut w = JsonWriter::append_to(Vec::new(), 4);
         w.begin_object().end_object();
         assert_eq!(w.as_bytes(), b"{}");
         assert_eq!(w.into_line(), b"{}\n");

@@ -23,10 +23,11 @@ mod reference;
 pub mod sink;
 pub mod spool;
 
-pub use applayer::{tx_enabled, tx_index, tx_record, DumpHeaders};
+pub use applayer::{tx_enabled, tx_index, tx_record, tx_record_into, DumpHeaders};
 pub use deliver::{Delivery, SinkCounters};
 pub use eve::{
-    alert_record, anomaly_record, flow_record, stats_record, AlertInput, AnomalyInput, StatsInput,
+    alert_record, alert_record_into, anomaly_record, anomaly_record_into, flow_record, flow_record_into,
+    stats_record, AlertInput, AnomalyInput, StatsInput,
 };
 pub use record::Record;
 pub use sink::{NetOpts, RedisMode, SinkKind, SyslogProto};
