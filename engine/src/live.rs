@@ -22,7 +22,7 @@ use crate::defrag::Defrag;
 use crate::detect::{defrag_events, FrameInfo, Worker};
 use crate::flow::FlowKey;
 use crate::output::{stats_record, EveWriter, OutputConfig, StatsInput};
-use crate::pipeline::{Batch, Meta, TunnelFlows};
+use crate::pipeline::{Batch, TunnelFlows};
 use crate::stats::WorkerStats;
 use arc_swap::ArcSwap;
 use crossbeam_channel::{bounded, Receiver, RecvTimeoutError, Sender, TrySendError};
@@ -733,17 +733,11 @@ impl Reader {
         let Some(b) = self.pending.get_mut(w) else {
             return;
         };
-        let start = b.data.len();
-        b.data.extend_from_slice(frame);
-        b.frames.push(Meta {
-            info,
-            start,
-            len: frame.len(),
-        });
+        b.push_copy(info, frame);
         if self.oldest.is_none() {
             self.oldest = Some(Instant::now());
         }
-        if b.frames.len() >= self.cfg.batch_frames.max(1) || b.data.len() >= 1 << 20 {
+        if b.is_full(self.cfg.batch_frames.max(1)) {
             self.flush(w);
         }
     }
@@ -913,11 +907,7 @@ fn worker_loop(
                     worker.set_rules(sh.rules.load_full());
                 }
                 for m in &batch.frames {
-                    let frame = batch
-                        .data
-                        .get(m.start..m.start.saturating_add(m.len))
-                        .unwrap_or(&[]);
-                    worker.process(&m.info, frame);
+                    worker.process(&m.info, batch.frame(m));
                 }
                 worker.flush_output();
                 batch.clear();

@@ -12,7 +12,7 @@ use crate::dedup::Dedup;
 use crate::defrag::Defrag;
 use crate::detect::{defrag_events, FrameInfo, Worker};
 use crate::flow::{EndReason, FlowKey, FlowTable, TunnelFlow};
-use crate::ingress::{IngressError, PcapReader};
+use crate::ingress::{IngressError, PcapReader, SharedAt};
 use crate::output::{
     flow_record, stats_record, stats_with_outputs, EveWriter, OutputConfig, SinkReport, StatsInput,
 };
@@ -79,15 +79,22 @@ impl ReplaySummary {
     }
 }
 
+/// One frame of a [`Batch`]: its bytes are `start..start + len` of the
+/// batch's own copy (`block` 0) or of its shared block `block - 1`.
 #[derive(Clone, Copy)]
 pub(crate) struct Meta {
     pub(crate) info: FrameInfo,
-    pub(crate) start: usize,
-    pub(crate) len: usize,
+    block: u32,
+    start: usize,
+    len: usize,
 }
 
+/// Frames on their way to one worker. Frames read from a capture file
+/// stay in the reader's blocks (shared, not copied); others (live
+/// capture, reassembled datagrams) are copied into `data`.
 pub(crate) struct Batch {
-    pub(crate) data: Vec<u8>,
+    data: Vec<u8>,
+    blocks: Vec<Arc<Vec<u8>>>,
     pub(crate) frames: Vec<Meta>,
 }
 
@@ -95,12 +102,58 @@ impl Batch {
     pub(crate) fn new(frames: usize) -> Batch {
         Batch {
             data: Vec::with_capacity(frames * 512),
+            blocks: Vec::new(),
             frames: Vec::with_capacity(frames),
         }
     }
+
+    /// Drop the frames (and the batch's hold on shared blocks), keeping
+    /// the allocations.
     pub(crate) fn clear(&mut self) {
         self.data.clear();
+        self.blocks.clear();
         self.frames.clear();
+    }
+
+    /// Queue a copy of `frame`.
+    pub(crate) fn push_copy(&mut self, info: FrameInfo, frame: &[u8]) {
+        let start = self.data.len();
+        self.data.extend_from_slice(frame);
+        self.frames.push(Meta {
+            info,
+            block: 0,
+            start,
+            len: frame.len(),
+        });
+    }
+
+    /// Queue the `len` bytes at `at` of a reader block, without a copy.
+    fn push_shared(&mut self, info: FrameInfo, at: SharedAt<'_>, len: usize) {
+        if !self.blocks.last().is_some_and(|b| Arc::ptr_eq(b, at.block)) {
+            self.blocks.push(at.block.clone());
+        }
+        self.frames.push(Meta {
+            info,
+            block: self.blocks.len() as u32,
+            start: at.start,
+            len,
+        });
+    }
+
+    /// The bytes of frame `m` (one of this batch's).
+    pub(crate) fn frame(&self, m: &Meta) -> &[u8] {
+        let bytes = match m.block {
+            0 => Some(self.data.as_slice()),
+            k => self.blocks.get(k as usize - 1).map(|b| b.as_slice()),
+        };
+        bytes
+            .and_then(|b| b.get(m.start..m.start.saturating_add(m.len)))
+            .unwrap_or_default()
+    }
+
+    /// The batch should go: `per_batch` frames, or 1 MiB copied.
+    pub(crate) fn is_full(&self, per_batch: usize) -> bool {
+        self.frames.len() >= per_batch || self.data.len() >= 1 << 20
     }
 }
 
@@ -239,8 +292,7 @@ pub fn replay(
 fn worker_loop(w: &mut Worker, rx: Receiver<Batch>, recycle: Sender<Batch>) -> Result<(), String> {
     for mut batch in rx {
         for m in &batch.frames {
-            let frame = batch.data.get(m.start..m.start + m.len).unwrap_or(&[]);
-            w.process(&m.info, frame);
+            w.process(&m.info, batch.frame(m));
         }
         w.flush_output();
         batch.clear();
@@ -288,7 +340,7 @@ fn read_all(
                 summary.interrupted = true;
                 break 'files;
             }
-            let frame = match reader.next_frame() {
+            let (frame, shared) = match reader.next_shared() {
                 Ok(Some(f)) => f,
                 Ok(None) => break,
                 Err(e) => {
@@ -356,7 +408,15 @@ fn read_all(
                 0
             };
             if !duplicate {
-                dispatch(&mut pending, txs, recycle, per_batch, w, info, frame.data);
+                dispatch(
+                    &mut pending,
+                    txs,
+                    recycle,
+                    per_batch,
+                    w,
+                    info,
+                    Bytes::Shared(shared, frame.data.len()),
+                );
             }
             if let Some((w, dgram)) = whole {
                 let info = FrameInfo {
@@ -365,7 +425,7 @@ fn read_all(
                     events: EventSet::EMPTY,
                     ..info
                 };
-                dispatch(&mut pending, txs, recycle, per_batch, w, info, dgram);
+                dispatch(&mut pending, txs, recycle, per_batch, w, info, Bytes::Copy(dgram));
             }
             if let Some(p) = progress {
                 if pcap_cnt.is_multiple_of(4096) {
@@ -391,6 +451,14 @@ fn read_all(
     result
 }
 
+/// A frame's bytes as the reader has them.
+enum Bytes<'a> {
+    /// In a reader block: `len` bytes at the given place.
+    Shared(SharedAt<'a>, usize),
+    /// Elsewhere (a reassembled datagram): copied into the batch.
+    Copy(&'a [u8]),
+}
+
 /// Queue one frame for worker `w`, handing the batch over when full.
 #[allow(clippy::too_many_arguments)]
 fn dispatch(
@@ -400,17 +468,14 @@ fn dispatch(
     per_batch: usize,
     w: usize,
     info: FrameInfo,
-    data: &[u8],
+    data: Bytes<'_>,
 ) {
     let Some(b) = pending.get_mut(w) else { return };
-    let start = b.data.len();
-    b.data.extend_from_slice(data);
-    b.frames.push(Meta {
-        info,
-        start,
-        len: data.len(),
-    });
-    if b.frames.len() >= per_batch || b.data.len() >= 1 << 20 {
+    match data {
+        Bytes::Shared(at, len) => b.push_shared(info, at, len),
+        Bytes::Copy(d) => b.push_copy(info, d),
+    }
+    if b.is_full(per_batch) {
         let fresh = recycle.try_recv().unwrap_or_else(|_| Batch::new(per_batch));
         let full = std::mem::replace(b, fresh);
         // A worker that died has closed its queue; its error is reported

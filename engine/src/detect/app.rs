@@ -30,6 +30,8 @@ pub(crate) struct TxBufs {
     /// The engine's buffers the rules inspect, as the rule crate's ids
     /// (by [`BufferId`] position); `None` for the others.
     wanted: Vec<Option<RuleBuffer>>,
+    /// Some buffer is wanted (checked on every packet).
+    any: bool,
     /// Bytes of the buffers, back to back.
     bytes: Vec<u8>,
     /// (buffer, start, end, to server) in `bytes`.
@@ -61,6 +63,7 @@ impl TxBufs {
             response: wants(BufferId::HttpResponseBody) || wants(BufferId::FileData),
         };
         TxBufs {
+            any: wanted.iter().any(Option::is_some),
             wanted,
             bodies,
             ..TxBufs::default()
@@ -68,7 +71,7 @@ impl TxBufs {
     }
 
     fn any_wanted(&self) -> bool {
-        self.wanted.iter().any(Option::is_some)
+        self.any
     }
 
     /// Builds `tx`'s wanted buffers.

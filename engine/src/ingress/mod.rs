@@ -19,7 +19,7 @@ mod tests;
 use std::fmt;
 use std::path::PathBuf;
 
-pub use reader::PcapReader;
+pub use reader::{PcapReader, SharedAt};
 
 /// Largest packet record accepted (bytes of captured data): libpcap's
 /// `MAXIMUM_SNAPLEN`. A larger record length means a corrupt file.

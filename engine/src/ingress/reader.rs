@@ -4,10 +4,17 @@
 //! in place and returned as a slice of the buffer; it is consumed at the start
 //! of the next call. The buffer grows only when a single record needs more room
 //! than it has, and never beyond [`BUF_CAP`].
+//!
+//! [`PcapReader::next_shared`] also hands out the buffer itself (a shared
+//! block), so frames can travel to other threads without being copied.
+//! A block shared that way is never written again: the next read goes to
+//! another block (a spare one whose frames are all done, or a new one),
+//! with only the unread tail moved over.
 
 use std::fs::File;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use pcap_parser::pcap::{parse_pcap_frame, parse_pcap_frame_be, parse_pcap_header};
 use pcap_parser::pcapng::{
@@ -23,6 +30,9 @@ const BUF_INITIAL: usize = 64 * 1024;
 const MAX_NG_BLOCK: usize = MAX_CAPLEN + 64 * 1024;
 /// The buffer never grows beyond this.
 const BUF_CAP: usize = MAX_NG_BLOCK;
+/// Blocks kept for reuse once every frame handed out from them is done;
+/// past this, the oldest is let go (its frames keep it alive meanwhile).
+const MAX_SPARE_BLOCKS: usize = 256;
 /// Interfaces per pcapng section; more means a corrupt or hostile file.
 const MAX_INTERFACES: usize = 4096;
 
@@ -56,7 +66,10 @@ const SPB_FIXED: usize = 16;
 pub struct PcapReader {
     path: PathBuf,
     src: Box<dyn Read + Send>,
-    buf: Vec<u8>,
+    /// The buffer, shared with frames handed out by [`PcapReader::next_shared`].
+    buf: Arc<Vec<u8>>,
+    /// Blocks that were shared, to reuse once nothing else holds them.
+    spare: Vec<Arc<Vec<u8>>>,
     start: usize,
     end: usize,
     eof: bool,
@@ -106,6 +119,16 @@ struct Record {
     orig_len: u32,
 }
 
+/// Where a frame returned by [`PcapReader::next_shared`] lies: its bytes
+/// are `block[start..start + frame.data.len()]`.
+#[derive(Clone, Copy, Debug)]
+pub struct SharedAt<'a> {
+    /// The block (clone it to keep the bytes).
+    pub block: &'a Arc<Vec<u8>>,
+    /// Offset of the frame in the block.
+    pub start: usize,
+}
+
 /// Result of one step of the pcapng block loop.
 enum Step {
     Frame(Record),
@@ -140,7 +163,8 @@ impl PcapReader {
         let mut r = PcapReader {
             path: name.into(),
             src: Box::new(src),
-            buf: vec![0; BUF_INITIAL],
+            buf: Arc::new(vec![0; BUF_INITIAL]),
+            spare: Vec::new(),
             start: 0,
             end: 0,
             eof: false,
@@ -183,6 +207,16 @@ impl PcapReader {
     /// [`IngressError`] for a truncated or corrupt file, naming the record and
     /// its byte offset.
     pub fn next_frame(&mut self) -> Result<Option<super::Frame<'_>>, IngressError> {
+        Ok(self.next_shared()?.map(|(f, _)| f))
+    }
+
+    /// As [`PcapReader::next_frame`], with the block holding the frame and
+    /// the frame's offset in it: a clone of the block keeps the bytes for
+    /// as long as it lives, and the reader never writes that block again.
+    ///
+    /// # Errors
+    /// As [`PcapReader::next_frame`].
+    pub fn next_shared(&mut self) -> Result<Option<(super::Frame<'_>, SharedAt<'_>)>, IngressError> {
         self.consume(self.pending);
         self.pending = 0;
         if self.failed {
@@ -204,13 +238,20 @@ impl PcapReader {
             .and_then(|to| self.buf.get(from..to))
             .unwrap_or(&[]);
         debug_assert_eq!(data.len(), record.caplen, "record lies inside the buffer");
-        Ok(Some(super::Frame {
+        let frame = super::Frame {
             ts_ns: record.ts_ns,
             linktype: record.linktype,
             data,
             orig_len: record.orig_len,
             record: self.records,
-        }))
+        };
+        Ok(Some((
+            frame,
+            SharedAt {
+                block: &self.buf,
+                start: from,
+            },
+        )))
     }
 
     fn next_record(&mut self) -> Result<Option<Record>, IngressError> {
@@ -248,19 +289,17 @@ impl PcapReader {
     fn fill(&mut self, need: usize) -> Result<bool, IngressError> {
         debug_assert!(need <= BUF_CAP);
         while self.available() < need && !self.eof {
-            if self.buf.len() - self.start < need || self.end == self.buf.len() {
-                self.buf.copy_within(self.start..self.end, 0);
-                self.end -= self.start;
-                self.start = 0;
-                if self.buf.len() < need {
-                    let size = need.next_power_of_two().clamp(need, BUF_CAP.max(need));
-                    self.buf.resize(size, 0);
-                }
+            let shared = Arc::get_mut(&mut self.buf).is_none();
+            if shared || self.buf.len() - self.start < need || self.end == self.buf.len() {
+                self.make_room(need);
             }
-            let space = self.buf.get_mut(self.end..).unwrap_or(&mut []);
+            let len = self.buf.len();
+            let space = Arc::get_mut(&mut self.buf)
+                .and_then(|b| b.get_mut(self.end..))
+                .unwrap_or(&mut []);
             match self.src.read(space) {
                 Ok(0) => self.eof = true,
-                Ok(n) => self.end += n.min(space_len(self.buf.len(), self.end)),
+                Ok(n) => self.end += n.min(space_len(len, self.end)),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(source) => {
                     return Err(IngressError::Io {
@@ -271,6 +310,46 @@ impl PcapReader {
             }
         }
         Ok(self.available() >= need)
+    }
+
+    /// Moves the unread bytes to the front of a buffer that nothing else
+    /// holds and that has room for `need` bytes: this one, or when frames
+    /// from it are out, a spare block.
+    fn make_room(&mut self, need: usize) {
+        let size = if self.buf.len() < need {
+            need.next_power_of_two().clamp(need, BUF_CAP.max(need))
+        } else {
+            self.buf.len()
+        };
+        let (start, end) = (self.start, self.end);
+        if let Some(b) = Arc::get_mut(&mut self.buf) {
+            b.copy_within(start..end, 0);
+            if b.len() < size {
+                b.resize(size, 0);
+            }
+        } else {
+            let free = self.spare.iter_mut().position(|b| Arc::get_mut(b).is_some());
+            let mut fresh = match free {
+                Some(i) => self.spare.swap_remove(i),
+                None => Arc::new(Vec::new()),
+            };
+            if let Some(b) = Arc::get_mut(&mut fresh) {
+                if b.len() < size {
+                    b.resize(size, 0);
+                }
+                let tail = self.buf.get(start..end).unwrap_or_default();
+                if let Some(dst) = b.get_mut(..tail.len()) {
+                    dst.copy_from_slice(tail);
+                }
+            }
+            let old = std::mem::replace(&mut self.buf, fresh);
+            if self.spare.len() >= MAX_SPARE_BLOCKS {
+                self.spare.remove(0);
+            }
+            self.spare.push(old);
+        }
+        self.end -= self.start;
+        self.start = 0;
     }
 
     /// Skips `n` bytes, reading through those not yet buffered without keeping them.

@@ -627,3 +627,54 @@ proptest! {
         drain(v);
     }
 }
+
+// ---- shared blocks ------------------------------------------------------------
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    /// Frames taken as shared blocks keep their bytes while the reader
+    /// reads on (a block handed out is never written again), whether the
+    /// holders let go early (blocks come back as spares) or keep them all,
+    /// for both formats and any read sizes.
+    #[test]
+    fn shared_frames_keep_their_bytes(
+        sizes in proptest::collection::vec(prop_oneof![8 => 0usize..2000, 1 => 60_000usize..140_000], 1..120),
+        ng in any::<bool>(),
+        chunk in prop_oneof![Just(usize::MAX), 1usize..5000],
+        hold in 0usize..40,
+    ) {
+        let frames: Vec<Vec<u8>> = sizes
+            .iter()
+            .enumerate()
+            .map(|(i, &n)| (0..n).map(|j| (i * 31 + j * 7) as u8).collect())
+            .collect();
+        let mut file = if ng { [shb(false), idb(false, 1, None, None)].concat() } else { pcap_header(false, false, 1) };
+        for (i, f) in frames.iter().enumerate() {
+            if ng {
+                file.extend(epb(false, 0, i as u64, f, f.len() as u32));
+            } else {
+                file.extend(pcap_record(false, i as u32, 0, f, f.len() as u32));
+            }
+        }
+        let src = Trickle { data: file, pos: 0, chunk: chunk.min(1 << 20) };
+        let mut r = PcapReader::from_reader("shared", src).unwrap();
+        let mut held: Vec<(std::sync::Arc<Vec<u8>>, usize, usize, usize)> = Vec::new();
+        let mut i = 0;
+        while let Some((f, at)) = r.next_shared().unwrap() {
+            prop_assert_eq!(f.data, &frames[i][..]);
+            prop_assert_eq!(at.block.get(at.start..at.start + f.data.len()), Some(f.data));
+            held.push((at.block.clone(), at.start, f.data.len(), i));
+            // Holders finish in order, `hold` frames behind the reader.
+            if held.len() > hold {
+                let (b, s, n, k) = held.remove(0);
+                prop_assert_eq!(&b[s..s + n], &frames[k][..], "frame {}", k);
+            }
+            i += 1;
+        }
+        prop_assert_eq!(i, frames.len());
+        for (b, s, n, k) in held {
+            prop_assert_eq!(&b[s..s + n], &frames[k][..], "frame {}", k);
+        }
+    }
+}
