@@ -91,18 +91,20 @@ pub fn local_loop(
             Ok(r) => {
                 out.write(&r)?;
                 out.rotate_if_due(&kind)?;
-                let mut n = 1;
-                while n < BATCH {
+                let mut n = u64::from(r.lines);
+                let mut taken = 1;
+                while taken < BATCH {
                     match rx.try_recv() {
                         Ok(r) => {
                             out.write(&r)?;
                             out.rotate_if_due(&kind)?;
-                            n += 1;
+                            n += u64::from(r.lines);
+                            taken += 1;
                         }
                         Err(_) => break,
                     }
                 }
-                counters.written.fetch_add(n as u64, Relaxed);
+                counters.written.fetch_add(n, Relaxed);
             }
             Err(RecvTimeoutError::Timeout) => out.flush()?,
             Err(RecvTimeoutError::Disconnected) => break,

@@ -248,6 +248,9 @@ fn report(name: &str, target: &str, c: &SinkCounters, depth: usize) -> SinkRepor
 struct Route {
     mask: u32,
     network: bool,
+    /// A local sink taking every type, not rotated by size: it can take
+    /// whole blocks of lines.
+    whole: bool,
     tx: Sender<Record>,
     counters: Arc<SinkCounters>,
 }
@@ -344,9 +347,18 @@ impl EveWriter {
                         .spawn(move || local_loop(rx, kind, c, flag))?,
                 );
             }
+            let mask = record::type_mask(s.types.as_deref());
+            let sized = matches!(
+                s.kind,
+                SinkKind::File {
+                    rotate_size: Some(_),
+                    ..
+                }
+            );
             routes.push(Route {
-                mask: record::type_mask(s.types.as_deref()),
+                mask,
                 network: s.kind.is_network(),
+                whole: !s.kind.is_network() && mask == u32::MAX && !sized,
                 tx: tx.clone(),
                 counters: counters.clone(),
             });
@@ -445,6 +457,9 @@ impl EveWriter {
     }
 }
 
+/// Whole blocks of lines a local sink's queue may hold (see `dispatch`).
+const WHOLE_BLOCKS_QUEUED: usize = 32;
+
 /// Records the sender may hold beyond the sink's queue.
 const BATCH_HANDOFF: usize = 4096;
 
@@ -464,7 +479,32 @@ fn sanitize(name: &str) -> String {
 /// block per batch of frames); every line ends with a newline.
 fn dispatch(rx: Receiver<Vec<u8>>, routes: Vec<Route>, mut seq: Option<SeqGen>) -> io::Result<u64> {
     let mut n = 0u64;
+    // The usual set-up, one local sink taking every type with no
+    // sequence numbers, takes whole blocks: nothing is routed per line.
+    let whole = match routes.as_slice() {
+        [r] if r.whole && seq.is_none() => Some(r),
+        _ => None,
+    };
     for block in rx {
+        if let Some(r) = whole {
+            // While the sink keeps up; behind a slow one, lines go one by
+            // one, so its queue's bound (in records) still bounds memory.
+            if r.tx.len() < WHOLE_BLOCKS_QUEUED && block.last() == Some(&b'\n') {
+                let lines = memchr::memchr_iter(b'\n', &block).count();
+                let rec = Record {
+                    seq: 0,
+                    kind: 0,
+                    severity: 0,
+                    line: Arc::from(block),
+                    lines: u32::try_from(lines).unwrap_or(u32::MAX),
+                };
+                if r.tx.send(rec).is_err() {
+                    r.counters.dropped.fetch_add(lines as u64, Relaxed);
+                }
+                n += lines as u64;
+                continue;
+            }
+        }
         let mut start = 0;
         for end in memchr::memchr_iter(b'\n', &block) {
             route(block.get(start..=end).unwrap_or_default(), &routes, seq.as_mut());
@@ -499,6 +539,7 @@ fn route(line: &[u8], routes: &[Route], seq: Option<&mut SeqGen>) {
         kind,
         severity,
         line,
+        lines: 1,
     };
     for r in routes {
         if r.mask & kind == 0 {
@@ -585,6 +626,42 @@ mod tests {
             })
             .collect();
         assert_eq!(ns, (0..31).collect::<Vec<_>>());
+    }
+
+    /// With one local sink taking everything, blocks pass whole: the file
+    /// holds every line in order, and lines are counted, not blocks; a
+    /// block without a final newline still goes line by line.
+    #[test]
+    fn one_local_sink_takes_whole_blocks_and_counts_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("eve.json");
+        let cfg = OutputConfig {
+            sinks: vec![file_sink("f", &path, None)],
+            spool_dir: dir.path().join("spool"),
+            seq: None,
+        };
+        let w = EveWriter::start(&cfg, 16).unwrap();
+        let mut i = 0;
+        for round in 0..200 {
+            let block: Vec<u8> = (i..i + round % 7 + 1).flat_map(line).collect();
+            i += round % 7 + 1;
+            w.tx.send(block).unwrap();
+        }
+        let mut cut = line(i);
+        cut.pop();
+        w.tx.send(cut).unwrap();
+        let rep = w.finish().unwrap();
+        assert_eq!((rep.records, rep.sinks[0].written), (i as u64 + 1, i as u64 + 1));
+        let text = std::fs::read_to_string(&path).unwrap();
+        let ns: Vec<u64> = text
+            .lines()
+            .map(|l| {
+                serde_json::from_str::<serde_json::Value>(l).unwrap()["n"]
+                    .as_u64()
+                    .unwrap()
+            })
+            .collect();
+        assert_eq!(ns, (0..=i as u64).collect::<Vec<_>>());
     }
 
     #[test]

@@ -18,8 +18,12 @@ pub struct Record {
     pub kind: u32,
     /// Alert severity (1 highest) for alerts, 0 otherwise.
     pub severity: u8,
-    /// The JSON object followed by one '\n'.
+    /// The JSON object followed by one '\n' (or, see `lines`, several).
     pub line: Arc<[u8]>,
+    /// Record lines in `line`: 1, or more for a block of lines passed
+    /// whole to the only sink, a local one taking every type (`seq`,
+    /// `kind` and `severity` are then 0).
+    pub lines: u32,
 }
 
 impl Record {
@@ -32,6 +36,7 @@ impl Record {
             kind: type_bit(kind),
             severity,
             line,
+            lines: 1,
         }
     }
 
