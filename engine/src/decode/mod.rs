@@ -306,6 +306,7 @@ enum Next<'a> {
 ///
 /// # Errors
 /// [`DecodeError`] if no IP packet could be found; counted in `stats` too.
+#[inline]
 pub fn decode<'a>(
     link: LinkType,
     frame: &'a [u8],
@@ -314,18 +315,24 @@ pub fn decode<'a>(
 ) -> Result<Packet<'a>, DecodeError> {
     stats.packets += 1;
     stats.bytes = stats.bytes.saturating_add(frame.len() as u64);
-    let result = decode_layers(link, frame, cfg, stats);
-    match &result {
-        Ok(p) => {
-            stats.truncated += u64::from(p.truncated);
-            stats.fragments += u64::from(p.is_fragment);
-            stats.checksum_bad += u64::from(p.checksum_bad);
+    // Built in place (a `Packet` is some 300 bytes, not worth moving).
+    let mut pkt = Packet::empty();
+    match decode_layers(link, frame, cfg, stats, &mut pkt) {
+        Ok(()) => {
+            stats.truncated += u64::from(pkt.truncated);
+            stats.fragments += u64::from(pkt.is_fragment);
+            stats.checksum_bad += u64::from(pkt.checksum_bad);
+            Ok(pkt)
         }
-        Err(DecodeError::NonIp) => stats.non_ip += 1,
-        Err(DecodeError::Malformed(_)) => stats.malformed += 1,
-        Err(DecodeError::Truncated(_)) => stats.truncated += 1,
+        Err(e) => {
+            match e {
+                DecodeError::NonIp => stats.non_ip += 1,
+                DecodeError::Malformed(_) => stats.malformed += 1,
+                DecodeError::Truncated(_) => stats.truncated += 1,
+            }
+            Err(e)
+        }
     }
-    result
 }
 
 fn decode_layers<'a>(
@@ -333,8 +340,8 @@ fn decode_layers<'a>(
     frame: &'a [u8],
     cfg: &DecodeConfig,
     stats: &mut DecodeStats,
-) -> Result<Packet<'a>, DecodeError> {
-    let mut pkt = Packet::empty();
+    pkt: &mut Packet<'a>,
+) -> Result<(), DecodeError> {
     let depth_limit = cfg.max_tunnel_depth.min(MAX_TUNNELS);
     let mut next = Next::Link(link, frame);
     // Each turn either returns or peels one more tunnel, so this runs at most
@@ -342,20 +349,20 @@ fn decode_layers<'a>(
     loop {
         pkt.reset_layer();
         let (l3, bytes) = match next {
-            Next::Link(lt, bytes) => link::strip(lt, bytes, &mut pkt, stats)?,
+            Next::Link(lt, bytes) => link::strip(lt, bytes, pkt, stats)?,
             Next::Ip(l3, bytes) => (l3, bytes),
         };
         pkt.ip_len = u32::try_from(bytes.len()).unwrap_or(u32::MAX);
-        let udp = net::decode_ip(l3, bytes, &mut pkt, cfg, stats)?;
+        let udp = net::decode_ip(l3, bytes, pkt, cfg, stats)?;
         let Some(udp_payload) = udp else {
-            return Ok(pkt);
+            return Ok(());
         };
         let Some((encap, vni, inner)) = find_tunnel(cfg, pkt.sport, pkt.dport, udp_payload) else {
-            return Ok(pkt);
+            return Ok(());
         };
         if pkt.tunnel_count >= depth_limit {
             stats.too_deep += 1;
-            return Ok(pkt);
+            return Ok(());
         }
         let layer = TunnelLayer {
             encap,
@@ -369,7 +376,7 @@ fn decode_layers<'a>(
             Some(slot) => *slot = Some(layer),
             None => {
                 stats.too_deep += 1;
-                return Ok(pkt);
+                return Ok(());
             }
         }
         pkt.tunnel_count += 1;
