@@ -601,6 +601,19 @@ mod tests {
         (cfg, all, alerts)
     }
 
+    /// The `n` of every record in the EVE file at `path`, in file order.
+    fn numbers(path: &std::path::Path) -> Vec<u64> {
+        std::fs::read_to_string(path)
+            .unwrap()
+            .lines()
+            .map(|l| {
+                serde_json::from_str::<serde_json::Value>(l).unwrap()["n"]
+                    .as_u64()
+                    .unwrap()
+            })
+            .collect()
+    }
+
     /// Workers send a block of lines per batch of frames: each line is
     /// routed, counted and written as its own record.
     #[test]
@@ -616,16 +629,7 @@ mod tests {
             (rep.records, rep.sinks[0].written, rep.sinks[1].written),
             (31, 31, 11)
         );
-        let text = std::fs::read_to_string(&all).unwrap();
-        let ns: Vec<u64> = text
-            .lines()
-            .map(|l| {
-                serde_json::from_str::<serde_json::Value>(l).unwrap()["n"]
-                    .as_u64()
-                    .unwrap()
-            })
-            .collect();
-        assert_eq!(ns, (0..31).collect::<Vec<_>>());
+        assert_eq!(numbers(&all), (0..31).collect::<Vec<_>>());
     }
 
     /// With one local sink taking everything, blocks pass whole: the file
@@ -652,16 +656,7 @@ mod tests {
         w.tx.send(cut).unwrap();
         let rep = w.finish().unwrap();
         assert_eq!((rep.records, rep.sinks[0].written), (i as u64 + 1, i as u64 + 1));
-        let text = std::fs::read_to_string(&path).unwrap();
-        let ns: Vec<u64> = text
-            .lines()
-            .map(|l| {
-                serde_json::from_str::<serde_json::Value>(l).unwrap()["n"]
-                    .as_u64()
-                    .unwrap()
-            })
-            .collect();
-        assert_eq!(ns, (0..=i as u64).collect::<Vec<_>>());
+        assert_eq!(numbers(&path), (0..=i as u64).collect::<Vec<_>>());
     }
 
     #[test]
