@@ -95,6 +95,8 @@ pub(crate) struct Meta {
 pub(crate) struct Batch {
     data: Vec<u8>,
     blocks: Vec<Arc<Vec<u8>>>,
+    /// Bytes of all its frames, copied or shared.
+    bytes: usize,
     pub(crate) frames: Vec<Meta>,
 }
 
@@ -103,6 +105,7 @@ impl Batch {
         Batch {
             data: Vec::with_capacity(frames * 512),
             blocks: Vec::new(),
+            bytes: 0,
             frames: Vec::with_capacity(frames),
         }
     }
@@ -112,6 +115,7 @@ impl Batch {
     pub(crate) fn clear(&mut self) {
         self.data.clear();
         self.blocks.clear();
+        self.bytes = 0;
         self.frames.clear();
     }
 
@@ -119,6 +123,7 @@ impl Batch {
     pub(crate) fn push_copy(&mut self, info: FrameInfo, frame: &[u8]) {
         let start = self.data.len();
         self.data.extend_from_slice(frame);
+        self.bytes += frame.len();
         self.frames.push(Meta {
             info,
             block: 0,
@@ -132,6 +137,7 @@ impl Batch {
         if !self.blocks.last().is_some_and(|b| Arc::ptr_eq(b, at.block)) {
             self.blocks.push(at.block.clone());
         }
+        self.bytes += len;
         self.frames.push(Meta {
             info,
             block: self.blocks.len() as u32,
@@ -151,9 +157,11 @@ impl Batch {
             .unwrap_or_default()
     }
 
-    /// The batch should go: `per_batch` frames, or 1 MiB copied.
+    /// The batch should go: `per_batch` frames, or 1 MiB of them (copied
+    /// or shared: a queued batch keeps its blocks alive, so large frames
+    /// must not let the queues hold more than a few MiB each).
     pub(crate) fn is_full(&self, per_batch: usize) -> bool {
-        self.frames.len() >= per_batch || self.data.len() >= 1 << 20
+        self.frames.len() >= per_batch || self.bytes >= 1 << 20
     }
 }
 
@@ -560,5 +568,71 @@ impl TunnelFlows {
             self.log(&f, r);
         }
         (self.table.counters.clone(), self.lost)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tapwatch_rules::EventSet;
+
+    fn info() -> FrameInfo {
+        FrameInfo {
+            ts_ns: 0,
+            pcap_cnt: 0,
+            link: LinkType::Ethernet,
+            orig_len: 0,
+            events: EventSet::EMPTY,
+        }
+    }
+
+    /// Shared frames are read back from their blocks, copied ones from the
+    /// batch; a batch is full at its frame count or at 1 MiB of frames
+    /// either way, so queued batches of large frames pin little memory.
+    #[test]
+    fn batches_hold_shared_and_copied_frames_up_to_a_mib() {
+        let block = Arc::new((0..=255u8).cycle().take(200_000).collect::<Vec<u8>>());
+        let mut b = Batch::new(128);
+        let at = SharedAt {
+            block: &block,
+            start: 1000,
+        };
+        b.push_shared(info(), at, 300);
+        b.push_copy(info(), b"copied");
+        b.push_shared(
+            info(),
+            SharedAt {
+                block: &block,
+                start: 5,
+            },
+            10,
+        );
+        assert_eq!(b.blocks.len(), 1, "one hold per block");
+        assert_eq!(b.frame(&b.frames[0]), &block[1000..1300]);
+        assert_eq!(b.frame(&b.frames[1]), b"copied");
+        assert_eq!(b.frame(&b.frames[2]), &block[5..15]);
+        assert!(!b.is_full(128));
+        let mut n = 3;
+        while !b.is_full(128) {
+            b.push_shared(
+                info(),
+                SharedAt {
+                    block: &block,
+                    start: 0,
+                },
+                100_000,
+            );
+            n += 1;
+        }
+        assert_eq!(n, 3 + 11, "1 MiB of 100 kB frames");
+        b.clear();
+        assert_eq!(
+            (b.frames.len(), b.blocks.len(), Arc::strong_count(&block)),
+            (0, 0, 1)
+        );
+        for _ in 0..128 {
+            b.push_copy(info(), b"x");
+        }
+        assert!(b.is_full(128));
     }
 }
