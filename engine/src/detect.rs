@@ -97,14 +97,11 @@ impl Worker {
     ) -> Worker {
         let per_worker = (cfg.flow.max_flows / cfg.workers.max(1)).max(1);
         let flows = FlowTable::new(&cfg.flow, per_worker);
-        let stats = WorkerStats {
-            alerts_by_rule: vec![0; rules.len()],
-            ..Default::default()
-        };
-        Worker {
-            scratch: rules.new_scratch(),
-            tx_bufs: app::TxBufs::new(&rules),
-            stream: stream_config(&cfg, &rules),
+        let mut w = Worker {
+            // Everything derived from the rules is set by `set_rules`.
+            scratch: Scratch::default(),
+            tx_bufs: app::TxBufs::default(),
+            stream: cfg.stream.clone(),
             out_block: Vec::new(),
             out_block_records: 0,
             batch_output: false,
@@ -115,12 +112,14 @@ impl Worker {
             flows,
             mem,
             reader_defrags: false,
-            rules,
+            rules: rules.clone(),
             cfg,
             out,
-            stats,
+            stats: WorkerStats::default(),
             output_lost: 0,
-        }
+        };
+        w.set_rules(rules);
+        w
     }
 
     /// Tell the worker its reader reassembles IP fragments.

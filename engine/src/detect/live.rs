@@ -8,7 +8,9 @@ use tapwatch_rules::RuleSet;
 
 impl Worker {
     /// Switch to a new ruleset. Flow and stream state are kept; per-rule
-    /// alert counters start over (rule indices change with the set).
+    /// alert counters start over (rule indices change with the set). The
+    /// one place that derives the worker's state from its rules (a new
+    /// worker starts here too).
     pub fn set_rules(&mut self, rules: Arc<RuleSet>) {
         self.scratch = rules.new_scratch();
         self.stats.alerts_by_rule.clear();
