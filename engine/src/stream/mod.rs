@@ -479,19 +479,14 @@ impl StreamDir {
                         // segment's own bytes are the window: no copy.
                         self.flush_run(sink);
                         self.clear_window();
-                        self.bytes += now.len() as u64;
-                        self.advance(now.len() as u64);
                         sink(Chunk::Data {
                             window: now,
                             new_from: 0,
                         });
-                        self.deliver(ctx, sink);
-                        data = rest;
-                        start = lim;
-                        continue;
+                    } else {
+                        self.begin_run(ctx.cfg.window, now.len());
+                        self.window.extend_from_slice(now);
                     }
-                    self.begin_run(ctx.cfg.window, now.len());
-                    self.window.extend_from_slice(now);
                     self.bytes += now.len() as u64;
                     self.advance(now.len() as u64);
                     self.deliver(ctx, sink);
